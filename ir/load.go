@@ -1,0 +1,42 @@
+package ir
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Load reads a model from a .irpb protobuf file or from the text format (a
+// dump), telling them apart by the text format's "irc v1" header.
+func Load(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("irc ")) {
+		return Parse(path, string(data))
+	}
+	return Unmarshal(path, data)
+}
+
+// RebaseWeights rewrites weight file paths that are relative to folder from
+// so that they are relative to folder to (where the model file is written).
+func (m *Model) RebaseWeights(from, to string) error {
+	absFrom, err := filepath.Abs(from)
+	if err != nil {
+		return err
+	}
+	absTo, err := filepath.Abs(to)
+	if err != nil {
+		return err
+	}
+	for _, w := range m.Weights {
+		rel, err := filepath.Rel(absTo, filepath.Join(absFrom, filepath.FromSlash(w.File)))
+		if err != nil {
+			return fmt.Errorf("weight @%s: %w", w.Value.Name, err)
+		}
+		w.File = filepath.ToSlash(rel)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package ir
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Shape is a static tensor shape; an empty shape is a scalar.
+type Shape []int64
+
+// NumElements is the product of the dimensions (1 for a scalar).
+func (s Shape) NumElements() int64 {
+	n := int64(1)
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// Equal reports whether two shapes are identical.
+func (s Shape) Equal(o Shape) bool {
+	if len(s) != len(o) {
+		return false
+	}
+	for i := range s {
+		if s[i] != o[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s Shape) String() string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = strconv.FormatInt(d, 10)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// Clone returns a copy that does not alias s.
+func (s Shape) Clone() Shape { return append(Shape{}, s...) }
+
+// TensorType is a dtype and a static shape.
+type TensorType struct {
+	DType DType
+	Shape Shape
+}
+
+func (t TensorType) String() string { return t.DType.String() + t.Shape.String() }
+
+// Equal reports whether two tensor types are identical.
+func (t TensorType) Equal(o TensorType) bool { return t.DType == o.DType && t.Shape.Equal(o.Shape) }
+
+// Bytes is the storage size of a tensor of this type.
+func (t TensorType) Bytes() int64 { return t.Shape.NumElements() * int64(t.DType.Size()) }
+
+// T is a short constructor for TensorType.
+func T(d DType, dims ...int64) TensorType { return TensorType{DType: d, Shape: Shape(dims)} }
+
+// normAxis turns a possibly negative axis into an index in [0, rank).
+func normAxis(axis int64, rank int) (int, error) {
+	a := axis
+	if a < 0 {
+		a += int64(rank)
+	}
+	if a < 0 || a >= int64(rank) {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank)
+	}
+	return int(a), nil
+}
+
+// NormAxis is normAxis for other packages: a negative axis counts from the end.
+func NormAxis(axis int64, rank int) (int, error) { return normAxis(axis, rank) }

@@ -1,0 +1,151 @@
+package ir
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Verify checks the whole model: symbol tables, then every graph. The error
+// names the graph, the node (by index and text) and what was expected.
+func (m *Model) Verify() error {
+	seen := map[string]bool{}
+	check := func(what string, v *Value, kind ValueKind) error {
+		if v == nil || !ValidName(v.Name) {
+			return fmt.Errorf("%s with an invalid name (want letters, digits, '_' and '.')", what)
+		}
+		if seen[v.Name] {
+			return fmt.Errorf("%s @%s declared twice", what, v.Name)
+		}
+		seen[v.Name] = true
+		if v.Kind != kind {
+			return fmt.Errorf("%s @%s has the wrong value kind", what, v.Name)
+		}
+		if v.Type.DType == Invalid || checkDims(v.Type.Shape) != nil {
+			return fmt.Errorf("%s @%s has an invalid type %v", what, v.Name, v.Type)
+		}
+		return nil
+	}
+	for _, w := range m.Weights {
+		if err := check("weight", w.Value, WeightValue); err != nil {
+			return err
+		}
+		if w.File == "" || w.Tensor == "" {
+			return fmt.Errorf("weight @%s: missing file or tensor name", w.Value.Name)
+		}
+	}
+	for _, s := range m.States {
+		if err := check("state", s.Value, StateValue); err != nil {
+			return err
+		}
+	}
+	graphs := map[string]bool{}
+	for _, g := range m.Graphs {
+		if graphs[g.Name] {
+			return fmt.Errorf("graph %q declared twice", g.Name)
+		}
+		graphs[g.Name] = true
+		if err := m.VerifyGraph(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// VerifyGraph checks that g is well formed SSA in execution order, that each
+// node's op exists and its declared output types are what the op infers, and
+// that every weight or state it reads belongs to m.
+func (m *Model) VerifyGraph(g *Graph) error {
+	symbols := map[*Value]bool{}
+	for _, w := range m.Weights {
+		symbols[w.Value] = true
+	}
+	for _, s := range m.States {
+		symbols[s.Value] = true
+	}
+	defined := map[*Value]bool{}
+	names := map[string]bool{}
+	define := func(v *Value) error {
+		if v == nil || !ValidName(v.Name) {
+			return errors.New("value with an invalid name (want letters, digits, '_' and '.')")
+		}
+		if names[v.Name] {
+			return fmt.Errorf("%%%s defined twice", v.Name)
+		}
+		names[v.Name] = true
+		defined[v] = true
+		return nil
+	}
+	for _, v := range g.Inputs {
+		if v.Kind != Input {
+			return fmt.Errorf("graph %s: input %%%s is not marked as an input", g.Name, v.Name)
+		}
+		if err := define(v); err != nil {
+			return fmt.Errorf("graph %s: input: %w", g.Name, err)
+		}
+	}
+	for i, n := range g.Nodes {
+		fail := func(format string, args ...any) error {
+			return fmt.Errorf("graph %s: node %d `%s`: %s", g.Name, i, FormatNode(n), fmt.Sprintf(format, args...))
+		}
+		types := make([]TensorType, len(n.Inputs))
+		for j, in := range n.Inputs {
+			switch {
+			case in == nil:
+				return fail("input %d is missing", j)
+			case in.Kind == WeightValue || in.Kind == StateValue:
+				if !symbols[in] {
+					return fail("input %d @%s is not a weight or state of this model", j, in.Name)
+				}
+			case !defined[in]:
+				return fail("input %d %%%s is used before it is defined", j, in.Name)
+			}
+			types[j] = in.Type
+		}
+		want, err := InferTypes(n.Op, types, n.Attrs)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if len(want) != len(n.Outputs) {
+			return fail("has %d outputs, op %s produces %d", len(n.Outputs), n.Op, len(want))
+		}
+		for j, o := range n.Outputs {
+			if o == nil {
+				return fail("output %d is missing", j)
+			}
+			if !o.Type.Equal(want[j]) {
+				return fail("output %%%s is declared %v, op %s gives %v", o.Name, o.Type, n.Op, want[j])
+			}
+			if o.Def != n || o.Kind != Local {
+				return fail("output %%%s is not owned by this node", o.Name)
+			}
+			if err := define(o); err != nil {
+				return fail("%v", err)
+			}
+		}
+		if n.Op == "cache_write" && n.Inputs[0].Kind != StateValue {
+			return fail("cache_write must write a state (@name), not %%%s", n.Inputs[0].Name)
+		}
+	}
+	if len(g.Outputs) == 0 {
+		return fmt.Errorf("graph %s has no outputs", g.Name)
+	}
+	for _, o := range g.Outputs {
+		if o == nil || !(defined[o] || symbols[o]) {
+			return fmt.Errorf("graph %s: output is not a value of the graph", g.Name)
+		}
+	}
+	return nil
+}
+
+// ValidName reports whether s can name a value in the text format.
+func ValidName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,31 @@
+package ref
+
+import (
+	"fmt"
+
+	"github.com/irc-compiler/irc/ir"
+)
+
+// evalFunc computes a node's single output from its inputs. Inputs have been
+// checked against the node's declared types, so shapes are known good.
+type evalFunc func(n *ir.Node, in []*Tensor) (*Tensor, error)
+
+var evals = map[string]evalFunc{}
+
+func register(op string, f evalFunc) {
+	if ir.Lookup(op) == nil {
+		panic("ref: evaluator for unregistered op " + op)
+	}
+	evals[op] = f
+}
+
+// Supports reports whether the interpreter implements op.
+func Supports(op string) bool { return evals[op] != nil }
+
+func eval(n *ir.Node, in []*Tensor) (*Tensor, error) {
+	f := evals[n.Op]
+	if f == nil {
+		return nil, fmt.Errorf("ref runtime has no implementation of op %s", n.Op)
+	}
+	return f(n, in)
+}

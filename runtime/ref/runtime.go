@@ -1,0 +1,134 @@
+package ref
+
+import (
+	"fmt"
+
+	"github.com/irc-compiler/irc/ir"
+)
+
+// Runtime holds a model's weights and persistent state (KV caches) and runs
+// its graphs.
+type Runtime struct {
+	m      *ir.Model
+	values map[*ir.Value]*Tensor // weights and states
+}
+
+// WeightSource supplies the float32 contents of a weight, in row-major order.
+type WeightSource interface {
+	Load(w *ir.Weight) ([]float32, error)
+}
+
+// New loads every weight of m from src and allocates zeroed states.
+func New(m *ir.Model, src WeightSource) (*Runtime, error) {
+	r := &Runtime{m: m, values: map[*ir.Value]*Tensor{}}
+	for _, w := range m.Weights {
+		data, err := src.Load(w)
+		if err != nil {
+			return nil, err
+		}
+		t := w.Value.Type
+		if int64(len(data)) != t.Shape.NumElements() {
+			return nil, fmt.Errorf("weight @%s: got %d values, want %d for %v", w.Value.Name, len(data), t.Shape.NumElements(), t)
+		}
+		r.values[w.Value] = Floats(t.DType, t.Shape, data)
+	}
+	for _, s := range m.States {
+		r.values[s.Value] = NewTensor(s.Value.Type)
+	}
+	return r, nil
+}
+
+// Reset zeroes every state tensor (empties the KV caches).
+func (r *Runtime) Reset() {
+	for _, s := range r.m.States {
+		clear(r.values[s.Value].F)
+		clear(r.values[s.Value].I)
+	}
+}
+
+// State returns the current contents of a state tensor (shared, not copied).
+func (r *Runtime) State(name string) *Tensor {
+	v := r.m.Symbol(name)
+	if v == nil || v.Kind != ir.StateValue {
+		return nil
+	}
+	return r.values[v]
+}
+
+// Run executes the named graph on inputs (by input name) and returns its
+// outputs in order. States are updated in place.
+func (r *Runtime) Run(graph string, inputs map[string]*Tensor) ([]*Tensor, error) {
+	g := r.m.Graph(graph)
+	if g == nil {
+		return nil, fmt.Errorf("model has no graph %q", graph)
+	}
+	return r.RunGraph(g, inputs)
+}
+
+// RunGraph executes g, which must belong to the runtime's model (or share its
+// weights and states).
+func (r *Runtime) RunGraph(g *ir.Graph, inputs map[string]*Tensor) ([]*Tensor, error) {
+	env := map[*ir.Value]*Tensor{}
+	for _, v := range g.Inputs {
+		t := inputs[v.Name]
+		if err := checkType(fmt.Sprintf("graph %s input %%%s", g.Name, v.Name), t, v.Type); err != nil {
+			return nil, err
+		}
+		env[v] = t
+	}
+	for name := range inputs {
+		if !hasInput(g, name) {
+			return nil, fmt.Errorf("graph %s has no input %%%s", g.Name, name)
+		}
+	}
+	// Drop each value after its last use so big graphs stay small.
+	last := map[*ir.Value]int{}
+	for i, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			last[v] = i
+		}
+	}
+	for _, v := range g.Outputs {
+		last[v] = len(g.Nodes)
+	}
+	for i, n := range g.Nodes {
+		in := make([]*Tensor, len(n.Inputs))
+		for j, v := range n.Inputs {
+			t := env[v]
+			if t == nil {
+				t = r.values[v]
+			}
+			if t == nil {
+				return nil, fmt.Errorf("graph %s node %d (%s): input %s has no value", g.Name, i, n.Op, v.Name)
+			}
+			in[j] = t
+		}
+		out, err := eval(n, in)
+		if err != nil {
+			return nil, fmt.Errorf("graph %s node %d `%s`: %w", g.Name, i, ir.FormatNode(n), err)
+		}
+		env[n.Outputs[0]] = out
+		for _, v := range n.Inputs {
+			if last[v] == i && v.Kind != ir.Input {
+				delete(env, v)
+			}
+		}
+	}
+	outs := make([]*Tensor, len(g.Outputs))
+	for i, v := range g.Outputs {
+		outs[i] = env[v]
+		if outs[i] == nil {
+			outs[i] = r.values[v]
+		}
+	}
+	return outs, nil
+}
+
+func hasInput(g *ir.Graph, name string) bool {
+	for _, v := range g.Inputs {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}

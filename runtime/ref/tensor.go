@@ -1,0 +1,125 @@
+// Package ref is the reference CPU executor: a pure-Go interpreter of every
+// IR op in float32 arithmetic. It is the oracle every other backend is
+// checked against, so it favours plain, obviously correct loops over speed
+// (matmul alone is parallel).
+//
+// Numerics: every floating-point tensor is held in float32 whatever its
+// declared dtype (bf16, f16): declared dtypes say how a device stores a
+// value, and the oracle keeps the extra precision. Casts between float types
+// are therefore exact copies here; weights are decoded from their stored
+// dtype to float32 once, exactly.
+package ref
+
+import (
+	"fmt"
+
+	"github.com/irc-compiler/irc/ir"
+)
+
+// Tensor is a dense row-major tensor. Floats live in F, integers and bools
+// (0/1) in I.
+type Tensor struct {
+	DType ir.DType
+	Shape ir.Shape
+	F     []float32
+	I     []int64
+}
+
+// NewTensor allocates a zero tensor of type t.
+func NewTensor(t ir.TensorType) *Tensor {
+	n := t.Shape.NumElements()
+	x := &Tensor{DType: t.DType, Shape: t.Shape.Clone()}
+	if t.DType.IsFloat() {
+		x.F = make([]float32, n)
+	} else {
+		x.I = make([]int64, n)
+	}
+	return x
+}
+
+// Floats wraps float32 data as a tensor of dtype d.
+func Floats(d ir.DType, shape ir.Shape, data []float32) *Tensor {
+	return &Tensor{DType: d, Shape: shape.Clone(), F: data}
+}
+
+// Ints wraps integer data as a tensor of dtype d.
+func Ints(d ir.DType, shape ir.Shape, data []int64) *Tensor {
+	return &Tensor{DType: d, Shape: shape.Clone(), I: data}
+}
+
+// Type returns the tensor's dtype and shape.
+func (t *Tensor) Type() ir.TensorType { return ir.TensorType{DType: t.DType, Shape: t.Shape} }
+
+// Len is the number of elements.
+func (t *Tensor) Len() int { return int(t.Shape.NumElements()) }
+
+// isFloat reports where the data lives.
+func (t *Tensor) isFloat() bool { return t.DType.IsFloat() }
+
+// at reads element i as a float64, whatever the storage.
+func (t *Tensor) at(i int) float64 {
+	if t.isFloat() {
+		return float64(t.F[i])
+	}
+	return float64(t.I[i])
+}
+
+// withShape returns a tensor sharing t's data under another shape.
+func (t *Tensor) withShape(s ir.Shape) *Tensor {
+	return &Tensor{DType: t.DType, Shape: s.Clone(), F: t.F, I: t.I}
+}
+
+func checkType(what string, t *Tensor, want ir.TensorType) error {
+	if t == nil {
+		return fmt.Errorf("%s is missing (want %v)", what, want)
+	}
+	if !t.Type().Equal(want) {
+		return fmt.Errorf("%s is %v, want %v", what, t.Type(), want)
+	}
+	if n := t.Len(); (t.isFloat() && len(t.F) != n) || (!t.isFloat() && len(t.I) != n) {
+		return fmt.Errorf("%s holds the wrong number of elements for %v", what, want)
+	}
+	return nil
+}
+
+// strides returns row-major strides of s.
+func strides(s ir.Shape) []int {
+	st := make([]int, len(s))
+	acc := 1
+	for i := len(s) - 1; i >= 0; i-- {
+		st[i] = acc
+		acc *= int(s[i])
+	}
+	return st
+}
+
+// broadcastOffsets maps every element of the out shape to the offset of the
+// element of a tensor of shape in that NumPy broadcasting reads there.
+func broadcastOffsets(out, in ir.Shape) []int {
+	n := int(out.NumElements())
+	offs := make([]int, n)
+	inSt := strides(in)
+	// Strides of in aligned right against out; broadcast axes read stride 0.
+	st := make([]int, len(out))
+	off := len(out) - len(in)
+	for i := range in {
+		if in[i] != 1 {
+			st[off+i] = inSt[i]
+		}
+	}
+	idx := make([]int, len(out))
+	cur := 0
+	for k := 0; k < n; k++ {
+		offs[k] = cur
+		for a := len(out) - 1; a >= 0; a-- {
+			idx[a]++
+			cur += st[a]
+			if idx[a] < int(out[a]) {
+				break
+			}
+			cur -= st[a] * idx[a]
+			idx[a] = 0
+		}
+	}
+	return offs
+}
