@@ -101,7 +101,9 @@ func ParseHeader(data []byte, fileSize int64, path string) ([]TensorInfo, int64,
 		t.File = path
 		tensors = append(tensors, t)
 	}
-	sort.Slice(tensors, func(i, j int) bool { return tensors[i].Begin < tensors[j].Begin || tensors[i].Begin == tensors[j].Begin && tensors[i].End < tensors[j].End })
+	sort.Slice(tensors, func(i, j int) bool {
+		return tensors[i].Begin < tensors[j].Begin || tensors[i].Begin == tensors[j].Begin && tensors[i].End < tensors[j].End
+	})
 	for i := 1; i < len(tensors); i++ {
 		a, b := tensors[i-1], tensors[i]
 		if b.Begin < a.End {
