@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/hf"
+)
+
+func newImportCmd() *cobra.Command {
+	var out string
+	var opts hf.Options
+	cmd := &cobra.Command{
+		Use:   "import DIR -o MODEL.irpb",
+		Short: "Import a Hugging Face checkpoint folder into the IR",
+		Long: `Import reads DIR/config.json and, when present, DIR/model.safetensors (or the shards named
+by model.safetensors.index.json), and writes the model's prefill and decode graphs as
+primitive ops. Weights stay in the safetensors files; the .irpb refers to them by a path
+relative to itself. A folder with config.json alone is imported too: its weights are
+declared from the config, and the model then runs with --random-weights.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("import needs -o MODEL.irpb")
+			}
+			start := time.Now()
+			dir := args[0]
+			m, hasWeights, err := hf.Import(dir, opts)
+			if err != nil {
+				return err
+			}
+			if err := m.RebaseWeights(dir, filepath.Dir(out)); err != nil {
+				return err
+			}
+			if err := ir.WriteFile(out, m); err != nil {
+				return err
+			}
+			w := cmd.ErrOrStderr()
+			fmt.Fprintf(w, "imported %s: %d layers, %d weights (%s), prefill %d nodes, decode %d nodes, cache %d, in %.3fs -> %s\n",
+				m.Meta.Architecture, m.Meta.NumLayers, len(m.Weights), humanBytes(weightBytes(m)),
+				len(m.Graph("prefill").Nodes), len(m.Graph("decode").Nodes), m.Meta.MaxCacheLen,
+				time.Since(start).Seconds(), out)
+			if !hasWeights {
+				fmt.Fprintf(w, "note: %s has no safetensors; weights are declared from config.json, run with --random-weights\n", dir)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output model file (.irpb)")
+	cmd.Flags().Int64Var(&opts.MaxCacheLen, "max-cache-len", 0, "KV-cache length (default min(max_position_embeddings, 4096))")
+	cmd.Flags().Int64Var(&opts.PrefillLen, "prefill-len", 0, "tokens per prefill chunk (default 128, at most the cache length)")
+	return cmd
+}
+
+func weightBytes(m *ir.Model) int64 {
+	var n int64
+	for _, w := range m.Weights {
+		n += w.Value.Type.Bytes()
+	}
+	return n
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

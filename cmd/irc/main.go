@@ -1,0 +1,53 @@
+// Command irc is the irc graph compiler's command line: import a Hugging
+// Face checkpoint to the IR, dump it, run it on the reference runtime, and
+// make tiny test checkpoints.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the CLI and returns the exit code. Errors print as one line;
+// a panic is reported as an internal error instead of a stack trace.
+func run(args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "irc: internal error: %v (please report this)\n", r)
+			code = 2
+		}
+	}()
+	root := newRoot()
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(os.Stderr, "irc: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "irc",
+		Short: "irc compiles Llama and Qwen models to GPU kernels and a Go runner",
+		Long: `irc is a graph compiler for Llama- and Qwen-family LLMs. It imports a Hugging Face
+checkpoint into a primitive-level IR (protobuf, .irpb), prints it, and runs it on the
+reference CPU runtime.
+
+  irc testmodel -o tiny                      # write tiny random checkpoints
+  irc import tiny/qwen2-tiny -o qwen2.irpb   # checkpoint -> IR
+  irc dump qwen2.irpb                        # IR as text
+  irc run qwen2.irpb --tokens 5,17,3 --generate 8`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(newImportCmd(), newDumpCmd(), newRunCmd(), newTestmodelCmd(), newVersionCmd())
+	return root
+}

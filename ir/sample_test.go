@@ -1,0 +1,44 @@
+package ir
+
+// sampleModel builds a small model that uses every registered op, for
+// round-trip, verifier and fuzz tests.
+func sampleModel() *Model {
+	m := &Model{Meta: Meta{Architecture: "Test", DType: "bfloat16", VocabSize: 11, HiddenSize: 6, NumLayers: 1,
+		RopeTheta: 10000, RMSNormEps: 1e-6, EOSTokenIDs: []int64{2, 3}, RopeScaling: `{"rope_type":"llama3"}`}}
+	emb := m.AddWeight("embed", T(F32, 11, 6), "model.safetensors", "model.embed.weight")
+	cache := m.AddState("cache.0.k", T(F32, 2, 8, 3))
+	g := m.NewGraph("decode")
+	tok := g.AddInput("tokens", T(I32, 2))
+	pos := g.AddInput("pos", T(I32, 1))
+	b := NewBuilder(m, g)
+	b.Scope("s")
+	x := b.Op("embedding", nil, emb, tok) // [2,6]
+	x = b.Op("neg", nil, b.Op("sqrt", nil, b.Op("exp", nil, x)))
+	x = b.Op("rsqrt", nil, b.Op("exp", nil, b.Op("sigmoid", nil, b.Op("silu", nil, b.Op("cos", nil, b.Op("sin", nil, x))))))
+	x = b.Op("pow", Attrs{"exponent": 2.0}, x)
+	x = b.Op("div", nil, b.Op("sub", nil, b.Op("add", nil, x, b.Const(F32, 0.5)), x), b.Const(F32, 3))
+	mean := b.Op("mean", Attrs{"axes": []int64{-1}, "keepdim": int64(1)}, x)
+	sum := b.Op("sum", Attrs{"axes": []int64{0}}, x)
+	mx := b.Op("max", Attrs{"axes": []int64{0, 1}}, x)
+	x = b.Op("mul", nil, b.Op("add", nil, x, mean), b.Op("add", nil, sum, mx))
+	x = b.Op("softmax", Attrs{"axis": int64(-1)}, x)
+	r := b.Op("reshape", Attrs{"shape": []int64{2, 2, 3}}, x)
+	r = b.Op("transpose", Attrs{"perm": []int64{1, 0, 2}}, r)
+	kc := b.Op("cache_write", Attrs{"axis": int64(1)}, cache, r, pos)
+	s := b.Op("slice", Attrs{"axis": int64(1), "start": int64(1), "end": int64(7), "step": int64(2)}, kc) // [2,3,3]
+	s = b.Op("concat", Attrs{"axis": int64(0)}, s, s)                                                     // [4,3,3]
+	u := b.Op("unsqueeze", Attrs{"axis": int64(0)}, s)
+	e := b.Op("expand", Attrs{"shape": []int64{2, 4, 3, 3}}, u)
+	mm := b.Op("matmul", nil, e, b.Op("squeeze", Attrs{"axis": int64(0)}, u))
+	io := b.Op("iota", Attrs{"shape": []int64{1, 3}, "axis": int64(1), "dtype": I32})
+	c := b.Op("cast", Attrs{"dtype": I32}, b.Op("constant", Attrs{"value": []float64{0, 1, 2}, "dtype": F32, "shape": []int64{3, 1}}))
+	mask := b.Op("greater", nil, io, c)
+	mask2 := b.Op("less", nil, io, c)
+	w := b.Op("where", nil, mask, mm, b.Op("where", nil, mask2, mm, b.Const(F32, -1e30)))
+	out := b.Let("out", "cast", Attrs{"dtype": BF16}, w)
+	if b.Err() != nil {
+		panic(b.Err())
+	}
+	g.Outputs = []*Value{out}
+	return m
+}

@@ -1,0 +1,148 @@
+package ir
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestSampleUsesEveryOp(t *testing.T) {
+	used := map[string]bool{}
+	for _, n := range sampleModel().Graphs[0].Nodes {
+		used[n.Op] = true
+	}
+	for _, d := range Ops() {
+		if !used[d.Name] {
+			t.Errorf("sampleModel does not use op %s; round-trip tests would not cover it", d.Name)
+		}
+		if d.Doc == "" {
+			t.Errorf("op %s has no doc", d.Name)
+		}
+	}
+}
+
+func TestTextRoundTrip(t *testing.T) {
+	m := sampleModel()
+	if err := m.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	text := m.String()
+	back, err := Parse("sample.ir", text)
+	if err != nil {
+		t.Fatalf("parse of printed model failed: %v\n%s", err, text)
+	}
+	if got := back.String(); got != text {
+		t.Fatalf("text round trip changed the model:\n--- printed\n%s\n--- reprinted\n%s", text, got)
+	}
+}
+
+func TestProtoRoundTripAndDeterminism(t *testing.T) {
+	m := sampleModel()
+	data, err := Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Marshal(sampleModel())
+	if !bytes.Equal(data, again) {
+		t.Fatal("marshalling the same model twice gave different bytes")
+	}
+	back, err := Unmarshal("sample.irpb", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.String() != m.String() {
+		t.Fatalf("proto round trip changed the model:\n%s\nvs\n%s", back.String(), m.String())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	good := sampleModel().String()
+	cases := []struct {
+		name, src, want string
+	}{
+		{"version", strings.Replace(good, "irc v1", "irc v9", 1), "only version v1"},
+		{"unknown op", strings.Replace(good, "= neg(", "= negate(", 1), `unknown op "negate"`},
+		{"undefined value", strings.Replace(good, "neg(%s.sqrt)", "neg(%nope)", 1), "%nope is not defined"},
+		{"bad dtype", strings.Replace(good, ": f32[11,6]", ": f31[11,6]", 1), `unknown dtype "f31"`},
+		{"unknown attr", strings.Replace(good, "{exponent=2}", "{exponent=2, bogus=1}", 1), `no attribute "bogus"`},
+		{"attr kind", strings.Replace(good, "{exponent=2}", `{exponent="two"}`, 1), "want a number"},
+		{"wrong type", strings.Replace(good, "%s.neg = neg(%s.sqrt) : f32[2,6]", "%s.neg = neg(%s.sqrt) : f32[2,7]", 1), "declared f32[2,7], op neg gives f32[2,6]"},
+		{"missing attr", strings.Replace(good, " {exponent=2}", "", 1), `missing attribute "exponent"`},
+		{"unterminated", strings.Replace(good, `"model.embed.weight"`, `"model.embed.weight`, 1), "unterminated string"},
+		{"redefined", strings.Replace(good, "%s.sqrt = sqrt", "%s.exp = sqrt", 1), "%s.exp defined twice"},
+		{"bad char", good + "\n$", "unexpected character"},
+		{"state twice", strings.Replace(good, "state @cache.0.k", "state @embed", 1), "@embed declared twice"},
+		{"cache_write on value", strings.Replace(good, "cache_write(@cache.0.k", "cache_write(%s.transpose", 1), "cache_write"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.src == good {
+				t.Fatal("test case did not change the input")
+			}
+			_, err := Parse("bad.ir", c.src)
+			if err == nil {
+				t.Fatalf("parse accepted bad input")
+			}
+			if !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "bad.ir:") {
+				t.Fatalf("error %q does not name the file and contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestParseErrorPosition(t *testing.T) {
+	_, err := Parse("x.ir", "irc v1\nmeta {\n  hidden_size = \"big\"\n}\n")
+	if err == nil || !strings.Contains(err.Error(), "x.ir:3:3: meta hidden_size: want an integer") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestUnmarshalRejectsCorruptData(t *testing.T) {
+	data, _ := Marshal(sampleModel())
+	for _, bad := range [][]byte{data[:len(data)/2], {0xff, 0xff, 0xff}, []byte("hello world")} {
+		if _, err := Unmarshal("bad.irpb", bad); err == nil || !strings.HasPrefix(err.Error(), "bad.irpb: ") {
+			t.Errorf("corrupt input accepted or error unnamed: %v", err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(sampleModel().String())
+	f.Add("irc v1\nmeta {\n}\n")
+	f.Add("irc v1 graph g(%a: f32[2]) { %b = neg(%a) : f32[2]\n return %b }")
+	f.Fuzz(func(t *testing.T, src string) {
+		m, err := Parse("fuzz.ir", src)
+		if err != nil {
+			return
+		}
+		// Whatever parses must print and parse back to the same text.
+		text := m.String()
+		back, err := Parse("fuzz2.ir", text)
+		if err != nil {
+			t.Fatalf("reparse failed: %v\n%s", err, text)
+		}
+		if back.String() != text {
+			t.Fatalf("round trip not stable:\n%s\nvs\n%s", text, back.String())
+		}
+	})
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	data, _ := Marshal(sampleModel())
+	f.Add(data)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Unmarshal("fuzz.irpb", data)
+		if err != nil {
+			return
+		}
+		// A model that loads is verified; it must survive a round trip.
+		out, err := Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Unmarshal("again.irpb", out); err != nil {
+			t.Fatalf("re-read of a loaded model failed: %v", err)
+		}
+	})
+}
