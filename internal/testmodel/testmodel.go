@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/irc-compiler/irc/ir/bf16"
 	"github.com/irc-compiler/irc/ir/safetensors"
@@ -146,7 +147,7 @@ func Write(dir string, p Preset, seed uint64) error {
 }
 
 // values draws a tensor: matrices ~ N(0, 1/fan_in) so activations stay
-// O(1), norm weights 1 ± 0.2, biases N(0, 0.1^2); embeddings N(0, 1).
+// O(1) (o_proj and down_proj 3x that), norm weights 1 ± 0.2, biases N(0, 0.1^2); embeddings N(0, 1).
 func values(name string, shape []int64, seed uint64) []float32 {
 	var h uint64 = 14695981039346656037
 	for _, c := range []byte(name) {
@@ -162,6 +163,10 @@ func values(name string, shape []int64, seed uint64) []float32 {
 		switch {
 		case len(shape) == 2 && name == "model.embed_tokens.weight":
 			out[i] = float32(rng.NormFloat64())
+		case len(shape) == 2 && (strings.HasSuffix(name, "o_proj.weight") || strings.HasSuffix(name, "down_proj.weight")):
+			// Layers that write the residual stream are scaled up so the
+			// layers, not the token's own embedding, decide the output.
+			out[i] = float32(3 * rng.NormFloat64() / math.Sqrt(float64(shape[1])))
 		case len(shape) == 2:
 			out[i] = float32(rng.NormFloat64() / math.Sqrt(float64(shape[1])))
 		case filepath.Ext(name) == ".bias":
