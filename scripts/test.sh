@@ -15,7 +15,7 @@ go test -count=1 ./...
 # and one package at a time).
 fuzztime=${FUZZTIME:-8s}
 while read -r pkg target; do
-  go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime"
+  go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s
 done <<'LIST'
 ./ir FuzzParse
 ./ir FuzzUnmarshal
