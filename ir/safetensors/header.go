@@ -85,6 +85,9 @@ func ParseHeader(data []byte, fileSize int64, path string) ([]TensorInfo, int64,
 	if entries == nil {
 		return fail("header is not a JSON object")
 	}
+	if dup := duplicateKey(data[8:dataStart]); dup != "" {
+		return fail("tensor %q is listed twice in the header", dup)
+	}
 	var meta map[string]string
 	var tensors []TensorInfo
 	for name, raw := range entries {
@@ -155,4 +158,30 @@ func parseEntry(name string, raw json.RawMessage, dataLen int64) (TensorInfo, er
 	}
 	t.Begin, t.End = begin, end
 	return t, nil
+}
+
+// duplicateKey returns a top-level key that appears twice in a JSON object
+// (encoding/json would silently keep the last one), or "".
+func duplicateKey(obj []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return key
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
 }

@@ -143,6 +143,7 @@ func TestParseHeaderRejects(t *testing.T) {
 		{"size", rawFile(`{"t": {"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), "needs 12"},
 		{"overflow", rawFile(`{"t": {"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}`, 8), "too large"},
 		{"overlap", rawFile(`{"a": {"dtype":"F32","shape":[2],"data_offsets":[0,8]}, "b": {"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, 12), "overlap"},
+		{"duplicate", rawFile(`{"a": {"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "a": {"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), `tensor "a" is listed twice`},
 		{"metadata", rawFile(`{"__metadata__": {"a": 1}}`, 0), "__metadata__"},
 	}
 	for _, c := range cases {

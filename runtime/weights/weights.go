@@ -50,12 +50,7 @@ func (f *Files) Tensor(w *ir.Weight) ([]byte, safetensors.TensorInfo, error) {
 	if err != nil {
 		return nil, safetensors.TensorInfo{}, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 	}
-	var info safetensors.TensorInfo
-	for _, t := range file.Tensors() {
-		if t.Name == w.Tensor {
-			info = t
-		}
-	}
+	info, _ := file.Info(w.Tensor)
 	if !ir.Shape(info.Shape).Equal(w.Value.Type.Shape) {
 		return nil, info, fmt.Errorf("weight @%s: tensor %q in %s has shape %v, the model expects %v",
 			w.Value.Name, w.Tensor, path, ir.Shape(info.Shape), w.Value.Type.Shape)
