@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,13 +21,15 @@ import (
 )
 
 func main() {
-	if err := run("ir.proto"); err != nil {
+	out := flag.String("out", "irpb", "folder to write the generated Go code into")
+	flag.Parse()
+	if err := run("ir.proto", *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(file string) error {
+func run(file, outDir string) error {
 	compiler := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{})}
 	files, err := compiler.Compile(context.Background(), file)
 	if err != nil {
@@ -56,8 +59,7 @@ func run(file string) error {
 		return fmt.Errorf("protoc-gen-go: %s", resp.GetError())
 	}
 	for _, f := range resp.File {
-		// Generated files go into the irpb package folder.
-		path := filepath.Join("irpb", filepath.Base(f.GetName()))
+		path := filepath.Join(outDir, filepath.Base(f.GetName()))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
