@@ -1,107 +1,79 @@
 package safetensors
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
+	"slices"
 )
 
-// Checkpoint is a Hugging Face folder's weights: model.safetensors, or the
-// shards listed by model.safetensors.index.json.
+// The file names Hugging Face uses for a checkpoint's weights.
+const (
+	SingleFileName = "model.safetensors"
+	IndexFileName  = "model.safetensors.index.json"
+)
+
+// Checkpoint is the weights of a Hugging Face model folder: either
+// model.safetensors, or model.safetensors.index.json and the shards it
+// names. Every file is validated when the checkpoint opens, so the read
+// methods only fail for unknown names or unsupported dtypes. The methods
+// other than Close are safe for concurrent use.
 type Checkpoint struct {
 	dir    string
-	files  []*File
-	byName map[string]*File
+	files  []*File          // every open file, to close
+	byName map[string]*File // tensor name -> the file holding it
+	names  []string         // sorted
 }
 
-// OpenDir opens every file of the checkpoint in dir.
+// OpenDir opens the checkpoint in dir. Like transformers, it prefers
+// model.safetensors when both it and an index are present.
 func OpenDir(dir string) (*Checkpoint, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, err // names dir
+	}
+	single := filepath.Join(dir, SingleFileName)
+	index := filepath.Join(dir, IndexFileName)
 	c := &Checkpoint{dir: dir, byName: map[string]*File{}}
-	index := filepath.Join(dir, "model.safetensors.index.json")
-	single := filepath.Join(dir, "model.safetensors")
 	switch {
-	case exists(index):
-		if err := c.openSharded(index); err != nil {
-			c.Close()
-			return nil, err
-		}
 	case exists(single):
 		f, err := OpenFile(single)
 		if err != nil {
 			return nil, err
 		}
-		c.files = append(c.files, f)
+		c.files = []*File{f}
 		for _, t := range f.Tensors() {
 			c.byName[t.Name] = f
 		}
+	case exists(index):
+		if err := c.openSharded(index); err != nil {
+			c.Close()
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("%s: no model.safetensors or model.safetensors.index.json", dir)
+		return nil, fmt.Errorf("%s: folder has neither %s nor %s", dir, SingleFileName, IndexFileName)
 	}
+	c.names = make([]string, 0, len(c.byName))
+	for name := range c.byName {
+		c.names = append(c.names, name)
+	}
+	slices.Sort(c.names)
 	return c, nil
 }
 
+// exists reports whether path may exist: an error other than "not found"
+// (say, permission denied) counts as present, so that opening it reports
+// the real problem instead of "no checkpoint".
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return !errors.Is(err, fs.ErrNotExist)
 }
 
-func (c *Checkpoint) openSharded(index string) error {
-	data, err := os.ReadFile(index)
-	if err != nil {
-		return err
-	}
-	var idx struct {
-		WeightMap map[string]string `json:"weight_map"`
-	}
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return fmt.Errorf("%s: invalid index JSON: %v", index, err)
-	}
-	if len(idx.WeightMap) == 0 {
-		return fmt.Errorf("%s: weight_map is missing or empty", index)
-	}
-	shards := map[string]*File{}
-	names := make([]string, 0, len(idx.WeightMap))
-	for name := range idx.WeightMap {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		shard := idx.WeightMap[name]
-		if shard == "" || filepath.IsAbs(shard) || strings.Contains(filepath.ToSlash(shard), "..") {
-			return fmt.Errorf("%s: tensor %q is mapped to %q, which is not a file inside the folder", index, name, shard)
-		}
-		f := shards[shard]
-		if f == nil {
-			if f, err = OpenFile(filepath.Join(c.dir, shard)); err != nil {
-				return fmt.Errorf("%s: shard of tensor %q: %w", index, name, err)
-			}
-			shards[shard] = f
-			c.files = append(c.files, f)
-		}
-		if _, ok := f.Info(name); !ok {
-			return fmt.Errorf("%s: tensor %q is listed in %s but that shard does not hold it", index, name, shard)
-		}
-		c.byName[name] = f
-	}
-	return nil
-}
+// Names lists every tensor, sorted. The caller may modify the slice.
+func (c *Checkpoint) Names() []string { return slices.Clone(c.names) }
 
-// Names lists every tensor, sorted.
-func (c *Checkpoint) Names() []string {
-	names := make([]string, 0, len(c.byName))
-	for n := range c.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// Tensor describes the named tensor.
+// Tensor describes the named tensor; its File says which shard holds it.
 func (c *Checkpoint) Tensor(name string) (TensorInfo, bool) {
 	f := c.byName[name]
 	if f == nil {
@@ -110,7 +82,8 @@ func (c *Checkpoint) Tensor(name string) (TensorInfo, bool) {
 	return f.Info(name)
 }
 
-// Bytes returns the named tensor's bytes (a view valid until Close).
+// Bytes returns the named tensor's bytes, a zero-copy view into the mapped
+// shard that is valid until Close and must not be written.
 func (c *Checkpoint) Bytes(name string) ([]byte, TensorInfo, error) {
 	f := c.byName[name]
 	if f == nil {
@@ -121,7 +94,8 @@ func (c *Checkpoint) Bytes(name string) ([]byte, TensorInfo, error) {
 	return b, info, err
 }
 
-// Float32 decodes the named tensor (BF16, F16 or F32) to float32.
+// Float32 decodes the named tensor to a new float32 slice. It accepts BF16,
+// F16 and F32 and fails, naming the file and tensor, for other dtypes.
 func (c *Checkpoint) Float32(name string) ([]float32, TensorInfo, error) {
 	b, info, err := c.Bytes(name)
 	if err != nil {
@@ -134,13 +108,13 @@ func (c *Checkpoint) Float32(name string) ([]float32, TensorInfo, error) {
 	return out, info, nil
 }
 
-// Close unmaps every file.
+// Close unmaps every file. Slices from Bytes must not be used afterwards.
+// Closing twice is harmless.
 func (c *Checkpoint) Close() error {
-	var first error
+	var errs []error
 	for _, f := range c.files {
-		if err := f.Close(); err != nil && first == nil {
-			first = err
-		}
+		errs = append(errs, f.Close())
 	}
-	return first
+	c.files = nil
+	return errors.Join(errs...)
 }
