@@ -32,8 +32,6 @@ func (t token) String() string {
 		return "%" + t.text
 	case tkSymbol:
 		return "@" + t.text
-	case tkString:
-		return strconv.Quote(t.text)
 	}
 	return strconv.Quote(t.text)
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/safetensors"
 )
 
 // Options are the static sizes of the graphs.
@@ -21,7 +22,7 @@ const DefaultPrefillLen = 128
 
 // DefaultFile is where weights are expected when a model is imported from
 // config.json alone.
-const DefaultFile = "model.safetensors"
+const DefaultFile = safetensors.SingleFileName
 
 func (o Options) withDefaults(c *Config) (Options, error) {
 	if o.MaxCacheLen == 0 {

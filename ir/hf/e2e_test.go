@@ -25,16 +25,6 @@ func relL2(a [][]float32, b [][]float64) float64 {
 	return math.Sqrt(num / den)
 }
 
-func argmax(xs []float64) int64 {
-	best := 0
-	for i, x := range xs {
-		if x > xs[best] {
-			best = i
-		}
-	}
-	return int64(best)
-}
-
 // Every tiny checkpoint, imported and run on the ref runtime (prefill in
 // one chunk, and in chunks of 4 with a padded last chunk, then decode with
 // the KV cache), matches the independent float64 implementation of the HF
@@ -83,7 +73,7 @@ func TestRefMatchesFloat64HuggingFace(t *testing.T) {
 					t.Logf("prefill %d: relative L2 error %.2g", m.Meta.PrefillLen, e)
 				}
 				for i, id := range gen.IDs {
-					if w := argmax(want[len(prompt)-1+i]); id != w {
+					if w := ref.Argmax(want[len(prompt)-1+i]); id != w {
 						t.Fatalf("generated id %d is %d, the float64 model's argmax is %d", i, id, w)
 					}
 				}

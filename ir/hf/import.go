@@ -40,7 +40,7 @@ func Import(dir string, opts Options) (m *ir.Model, hasWeights bool, err error) 
 }
 
 func hasCheckpoint(dir string) bool {
-	for _, name := range []string{"model.safetensors", "model.safetensors.index.json"} {
+	for _, name := range []string{safetensors.SingleFileName, safetensors.IndexFileName} {
 		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
 			return true
 		}

@@ -49,11 +49,7 @@ func TestSharded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var want []string
-	for _, st := range s {
-		want = append(want, st.Name)
-	}
-	slices.Sort(want)
+	want := sortedNames(s)
 	if got := c.Names(); !slices.Equal(got, want) {
 		t.Fatalf("names %v, want %v", got, want)
 	}

@@ -55,11 +55,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var wantNames []string
-	for _, st := range s {
-		wantNames = append(wantNames, st.Name)
-	}
-	slices.Sort(wantNames)
+	wantNames := sortedNames(s)
 	if got := c.Names(); !slices.Equal(got, wantNames) {
 		t.Fatalf("names %v, want %v", got, wantNames)
 	}
@@ -352,4 +348,14 @@ func BenchmarkFloat32BF16(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sortedNames lists the samples' names as Checkpoint.Names should return them.
+func sortedNames(s []sampleTensor) []string {
+	var names []string
+	for _, st := range s {
+		names = append(names, st.Name)
+	}
+	slices.Sort(names)
+	return names
 }

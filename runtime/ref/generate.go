@@ -53,7 +53,7 @@ func (r *Runtime) Generate(prompt []int64, n int) (*Generation, error) {
 	}
 	pos := int64(len(prompt))
 	for i := 0; i < n; i++ {
-		next := argmax(gen.Logits[len(gen.Logits)-1])
+		next := Argmax(gen.Logits[len(gen.Logits)-1])
 		gen.IDs = append(gen.IDs, next)
 		if i == n-1 {
 			break
@@ -87,8 +87,9 @@ func (r *Runtime) step(g *ir.Graph, tokens []int64, pos int64) ([][]float32, err
 	return rows, nil
 }
 
-// argmax returns the index of the largest value (the first on ties).
-func argmax(xs []float32) int64 {
+// Argmax returns the index of the largest value (the first on ties): the
+// greedy choice, shared with tests that pick ids from other logits.
+func Argmax[F float32 | float64](xs []F) int64 {
 	best := 0
 	for i, x := range xs {
 		if x > xs[best] {
