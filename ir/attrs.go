@@ -98,10 +98,28 @@ func checkAttrs(def *OpDef, a Attrs) error {
 			return fmt.Errorf("attribute %q is %s, want %s", spec.Name, KindOf(v), spec.Kind)
 		}
 	}
-	for name := range a {
+	for name, v := range a {
+		if spec, ok := placementAttrs[name]; ok {
+			if k := KindOf(v); k != spec.Kind {
+				return fmt.Errorf("attribute %q is %s, want %s", name, k, spec.Kind)
+			}
+			continue
+		}
 		if def.attr(name) == nil {
 			return fmt.Errorf("unknown attribute %q for op %s", name, def.Name)
 		}
 	}
 	return nil
+}
+
+// Placement attributes may sit on any node: the partitioning pass records
+// there which partition of the graph's DAG runs the node, and on which device.
+const (
+	AttrPartition = "part"
+	AttrDevice    = "device"
+)
+
+var placementAttrs = map[string]AttrSpec{
+	AttrPartition: {Name: AttrPartition, Kind: AttrInt, Doc: "index of the partition that runs the node"},
+	AttrDevice:    {Name: AttrDevice, Kind: AttrString, Doc: "device of that partition (the target, or cpu)"},
 }

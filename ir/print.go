@@ -101,14 +101,7 @@ func FormatNode(n *Node) string {
 	b.WriteString(")")
 	if len(n.Attrs) > 0 {
 		b.WriteString(" {")
-		for i, k := range attrOrder(n) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(k)
-			b.WriteString("=")
-			b.WriteString(formatAttr(n.Attrs[k]))
-		}
+		b.WriteString(FormatAttrs(n))
 		b.WriteString("}")
 	}
 	if len(n.Outputs) > 0 {
@@ -122,6 +115,24 @@ func FormatNode(n *Node) string {
 	}
 	return b.String()
 }
+
+// FormatAttrs prints a node's attributes as in the text format, without the
+// braces, in a deterministic order.
+func FormatAttrs(n *Node) string {
+	var b strings.Builder
+	for i, k := range attrOrder(n) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k)
+		b.WriteString("=")
+		b.WriteString(formatAttr(n.Attrs[k]))
+	}
+	return b.String()
+}
+
+// Ref prints a value reference: @name for weights and states, %name otherwise.
+func Ref(v *Value) string { return ref(v) }
 
 func ref(v *Value) string {
 	if v == nil {

@@ -23,6 +23,8 @@ type OpDef struct {
 	// repeats and must appear at least once.
 	Inputs   []string
 	Variadic bool
+	// OptionalInputs is how many trailing Inputs may be left out.
+	OptionalInputs int
 	Attrs    []AttrSpec
 	// Infer computes the output types from the input types and attributes,
 	// or explains why the node is ill-typed.
@@ -75,7 +77,10 @@ func InferTypes(op string, in []TensorType, a Attrs) ([]TensorType, error) {
 		if len(in) < len(def.Inputs) {
 			return nil, fmt.Errorf("%s takes at least %d inputs, got %d", op, len(def.Inputs), len(in))
 		}
-	} else if len(in) != len(def.Inputs) {
+	} else if len(in) > len(def.Inputs) || len(in) < len(def.Inputs)-def.OptionalInputs {
+		if def.OptionalInputs > 0 {
+			return nil, fmt.Errorf("%s takes %d to %d inputs (%v), got %d", op, len(def.Inputs)-def.OptionalInputs, len(def.Inputs), def.Inputs, len(in))
+		}
 		return nil, fmt.Errorf("%s takes %d inputs (%v), got %d", op, len(def.Inputs), def.Inputs, len(in))
 	}
 	if err := checkAttrs(def, a); err != nil {

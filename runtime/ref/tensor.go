@@ -123,3 +123,12 @@ func broadcastOffsets(out, in ir.Shape) []int {
 	}
 	return offs
 }
+
+// Float64s returns every element as a float64, whatever the storage.
+func (t *Tensor) Float64s() []float64 {
+	out := make([]float64, t.Len())
+	for i := range out {
+		out[i] = t.at(i)
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+package ir
+
+import "fmt"
+
+// Fused ops: the passes find each of them as a pattern of primitive ops.
+// Arithmetic is float32 whatever the storage dtype.
+
+func init() {
+	Register(&OpDef{Name: "rms_norm", Doc: "RMSNorm over the last axis: weight * x / sqrt(mean(x^2) + eps), " +
+		"computed in float32 and stored in x's dtype; the weight (shape [last axis]) is optional.",
+		Inputs: []string{"x", "weight"}, OptionalInputs: 1,
+		Attrs: []AttrSpec{{Name: "eps", Kind: AttrFloat}},
+		Infer: func(in []TensorType, _ Attrs) ([]TensorType, error) {
+			x := in[0]
+			if !x.DType.IsFloat() || len(x.Shape) == 0 {
+				return nil, fmt.Errorf("x is %v, want a float tensor of rank >= 1", x)
+			}
+			if len(in) == 2 {
+				w := in[1]
+				if !w.DType.IsFloat() || len(w.Shape) != 1 || w.Shape[0] != x.Shape[len(x.Shape)-1] {
+					return nil, fmt.Errorf("weight is %v, want a float vector of %d", w, x.Shape[len(x.Shape)-1])
+				}
+			}
+			return []TensorType{x}, nil
+		}})
+	Register(&OpDef{Name: "silu_mul", Doc: "SwiGLU gate: silu(gate) * up, elementwise.",
+		Inputs: []string{"gate", "up"},
+		Infer: func(in []TensorType, _ Attrs) ([]TensorType, error) {
+			if !in[0].DType.IsFloat() || !in[0].Equal(in[1]) {
+				return nil, fmt.Errorf("operands are %v and %v, want the same float type", in[0], in[1])
+			}
+			return []TensorType{in[0]}, nil
+		}})
+	Register(&OpDef{Name: "masked_softmax", Doc: "softmax(x*scale + mask) over the last axis. With causal=1 the second " +
+		"input holds the query positions (i32[rows], rows = x's second-to-last axis) and key j of row t is masked " +
+		"when j > positions[t]: no mask tensor is read. Otherwise it is an additive mask broadcast to x.",
+		Inputs: []string{"x", "mask"},
+		Attrs: []AttrSpec{{Name: "scale", Kind: AttrFloat}, {Name: "causal", Kind: AttrInt, Optional: true, Doc: "default 0"},
+			{Name: "dtype", Kind: AttrDType, Optional: true, Doc: "result dtype, default x's"}},
+		Infer: func(in []TensorType, a Attrs) ([]TensorType, error) {
+			x, m := in[0], in[1]
+			if !x.DType.IsFloat() || len(x.Shape) < 2 {
+				return nil, fmt.Errorf("x is %v, want a float tensor of rank >= 2", x)
+			}
+			if a.Int("causal", 0) != 0 {
+				if !m.DType.IsInt() || len(m.Shape) != 1 || m.Shape[0] != x.Shape[len(x.Shape)-2] {
+					return nil, fmt.Errorf("positions are %v, want an integer vector of %d", m, x.Shape[len(x.Shape)-2])
+				}
+			} else if s, err := BroadcastShapes(x.Shape, m.Shape); err != nil || !s.Equal(x.Shape) || !m.DType.IsFloat() {
+				return nil, fmt.Errorf("mask %v does not broadcast to %v", m, x)
+			}
+			out := x
+			if d := a.DType("dtype"); d != Invalid {
+				if !d.IsFloat() {
+					return nil, fmt.Errorf("dtype %s, want a float type", d)
+				}
+				out.DType = d
+			}
+			return []TensorType{out}, nil
+		}})
+	Register(&OpDef{Name: "grouped_matmul", Doc: "Grouped-query matmul: out[h] = a[h] @ b[h / (H/G)] for a[H, M, K] and " +
+		"b[G, K, N]; each of b's G heads is read once for its group of H/G heads of a (no repeated K/V tensor).",
+		Inputs: []string{"a", "b"},
+		Infer: func(in []TensorType, _ Attrs) ([]TensorType, error) {
+			a, b := in[0], in[1]
+			if a.DType != b.DType || !a.DType.IsFloat() || len(a.Shape) != 3 || len(b.Shape) != 3 {
+				return nil, fmt.Errorf("operands are %v and %v, want rank-3 tensors of one float type", a, b)
+			}
+			if b.Shape[0] == 0 || a.Shape[0]%b.Shape[0] != 0 || a.Shape[2] != b.Shape[1] {
+				return nil, fmt.Errorf("cannot group %v @ %v (want a[H,M,K], b[G,K,N] with G dividing H)", a.Shape, b.Shape)
+			}
+			return []TensorType{{DType: a.DType, Shape: Shape{a.Shape[0], a.Shape[1], b.Shape[2]}}}, nil
+		}})
+	Register(&OpDef{Name: "rope", Doc: "Rotary embedding (rotate_half form) with angles computed on the fly: for row t " +
+		"(x's second-to-last axis) and i < d/2, angle = positions[t]*inv_freq[i]; out = x*cos + rotate_half(x)*sin.",
+		Inputs: []string{"x", "positions"},
+		Attrs:  []AttrSpec{{Name: "inv_freq", Kind: AttrFloats, Doc: "d/2 frequencies (rope scaling already applied)"}},
+		Infer: func(in []TensorType, a Attrs) ([]TensorType, error) {
+			x, p := in[0], in[1]
+			r := len(x.Shape)
+			if !x.DType.IsFloat() || r < 2 || x.Shape[r-1]%2 != 0 {
+				return nil, fmt.Errorf("x is %v, want a float tensor of rank >= 2 with an even last axis", x)
+			}
+			if !p.DType.IsInt() || len(p.Shape) != 1 || p.Shape[0] != x.Shape[r-2] {
+				return nil, fmt.Errorf("positions are %v, want an integer vector of %d", p, x.Shape[r-2])
+			}
+			if int64(len(a.Floats("inv_freq")))*2 != x.Shape[r-1] {
+				return nil, fmt.Errorf("inv_freq has %d entries, want %d", len(a.Floats("inv_freq")), x.Shape[r-1]/2)
+			}
+			return []TensorType{x}, nil
+		}})
+}

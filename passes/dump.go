@@ -1,0 +1,76 @@
+package passes
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/irc-compiler/irc/ir"
+)
+
+// DumpSink receives per-pass dumps: numbered files NNN_<pass>.ir (or .dot)
+// in Dir, or, without a Dir, one after another on W.
+type DumpSink struct {
+	Dir    string
+	Format string // "text" (default) or "dot"
+	W      io.Writer
+}
+
+func (d *DumpSink) dump(index int, pass string, before bool, m *ir.Model) error {
+	if d == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	when := "after"
+	if before {
+		when = "before"
+	}
+	switch d.Format {
+	case "dot":
+		if err := ir.WriteDot(&buf, m); err != nil {
+			return err
+		}
+	case "", "text":
+		fmt.Fprintf(&buf, "# irc: IR %s pass %03d %s\n", when, index, pass)
+		writePlacementComments(&buf, m)
+		if err := ir.Print(&buf, m); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown dump format %q (want text or dot)", d.Format)
+	}
+	if d.Dir == "" {
+		_, err := d.W.Write(buf.Bytes())
+		return err
+	}
+	ext := ".ir"
+	if d.Format == "dot" {
+		ext = ".dot"
+	}
+	name := fmt.Sprintf("%03d_%s%s", index, pass, ext)
+	if before {
+		name = fmt.Sprintf("%03d_%s.before%s", index, pass, ext)
+	}
+	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(d.Dir, name), buf.Bytes(), 0o644)
+}
+
+// writePlacementComments prints each placed graph's partition DAG as '#'
+// comments, which the parser skips, so the dump still reads back.
+func writePlacementComments(w io.Writer, m *ir.Model) {
+	for _, g := range m.Graphs {
+		parts := Partitions(g)
+		if len(parts) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "#\n# graph %s: %d partitions\n", g.Name, len(parts))
+		for _, line := range describePartitions(parts) {
+			fmt.Fprintf(w, "#   %s\n", line)
+		}
+	}
+	fmt.Fprintln(w)
+}

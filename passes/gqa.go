@@ -1,0 +1,97 @@
+package passes
+
+import (
+	"fmt"
+
+	"github.com/irc-compiler/irc/ir"
+)
+
+// GQAOp is the grouped-query matmul the gqa pass produces.
+const GQAOp = "grouped_matmul"
+
+// runGQA finds attention matmuls whose K or V operand is transformers'
+// repeat_kv,
+//
+//	reshape(expand(unsqueeze(kv, 1), [G, n, S, D]), [G*n, S, D])   (then maybe transposed to [G*n, D, S])
+//
+// and replaces the matmul with grouped_matmul(a, kv) (or of kv's transpose):
+// each K/V head is read once for its n query heads and the repeated tensor
+// never exists.
+func runGQA(c *Context) {
+	r := newRewriter(c.Graph)
+	for _, n := range c.Graph.Nodes {
+		if n.Op != "matmul" {
+			continue
+		}
+		b := n.Inputs[1]
+		t := defOp(b, "transpose")
+		if t != nil {
+			b = t.Inputs[0]
+		}
+		if defOp(b, "reshape") == nil {
+			continue
+		}
+		c.candidate()
+		if err := fuseGQA(r, n, t); err != nil {
+			c.decline(n.Outputs[0], "%v", err)
+			continue
+		}
+		c.rewrote()
+	}
+	r.commit()
+}
+
+func fuseGQA(r *rewriter, mm, t *ir.Node) error {
+	a := mm.Inputs[0]
+	rep := mm.Inputs[1]
+	if t != nil {
+		if !equalInts(t.Attrs.Ints("perm"), []int64{0, 2, 1}) {
+			return fmt.Errorf("b is transposed by %v, not by swapping its last two axes", t.Attrs.Ints("perm"))
+		}
+		rep = t.Inputs[0]
+	}
+	kv, err := repeatKVSource(rep)
+	if err != nil {
+		return fmt.Errorf("b is reshape %s: %v", ir.Ref(rep), err)
+	}
+	if len(a.Type.Shape) != 3 {
+		return fmt.Errorf("a is %v, want [heads, rows, k]", a.Type.Shape)
+	}
+	b := kv
+	if t != nil {
+		b, err = r.insertBefore(mm, kv.Name+"_t", "transpose", ir.Attrs{"perm": []int64{0, 2, 1}}, kv)
+		if err != nil {
+			return err
+		}
+	}
+	return r.replace(mm, GQAOp, nil, a, b)
+}
+
+// repeatKVSource returns kv when v = reshape(expand(unsqueeze(kv, 1))) repeats
+// each of kv's heads n times in a row (transformers' repeat_kv).
+func repeatKVSource(v *ir.Value) (*ir.Value, error) {
+	rs := v.Def
+	e := defOp(rs.Inputs[0], "expand")
+	if e == nil {
+		return nil, fmt.Errorf("the reshape reads %s, not an expand", opName(rs.Inputs[0]))
+	}
+	u := defOp(e.Inputs[0], "unsqueeze")
+	if u == nil {
+		return nil, fmt.Errorf("the expand reads %s, not a new size-1 axis", opName(e.Inputs[0]))
+	}
+	kv := u.Inputs[0]
+	ks, es, out := kv.Type.Shape, e.Outputs[0].Type.Shape, v.Type.Shape
+	if len(ks) != 3 {
+		return nil, fmt.Errorf("K/V is %v, want [kv_heads, seq, head_dim]", ks)
+	}
+	if ax, _ := ir.NormAxis(u.Attrs.Int("axis", 0), 4); ax != 1 {
+		return nil, fmt.Errorf("the size-1 axis is inserted at %d, not after the KV-head axis (1): not repeat_kv", ax)
+	}
+	if len(es) != 4 || es[0] != ks[0] || es[2] != ks[1] || es[3] != ks[2] {
+		return nil, fmt.Errorf("expand to %v repeats more than the inserted axis", es)
+	}
+	if !equalInts(out, []int64{ks[0] * es[1], ks[1], ks[2]}) {
+		return nil, fmt.Errorf("reshape to %v does not merge the (kv_heads, group) axes of %v", out, es)
+	}
+	return kv, nil
+}

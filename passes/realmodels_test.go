@@ -1,0 +1,74 @@
+package passes
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/hf"
+)
+
+func importConfig(t testing.TB, name string) *ir.Model {
+	t.Helper()
+	m, _, err := hf.Import(filepath.Join("..", "models", name), hf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The acceptance: after the default pipeline the decode graph of a
+// real model holds one fused op per pattern instance and none of the
+// primitives they replace.
+func TestDefaultPipelineOnRealConfigs(t *testing.T) {
+	gone := []string{"expand", "transpose", "reshape", "slice", "unsqueeze", "squeeze", "copy", "pow", "rsqrt", "softmax", "sigmoid", "silu", "cos", "sin"}
+	for _, tc := range []struct {
+		model   string
+		norms   int // two per layer, the final one, and q/k norms for Qwen3
+		grouped bool
+	}{
+		{"qwen2.5-1.5b-instruct", 57, true},
+		{"llama-3.2-1b", 33, true},
+		{"qwen3-0.6b", 28*4 + 1, true},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			m := importConfig(t, tc.model)
+			layers := int(m.Meta.NumLayers)
+			compile(t, m, Options{Pipeline: defaultPipeline(t), GPULayers: -1})
+			for _, g := range m.Graphs {
+				h := histogram(g)
+				want := map[string]int{"rms_norm": tc.norms, "silu_mul": layers, "masked_softmax": layers, GQAOp: 2 * layers, "rope": 2 * layers, "cache_write": 2 * layers}
+				for op, n := range want {
+					if h[op] != n {
+						t.Errorf("%s: %d %s, want %d", g.Name, h[op], op, n)
+					}
+				}
+				for _, op := range gone {
+					if h[op] != 0 && !(g.Name == "prefill" && op == "copy") {
+						t.Errorf("%s: %d %s nodes remain", g.Name, h[op], op)
+					}
+				}
+				for _, n := range g.Nodes {
+					if n.Op == "masked_softmax" && n.Attrs.Int("causal", 0) != 1 {
+						t.Errorf("%s: %s does not use the causal form", g.Name, ir.FormatNode(n))
+					}
+				}
+				if h["where"] != 0 || h["greater"] != 0 {
+					t.Errorf("%s: the causal mask tensor is still built (%d where, %d greater)", g.Name, h["where"], h["greater"])
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDefaultPipelineQwen25_1_5B(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		m := importConfig(b, "qwen2.5-1.5b-instruct")
+		b.StartTimer()
+		if _, err := Run(m, &Options{Pipeline: defaultPipeline(b), Target: "ref", GPULayers: -1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
