@@ -123,3 +123,15 @@ var placementAttrs = map[string]AttrSpec{
 	AttrPartition: {Name: AttrPartition, Kind: AttrInt, Doc: "index of the partition that runs the node"},
 	AttrDevice:    {Name: AttrDevice, Kind: AttrString, Doc: "device of that partition (the target, or cpu)"},
 }
+
+// attrOrPlacement returns the spec of one of the op's attributes or of a
+// placement attribute, or nil.
+func (d *OpDef) attrOrPlacement(name string) *AttrSpec {
+	if s := d.attr(name); s != nil {
+		return s
+	}
+	if s, ok := placementAttrs[name]; ok {
+		return &s
+	}
+	return nil
+}

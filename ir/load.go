@@ -14,10 +14,26 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("irc ")) {
+	if isText(data) {
 		return Parse(path, string(data))
 	}
 	return Unmarshal(path, data)
+}
+
+// isText reports whether data starts, after blank and '#' comment lines
+// (pass dumps begin with some), with the text format's "irc " header.
+func isText(data []byte) bool {
+	for {
+		data = bytes.TrimLeft(data, " \t\r\n")
+		if !bytes.HasPrefix(data, []byte("#")) {
+			return bytes.HasPrefix(data, []byte("irc "))
+		}
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return false
+		}
+		data = data[i+1:]
+	}
 }
 
 // RebaseWeights rewrites weight file paths that are relative to folder from

@@ -400,7 +400,7 @@ func (p *parser) attrs(def *OpDef, a Attrs) error {
 		if err != nil {
 			return err
 		}
-		spec := def.attr(key.text)
+		spec := def.attrOrPlacement(key.text)
 		if spec == nil {
 			return fmt.Errorf("%d:%d: op %s has no attribute %q", key.line, key.col, def.Name, key.text)
 		}

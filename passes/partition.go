@@ -22,6 +22,7 @@ const CPUDevice = "cpu"
 // goes with its attention, since the cache_write is in that layer's stage.
 func runPartition(c *Context) {
 	g, opt := c.Graph, c.Options
+	dropTransfers(g)
 	layers := int(c.Model.Meta.NumLayers)
 	target := opt.Target
 	if target == "" {
@@ -131,6 +132,18 @@ func runPartition(c *Context) {
 		out = append(out, n)
 	}
 	g.Nodes = out
+}
+
+// dropTransfers undoes an earlier placement's transfers, so partitioning a
+// placed graph again places it afresh.
+func dropTransfers(g *ir.Graph) {
+	r := newRewriter(g)
+	for _, n := range g.Nodes {
+		if n.Op == "transfer" {
+			r.substitute(n.Outputs[0], n.Inputs[0])
+		}
+	}
+	r.commit()
 }
 
 // weightStage is the stage a weight belongs to: its decoder layer for

@@ -43,11 +43,12 @@ reference CPU runtime.
   irc testmodel -o tiny                      # write tiny random checkpoints
   irc import tiny/qwen2-tiny -o qwen2.irpb   # checkpoint -> IR
   irc dump qwen2.irpb                        # IR as text
+  irc compile qwen2.irpb -o qwen2.fused.ir --dump-after=all --dump-dir dumps
   irc run qwen2.irpb --tokens 5,17,3 --generate 8`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newImportCmd(), newDumpCmd(), newRunCmd(), newTestmodelCmd(), newVersionCmd())
+	root.AddCommand(newImportCmd(), newCompileCmd(), newDumpCmd(), newRunCmd(), newTestmodelCmd(), newVersionCmd())
 	return root
 }

@@ -23,6 +23,7 @@ type runFlags struct {
 	weightsDir    string
 	randomWeights bool
 	seed          uint64
+	pipeline      pipelineFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -33,7 +34,10 @@ func newRunCmd() *cobra.Command {
 		Long: `Run feeds the prompt through the prefill graph (in chunks of the model's prefill length),
 then generates N tokens greedily with the decode graph. The generated ids are printed
 comma-separated as the last line of stdout. --logits-out writes a float32 .npy array of
-shape [P + max(N-1, 0), vocab]: row t holds the next-token logits after consumed token t.`,
+shape [P + max(N-1, 0), vocab]: row t holds the next-token logits after consumed token t.
+
+The backend's default pass pipeline runs first (--passes none runs the graphs as
+imported); the pipeline flags are those of irc compile.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runModel(cmd, args[0], f) },
 	}
@@ -45,6 +49,7 @@ shape [P + max(N-1, 0), vocab]: row t holds the next-token logits after consumed
 	fl.StringVar(&f.weightsDir, "weights", "", "folder the weight files are relative to (default: the model file's folder)")
 	fl.BoolVar(&f.randomWeights, "random-weights", false, "use deterministic random weights instead of the checkpoint")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of --random-weights")
+	f.pipeline.register(fl)
 	return cmd
 }
 
@@ -58,6 +63,9 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	}
 	m, err := ir.Load(path)
 	if err != nil {
+		return err
+	}
+	if _, err := f.pipeline.run(m, filepath.Dir(path), f.backend, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	var src ref.WeightSource = ref.RandomWeights{Seed: f.seed}
