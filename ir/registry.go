@@ -25,7 +25,7 @@ type OpDef struct {
 	Variadic bool
 	// OptionalInputs is how many trailing Inputs may be left out.
 	OptionalInputs int
-	Attrs    []AttrSpec
+	Attrs          []AttrSpec
 	// Infer computes the output types from the input types and attributes,
 	// or explains why the node is ill-typed.
 	Infer func(in []TensorType, a Attrs) ([]TensorType, error)
