@@ -64,6 +64,12 @@ func TestDefaultPipelineKeepsLogits(t *testing.T) {
 				want := generate(t, load(), dir, prompt, 5)
 				fused := load()
 				compile(t, fused, Options{Pipeline: defaultPipeline(t), GPULayers: -1})
+				h := histogram(fused.Graph("decode"))
+				for _, op := range []string{"rms_norm", "silu_mul", "rope", "masked_softmax", "view"} {
+					if h[op] == 0 {
+						t.Fatalf("the fused decode graph holds no %s: nothing was compared", op)
+					}
+				}
 				got := generate(t, fused, dir, prompt, 5)
 				e := relL2(got, want)
 				if e > 1e-5 {
