@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// irc compile: the stats JSON has the documented shape, dumps are numbered,
+// written only for passes that changed the graph, and run as models; the
+// compiled model generates what the imported one does.
+func TestCompileContract(t *testing.T) {
+	_, irpb := tinyModel(t, "qwen3-tiny")
+	dir := filepath.Dir(irpb)
+	stats := filepath.Join(dir, "stats.json")
+	dumps := filepath.Join(dir, "dumps")
+	out := filepath.Join(dir, "compiled", "model.ir")
+	os.MkdirAll(filepath.Dir(out), 0o755)
+	stdout, errOut, code := irc(t, "compile", irpb, "--target", "ref", "-o", out, "--stats-json", stats,
+		"--dump-after=all", "--dump-dir", dumps, "--gpu-layers", "1", "--time-passes", "--stats", "--explain", "views")
+	if code != 0 {
+		t.Fatalf("compile failed: %s", errOut)
+	}
+	if !strings.Contains(stdout, "compiled") || !strings.Contains(errOut, "partition") || !strings.Contains(errOut, "candidates") {
+		t.Fatalf("no summary, time table or stats:\n%s\n%s", stdout, errOut)
+	}
+	if !strings.Contains(errOut, "explain views: prefill") {
+		t.Errorf("--explain views printed no declined candidate (prefill's attention output needs a copy):\n%s", errOut)
+	}
+	var doc struct {
+		GQAOp  string `json:"gqa_op"`
+		Decode struct {
+			Ops        map[string]int `json:"ops"`
+			Copies     int            `json:"copies"`
+			Partitions []struct {
+				Device        string `json:"device"`
+				TransferBytes int64  `json:"transfer_bytes_per_step"`
+			} `json:"partitions"`
+		} `json:"decode"`
+		Prefill struct {
+			Ops map[string]int `json:"ops"`
+		} `json:"prefill"`
+		Passes []struct {
+			Pass string `json:"pass"`
+		} `json:"passes"`
+	}
+	data, err := os.ReadFile(stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.GQAOp == "" || doc.Decode.Ops[doc.GQAOp] != 4 || doc.Decode.Ops["rms_norm"] != 9 || doc.Decode.Ops["masked_softmax"] != 2 || doc.Prefill.Ops["silu_mul"] != 2 {
+		t.Errorf("stats: gqa_op %q, decode ops %v, prefill ops %v", doc.GQAOp, doc.Decode.Ops, doc.Prefill.Ops)
+	}
+	if doc.Decode.Copies != 0 || len(doc.Decode.Partitions) != 2 || doc.Decode.Partitions[1].Device != "cpu" || doc.Decode.Partitions[1].TransferBytes == 0 {
+		t.Errorf("stats: decode copies %d, partitions %+v", doc.Decode.Copies, doc.Decode.Partitions)
+	}
+	if len(doc.Passes) == 0 {
+		t.Errorf("stats: no pass counters")
+	}
+	files, _ := filepath.Glob(filepath.Join(dumps, "*.ir"))
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	// dce finds nothing dead in a fresh import, so it has no dump.
+	if len(names) == 0 || names[0] != "002_cse.ir" || names[len(names)-1] != "010_partition.ir" {
+		t.Fatalf("dumps %v, want 002_cse.ir ... 010_partition.ir", names)
+	}
+	want, _, code := irc(t, "run", irpb, "--passes", "none", "--tokens", "5,17,3", "--generate", "4")
+	if code != 0 {
+		t.Fatal("run --passes none failed")
+	}
+	for _, model := range []string{out, filepath.Join(dumps, "006_rope.ir"), filepath.Join(dumps, "010_partition.ir")} {
+		got, errOut, code := irc(t, "run", model, "--passes", "none", "--tokens", "5,17,3", "--generate", "4")
+		if code != 0 || got != want {
+			t.Errorf("%s generates %q (%s), the imported model %q", model, got, errOut, want)
+		}
+	}
+	got, errOut, code := irc(t, "run", irpb, "--gpu-layers", "1", "--partition", "layer", "--tokens", "5,17,3", "--generate", "4")
+	if code != 0 || got != want {
+		t.Errorf("run --gpu-layers 1 generates %q (%s), want %q", got, errOut, want)
+	}
+}
+
+func TestPipelineFlagErrors(t *testing.T) {
+	_, irpb := tinyModel(t, "llama-tiny")
+	out := filepath.Join(t.TempDir(), "x.irpb")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--passes", "views,rms_norm"}, "pass rms_norm must run before views"},
+		{[]string{"--passes", "fuse_everything"}, `unknown pass "fuse_everything"`},
+		{[]string{"--passes", "dce,dce"}, "listed twice"},
+		{[]string{"--target", "tpu"}, `unknown target "tpu"`},
+		{[]string{"--explain", "nope"}, `--explain: unknown pass "nope"`},
+		{[]string{"--dump-after", "all", "--dump-format", "svg"}, `unknown --dump-format "svg"`},
+		{[]string{"--dump-dir", "d"}, "--dump-dir needs --dump-after or --dump-before"},
+		{[]string{"--partition", "bytes"}, `unknown --partition "bytes"`},
+		{[]string{"--gpu-layers", "-3"}, "--gpu-layers -3"},
+		{[]string{"--target", "none", "--gpu-layers", "1"}, "--gpu-layers needs the partition pass"},
+	} {
+		args := append([]string{"compile", irpb, "-o", out}, tc.args...)
+		_, errOut, code := irc(t, args...)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("irc %s: exit %d, stderr %q, want exit 1 and %q", strings.Join(tc.args, " "), code, errOut, tc.want)
+		}
+	}
+	if _, errOut, code := irc(t, "compile", irpb); code != 1 || !strings.Contains(errOut, "-o OUT is required") {
+		t.Errorf("compile without -o: exit %d, %q", code, errOut)
+	}
+}
