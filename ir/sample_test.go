@@ -36,9 +36,18 @@ func sampleModel() *Model {
 	mask2 := b.Op("less", nil, io, c)
 	w := b.Op("where", nil, mask, mm, b.Op("where", nil, mask2, mm, b.Const(F32, -1e30)))
 	out := b.Let("out", "cast", Attrs{"dtype": BF16}, w)
+	// Fused and layout ops, on the [2,6] softmax result.
+	norm := b.Op("rms_norm", Attrs{"eps": 1e-6}, x, m.AddWeight("norm", T(F32, 6), "model.safetensors", "model.norm.weight"))
+	sm := b.Op("silu_mul", nil, norm, b.Op("rms_norm", Attrs{"eps": 1e-5}, x))
+	v := b.Op("view", Attrs{"shape": []int64{2, 3}, "strides": []int64{6, 2}, "offset": int64(1)}, sm)
+	moved := b.Op("transfer", Attrs{"to": "cpu", AttrPartition: int64(1), AttrDevice: "cpu"}, b.Op("copy", nil, v))
+	rows := b.Op("rope", Attrs{"inv_freq": []float64{1, 0.1, 0.01}}, b.Op("view", Attrs{"shape": []int64{1, 2, 6}, "strides": []int64{0, 6, 1}}, sm), tok)
+	causal := b.Op("masked_softmax", Attrs{"scale": 0.5, "causal": int64(1), "dtype": BF16}, rows, tok)
+	additive := b.Op("masked_softmax", Attrs{"scale": 0.25}, rows, x)
+	grouped := b.Op("grouped_matmul", nil, rows, b.Op("view", Attrs{"shape": []int64{1, 6, 2}, "strides": []int64{0, 1, 6}}, sm))
 	if b.Err() != nil {
 		panic(b.Err())
 	}
-	g.Outputs = []*Value{out}
+	g.Outputs = []*Value{out, moved, causal, additive, grouped}
 	return m
 }

@@ -72,6 +72,13 @@ func TestParseErrors(t *testing.T) {
 		{"redefined", strings.Replace(good, "%s.sqrt = sqrt", "%s.exp = sqrt", 1), "%s.exp defined twice"},
 		{"bad char", good + "\n$", "unexpected character"},
 		{"state twice", strings.Replace(good, "state @cache.0.k", "state @embed", 1), "@embed declared twice"},
+		{"view out of range", strings.Replace(good, "strides=[6,2], offset=1}", "strides=[6,2], offset=2}", 1), "view reads elements 2..12 of an input with 12"},
+		{"view rank", strings.Replace(good, "strides=[6,2], offset=1}", "strides=[6], offset=1}", 1), "strides [6] have 1 entries"},
+		{"norm weight", strings.Replace(good, "weight @norm : f32[6]", "weight @norm : f32[5]", 1), "weight is f32[5], want a float vector of 6"},
+		{"placement kind", strings.Replace(good, `device="cpu", part=1}`, `device="cpu", part="one"}`, 1), "attribute part: want an integer"},
+		{"rope freqs", strings.Replace(good, "inv_freq=[1,0.1,0.01]", "inv_freq=[1,0.1]", 1), "inv_freq has 2 entries, want 3"},
+		{"causal positions", strings.Replace(good, "masked_softmax(%s.rope, %tokens)", "masked_softmax(%s.rope, %pos)", 1), "positions are i32[1], want an integer vector of 2"},
+		{"grouped heads", strings.Replace(good, "grouped_matmul(%s.rope, %s.view_2)", "grouped_matmul(%s.rope, %s.rope)", 1), "cannot group"},
 		{"cache_write on value", strings.Replace(good, "cache_write(@cache.0.k", "cache_write(%s.transpose", 1), "cache_write"},
 	}
 	for _, c := range cases {
