@@ -53,9 +53,11 @@ func fuseMaskedSoftmax(r *rewriter, sm *ir.Node) error {
 	isScaled := func(v *ir.Value) bool { _, _, ok := scaledScores(v); return ok }
 	scoresV, mask, ok := operands(add, isScaled)
 	if !ok {
-		// No scale: the operand that broadcasts (or the second) is the mask.
+		// No scale: the scores have the sum's shape (the mask may broadcast);
+		// when both do, a where-built mask, else the second operand, is the mask.
 		scoresV, mask = add.Inputs[0], add.Inputs[1]
-		if mask.Type.Shape.NumElements() > scoresV.Type.Shape.NumElements() {
+		full0, full1 := scoresV.Type.Shape.Equal(logits.Type.Shape), mask.Type.Shape.Equal(logits.Type.Shape)
+		if (!full0 && full1) || (full0 && full1 && defOp(scoresV, "where") != nil) {
 			scoresV, mask = mask, scoresV
 		}
 	}
