@@ -59,19 +59,20 @@ func init() {
 			return []TensorType{out}, nil
 		}})
 	Register(&OpDef{Name: "grouped_matmul", Doc: "Grouped-query matmul: out[h] = a[h] @ b[h / (H/G)] for a[H, M, K] and " +
-		"b[G, K, N]; each of b's G heads is read once for its group of H/G heads of a (no repeated K/V tensor).",
+		"b[G, K, N]; each of b's G heads is read once for its group of H/G heads of a (no repeated K/V tensor). " +
+		"With rows_first=1 the result is laid out [M, H, N] (attention output ready for o_proj).",
 		Inputs: []string{"a", "b"},
-		Infer: func(in []TensorType, _ Attrs) ([]TensorType, error) {
-			a, b := in[0], in[1]
-			if a.DType != b.DType || !a.DType.IsFloat() || len(a.Shape) != 3 || len(b.Shape) != 3 {
-				return nil, fmt.Errorf("operands are %v and %v, want rank-3 tensors of one float type", a, b)
+		Attrs:  []AttrSpec{{Name: "rows_first", Kind: AttrInt, Optional: true, Doc: "1: result [M, H, N]; default 0: [H, M, N]"}},
+		Infer: func(in []TensorType, a Attrs) ([]TensorType, error) {
+			out, err := inferGrouped(in)
+			if err != nil || a.Int("rows_first", 0) == 0 {
+				return out, err
 			}
-			if b.Shape[0] == 0 || a.Shape[0]%b.Shape[0] != 0 || a.Shape[2] != b.Shape[1] {
-				return nil, fmt.Errorf("cannot group %v @ %v (want a[H,M,K], b[G,K,N] with G dividing H)", a.Shape, b.Shape)
-			}
-			return []TensorType{{DType: a.DType, Shape: Shape{a.Shape[0], a.Shape[1], b.Shape[2]}}}, nil
+			s := out[0].Shape
+			return []TensorType{{DType: out[0].DType, Shape: Shape{s[1], s[0], s[2]}}}, nil
 		}})
 	Register(&OpDef{Name: "rope", Doc: "Rotary embedding (rotate_half form) with angles computed on the fly: for row t " +
+
 		"(x's second-to-last axis) and i < d/2, angle = positions[t]*inv_freq[i]; out = x*cos + rotate_half(x)*sin.",
 		Inputs: []string{"x", "positions"},
 		Attrs:  []AttrSpec{{Name: "inv_freq", Kind: AttrFloats, Doc: "d/2 frequencies (rope scaling already applied)"}},
@@ -89,4 +90,15 @@ func init() {
 			}
 			return []TensorType{x}, nil
 		}})
+}
+
+func inferGrouped(in []TensorType) ([]TensorType, error) {
+	a, b := in[0], in[1]
+	if a.DType != b.DType || !a.DType.IsFloat() || len(a.Shape) != 3 || len(b.Shape) != 3 {
+		return nil, fmt.Errorf("operands are %v and %v, want rank-3 tensors of one float type", a, b)
+	}
+	if b.Shape[0] == 0 || a.Shape[0]%b.Shape[0] != 0 || a.Shape[2] != b.Shape[1] {
+		return nil, fmt.Errorf("cannot group %v @ %v (want a[H,M,K], b[G,K,N] with G dividing H)", a.Shape, b.Shape)
+	}
+	return []TensorType{{DType: a.DType, Shape: Shape{a.Shape[0], a.Shape[1], b.Shape[2]}}}, nil
 }

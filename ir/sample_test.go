@@ -44,7 +44,7 @@ func sampleModel() *Model {
 	rows := b.Op("rope", Attrs{"inv_freq": []float64{1, 0.1, 0.01}}, b.Op("view", Attrs{"shape": []int64{1, 2, 6}, "strides": []int64{0, 6, 1}}, sm), tok)
 	causal := b.Op("masked_softmax", Attrs{"scale": 0.5, "causal": int64(1), "dtype": BF16}, rows, tok)
 	additive := b.Op("masked_softmax", Attrs{"scale": 0.25}, rows, x)
-	grouped := b.Op("grouped_matmul", nil, rows, b.Op("view", Attrs{"shape": []int64{1, 6, 2}, "strides": []int64{0, 1, 6}}, sm))
+	grouped := b.Op("grouped_matmul", Attrs{"rows_first": int64(1)}, rows, b.Op("view", Attrs{"shape": []int64{1, 6, 2}, "strides": []int64{0, 1, 6}}, sm))
 	if b.Err() != nil {
 		panic(b.Err())
 	}

@@ -16,7 +16,8 @@ const GQAOp = "grouped_matmul"
 //
 // and replaces the matmul with grouped_matmul(a, kv) (or of kv's transpose):
 // each K/V head is read once for its n query heads and the repeated tensor
-// never exists.
+// never exists. A transpose of the result to [rows, heads, d] is absorbed
+// as rows_first=1.
 func runGQA(c *Context) {
 	r := newRewriter(c.Graph)
 	for _, n := range c.Graph.Nodes {
@@ -64,7 +65,15 @@ func fuseGQA(r *rewriter, mm, t *ir.Node) error {
 			return err
 		}
 	}
-	return r.replace(mm, GQAOp, nil, a, b)
+	if err := r.replace(mm, GQAOp, nil, a, b); err != nil {
+		return err
+	}
+	// Attention output: transposed to [rows, heads, d] for o_proj. Writing
+	// it in that order saves the copy a later reshape would need.
+	if t := r.soleUser(mm.Outputs[0]); t != nil && t.Op == "transpose" && equalInts(t.Attrs.Ints("perm"), []int64{1, 0, 2}) {
+		return r.replace(t, GQAOp, ir.Attrs{"rows_first": int64(1)}, a, b)
+	}
+	return nil
 }
 
 // repeatKVSource returns kv when v = reshape(expand(unsqueeze(kv, 1))) repeats

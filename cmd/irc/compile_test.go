@@ -26,8 +26,14 @@ func TestCompileContract(t *testing.T) {
 	if !strings.Contains(stdout, "compiled") || !strings.Contains(errOut, "partition") || !strings.Contains(errOut, "candidates") {
 		t.Fatalf("no summary, time table or stats:\n%s\n%s", stdout, errOut)
 	}
-	if !strings.Contains(errOut, "explain views: prefill") {
-		t.Errorf("--explain views printed no declined candidate (prefill's attention output needs a copy):\n%s", errOut)
+	if strings.Contains(errOut, "explain ") {
+		t.Errorf("the default pipeline declined candidates on a model it should fuse completely:\n%s", errOut)
+	}
+	// Alone, views meets repeat_kv (a broadcast axis merged with a real one)
+	// and must say why it copies.
+	if _, errOut, code := irc(t, "compile", irpb, "-o", filepath.Join(dir, "views.irpb"), "--passes", "views", "--explain", "views"); code != 0 ||
+		!strings.Contains(errOut, "explain views: decode %l0.attn.repeat_kv: reshape of") || !strings.Contains(errOut, "a copy") {
+		t.Errorf("--passes views --explain views: exit %d, stderr:\n%s", code, errOut)
 	}
 	var doc struct {
 		GQAOp  string `json:"gqa_op"`

@@ -97,10 +97,14 @@ func groupedMatmul(n *ir.Node, in []*Tensor) (*Tensor, error) {
 	a3 := a.withShape(ir.Shape{g, h / g * a.Shape[1], a.Shape[2]})
 	mm := &ir.Node{Op: "matmul", Outputs: []*ir.Value{{Type: ir.TensorType{DType: a.DType, Shape: ir.Shape{g, h / g * a.Shape[1], b.Shape[2]}}}}}
 	out, err := matmul(mm, []*Tensor{a3, b})
-	if err != nil {
-		return nil, err
+	if err != nil || n.Attrs.Int("rows_first", 0) == 0 {
+		return out.withShape(n.Outputs[0].Type.Shape), err
 	}
-	return out.withShape(n.Outputs[0].Type.Shape), nil
+	// [H, M, N] -> [M, H, N]
+	m, nn := int(a.Shape[1]), int(b.Shape[2])
+	t := NewTensor(n.Outputs[0].Type)
+	gather(t, out, stridedOffsets(t.Shape, []int{nn, m * nn, 1}, 0))
+	return t, nil
 }
 
 // rope rotates pairs (i, i+d/2) of each row by positions[t]*inv_freq[i],
