@@ -23,6 +23,34 @@ func init() {
 			}
 			return []TensorType{x}, nil
 		}})
+	Register(&OpDef{Name: "linear", Doc: "nn.Linear with fused epilogues: x @ weight^T (+ bias) (+ residual), for x[..., K] " +
+		"and weight[N, K] as stored (each output reads one weight row); bias[N] and residual[..., N] are present when " +
+		"their attribute is 1, in that order.",
+		Inputs: []string{"x", "weight", "bias", "residual"}, OptionalInputs: 2,
+		Attrs: []AttrSpec{{Name: "bias", Kind: AttrInt, Optional: true, Doc: "1: the third input is a bias"},
+			{Name: "residual", Kind: AttrInt, Optional: true, Doc: "1: the last input is added to the result"}},
+		Infer: func(in []TensorType, a Attrs) ([]TensorType, error) {
+			x, w := in[0], in[1]
+			hasBias, hasRes := a.Int("bias", 0) != 0, a.Int("residual", 0) != 0
+			if want := 2 + b2i(hasBias) + b2i(hasRes); len(in) != want {
+				return nil, fmt.Errorf("%d inputs, want %d for bias=%d residual=%d", len(in), want, b2i(hasBias), b2i(hasRes))
+			}
+			if !x.DType.IsFloat() || x.DType != w.DType || len(x.Shape) == 0 || len(w.Shape) != 2 || w.Shape[1] != x.Shape[len(x.Shape)-1] {
+				return nil, fmt.Errorf("x %v and weight %v, want x[..., K] and weight[N, K] of one float type", x, w)
+			}
+			out := TensorType{DType: x.DType, Shape: append(x.Shape[:len(x.Shape)-1:len(x.Shape)-1], w.Shape[0])}
+			if hasBias {
+				if b := in[2]; b.DType != x.DType || !b.Shape.Equal(Shape{w.Shape[0]}) {
+					return nil, fmt.Errorf("bias is %v, want %s[%d]", b, x.DType, w.Shape[0])
+				}
+			}
+			if hasRes {
+				if r := in[len(in)-1]; !r.Equal(out) {
+					return nil, fmt.Errorf("residual is %v, want %v", r, out)
+				}
+			}
+			return []TensorType{out}, nil
+		}})
 	Register(&OpDef{Name: "silu_mul", Doc: "SwiGLU gate: silu(gate) * up, elementwise.",
 		Inputs: []string{"gate", "up"},
 		Infer: func(in []TensorType, _ Attrs) ([]TensorType, error) {
@@ -101,4 +129,11 @@ func inferGrouped(in []TensorType) ([]TensorType, error) {
 		return nil, fmt.Errorf("cannot group %v @ %v (want a[H,M,K], b[G,K,N] with G dividing H)", a.Shape, b.Shape)
 	}
 	return []TensorType{{DType: a.DType, Shape: Shape{a.Shape[0], a.Shape[1], b.Shape[2]}}}, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -79,6 +79,7 @@ func TestParseErrors(t *testing.T) {
 		{"rope freqs", strings.Replace(good, "inv_freq=[1,0.1,0.01]", "inv_freq=[1,0.1]", 1), "inv_freq has 2 entries, want 3"},
 		{"causal positions", strings.Replace(good, "masked_softmax(%s.rope, %tokens)", "masked_softmax(%s.rope, %pos)", 1), "positions are i32[1], want an integer vector of 2"},
 		{"grouped heads", strings.Replace(good, "grouped_matmul(%s.rope, %s.view_2)", "grouped_matmul(%s.rope, %s.rope)", 1), "cannot group"},
+		{"linear epilogues", strings.Replace(good, "{bias=1, residual=1}", "{bias=1}", 1), "4 inputs, want 3 for bias=1 residual=0"},
 		{"cache_write on value", strings.Replace(good, "cache_write(@cache.0.k", "cache_write(%s.transpose", 1), "cache_write"},
 	}
 	for _, c := range cases {

@@ -29,6 +29,7 @@ var table = []*Pass{
 	{Name: "rope", Doc: "x*cos + rotate_half(x)*sin over position tables -> rope with angles on the fly", Run: runRoPE},
 	{Name: "masked_softmax", Doc: "softmax(x*scale + mask) -> masked_softmax; an iota causal mask becomes causal=1", Run: runMaskedSoftmax},
 	{Name: "gqa", Doc: "matmul against repeat_kv (unsqueeze/expand/reshape) of K or V -> grouped_matmul", Run: runGQA},
+	{Name: "linear", Doc: "matmul against a transposed 2-D weight, + bias, + residual -> linear with fused epilogues", Run: runLinear},
 	{Name: "views", Doc: "reshape/transpose/expand/slice/unsqueeze/squeeze chains -> one strided view (copy only where strides cannot)", Run: runViews},
 	{Name: "partition", Doc: "place every node in a DAG of partitions on the target or the CPU, with transfers at cuts", Run: runPartition},
 }
@@ -39,6 +40,7 @@ var constraints = [][2]string{
 	{"rms_norm", "views"},
 	{"rope", "views"},
 	{"gqa", "views"},
+	{"linear", "views"},
 	// The causal-mask and rope patterns read positions through x+0, which const_fold removes.
 	{"const_fold", "rope"},
 	{"const_fold", "masked_softmax"},
@@ -51,6 +53,7 @@ var constraints = [][2]string{
 	{"rope", "partition"},
 	{"masked_softmax", "partition"},
 	{"gqa", "partition"},
+	{"linear", "partition"},
 	{"views", "partition"},
 }
 

@@ -35,6 +35,38 @@ func init() {
 	register("masked_softmax", maskedSoftmax)
 	register("grouped_matmul", groupedMatmul)
 	register("rope", rope)
+	register("linear", linear)
+}
+
+// linear is matmul against the transposed weight, then the bias and the
+// residual added in that order, each sum rounded to float32 as the add ops
+// it replaces would.
+func linear(n *ir.Node, in []*Tensor) (*Tensor, error) {
+	x, w := in[0], in[1]
+	k, nn := int(w.Shape[1]), int(w.Shape[0])
+	wt := NewTensor(ir.TensorType{DType: w.DType, Shape: ir.Shape{int64(k), int64(nn)}})
+	gather(wt, w, stridedOffsets(wt.Shape, []int{1, k}, 0))
+	rows := x.Len() / max(k, 1)
+	mm := &ir.Node{Op: "matmul", Outputs: []*ir.Value{{Type: ir.TensorType{DType: x.DType, Shape: ir.Shape{int64(rows), int64(nn)}}}}}
+	out, err := matmul(mm, []*Tensor{x.withShape(ir.Shape{int64(rows), int64(k)}), wt})
+	if err != nil {
+		return nil, err
+	}
+	next := 2
+	if n.Attrs.Int("bias", 0) != 0 {
+		b := in[next]
+		next++
+		for i := range out.F {
+			out.F[i] += b.F[i%nn]
+		}
+	}
+	if n.Attrs.Int("residual", 0) != 0 {
+		r := in[next]
+		for i := range out.F {
+			out.F[i] = r.F[i] + out.F[i]
+		}
+	}
+	return out.withShape(n.Outputs[0].Type.Shape), nil
 }
 
 // rmsNorm normalises each row of the last axis; the mean of squares is

@@ -1,0 +1,68 @@
+package passes
+
+import (
+	"fmt"
+
+	"github.com/irc-compiler/irc/ir"
+)
+
+// runLinear fuses nn.Linear and its epilogues:
+//
+//	y = matmul(x, transpose(W, [1,0]))    W [N, K] as stored
+//	y = y + b                              optional, b [N] (Qwen2's q/k/v bias)
+//	y = y + r  (or r + y)                  optional, r of y's type (the residual)
+//
+// into linear(x, W[, b][, r]) {bias, residual}: the kernel reads each weight
+// row once and adds the epilogues before storing, and no transposed weight
+// view or intermediate sum exists.
+func runLinear(c *Context) {
+	r := newRewriter(c.Graph)
+	for _, n := range c.Graph.Nodes {
+		if n.Op != "matmul" {
+			continue
+		}
+		t := defOp(n.Inputs[1], "transpose")
+		if t == nil {
+			continue
+		}
+		c.candidate()
+		if err := fuseLinear(r, n, t); err != nil {
+			c.decline(n.Outputs[0], "%v", err)
+			continue
+		}
+		c.rewrote()
+	}
+	r.commit()
+}
+
+func fuseLinear(r *rewriter, mm, t *ir.Node) error {
+	if r := len(t.Inputs[0].Type.Shape); r != 2 {
+		return fmt.Errorf("the transposed operand has rank %d: a batched matmul, not a linear layer's weight", r)
+	}
+	if !equalInts(t.Attrs.Ints("perm"), []int64{1, 0}) {
+		return fmt.Errorf("the weight is permuted by %v", t.Attrs.Ints("perm"))
+	}
+	x, w := mm.Inputs[0], t.Inputs[0]
+	if len(x.Type.Shape) != 2 && len(x.Type.Shape) != 3 {
+		return fmt.Errorf("x is %v, want rank 2 or 3", x.Type)
+	}
+	in := []*ir.Value{x, w}
+	a := ir.Attrs{}
+	root, y := mm, mm.Outputs[0]
+	n := w.Type.Shape[0]
+	if add := r.soleUser(y); add != nil && add.Op == "add" {
+		if b := otherOperand(add, y); b != y && b.Type.Equal(ir.T(y.Type.DType, n)) {
+			in = append(in, b)
+			a["bias"] = int64(1)
+			root, y = add, add.Outputs[0]
+		}
+	}
+	if add := r.soleUser(y); add != nil && add.Op == "add" {
+		if res := otherOperand(add, y); res != y && res.Type.Equal(y.Type) {
+			in = append(in, res)
+			a["residual"] = int64(1)
+			root = add
+		}
+	}
+	return r.replace(root, "linear", a, in...)
+}
