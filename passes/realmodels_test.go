@@ -23,7 +23,7 @@ func importConfig(t testing.TB, name string) *ir.Model {
 func TestDefaultPipelineOnRealConfigs(t *testing.T) {
 	gone := []string{"matmul", "expand", "transpose", "reshape", "slice", "unsqueeze", "squeeze", "copy", "pow", "rsqrt", "softmax", "sigmoid", "silu", "cos", "sin"}
 	for _, tc := range []struct {
-		model   string
+		model  string
 		norms  int // two per layer, the final one, and q/k norms for Qwen3
 		biases int // q/k/v biases per layer
 	}{
