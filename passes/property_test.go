@@ -16,6 +16,8 @@ type propertyCase struct {
 	src    string
 	fused  bool
 	reason string // near misses: a substring of the explain line
+	// check, when set, inspects the rewritten graph further.
+	check func(g *ir.Graph) error
 }
 
 // checkProperty runs pass on graphs drawn by gen and checks meaning
@@ -41,6 +43,11 @@ func checkProperty(t *testing.T, pass, op string, gen func(r *rand.Rand) propert
 			t.Fatalf("case %d: %s fused a near miss (%s):\n%s", i, pass, c.reason, src)
 		case !c.fused && !(strings.Contains(log.String(), "explain "+pass+": g ") && strings.Contains(log.String(), c.reason)):
 			t.Fatalf("case %d: the explain log lacks %q:\n%s\n%s", i, c.reason, log.String(), src)
+		}
+		if c.check != nil {
+			if err := c.check(after.Graphs[0]); err != nil {
+				t.Fatalf("case %d: %v:\n%s\n%s", i, err, src, after)
+			}
 		}
 	}
 }
@@ -137,8 +144,18 @@ func TestPropertyMaskedSoftmax(t *testing.T) {
 		fmt.Fprintf(&b, "graph g(%%s: %s, %%pos: i32[%d], %%m: f32[%d,%d]) {\n", ty, rows, rows, cols)
 		c := propertyCase{fused: true}
 		mask := "%m"
-		if r.IntN(2) == 0 {
-			fmt.Fprintf(&b, "  %%keys = iota() {shape=[1,%d], axis=1, dtype=i32} : i32[1,%d]\n", cols, cols)
+		if causal := r.IntN(3); causal > 0 {
+			// causal == 2: the keys run along the wrong axis (all zero): an
+			// ordinary additive mask, not the causal one.
+			c.check = func(g *ir.Graph) error {
+				for _, n := range g.Nodes {
+					if n.Op == "masked_softmax" && (n.Attrs.Int("causal", 0) == 1) != (causal == 1) {
+						return fmt.Errorf("%s: causal form wrongly chosen", ir.FormatNode(n))
+					}
+				}
+				return nil
+			}
+			fmt.Fprintf(&b, "  %%keys = iota() {shape=[1,%d], axis=%d, dtype=i32} : i32[1,%d]\n", cols, causal%2, cols)
 			fmt.Fprintf(&b, "  %%rows = unsqueeze(%%pos) {axis=1} : i32[%d,1]\n", rows)
 			fmt.Fprintf(&b, "  %%future = greater(%%keys, %%rows) : bool[%d,%d]\n", rows, cols)
 			fmt.Fprintf(&b, "  %%min = constant() {value=[-3.4e+38], dtype=f32, shape=[]} : f32[]\n  %%zero = constant() {value=[0], dtype=f32, shape=[]} : f32[]\n")
@@ -201,7 +218,7 @@ func TestPropertyGQA(t *testing.T) {
 // copy where a reshape needs one).
 func TestPropertyViews(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	for i := range 40 {
+	for i := range 150 {
 		shape := []int64{int64(pick(r, 2, 3)), int64(pick(r, 1, 4)), int64(pick(r, 5, 6))}
 		var b strings.Builder
 		fmt.Fprintf(&b, "irc v1\n\ngraph g(%%x: f32%s) {\n", ir.Shape(shape))
@@ -214,9 +231,9 @@ func TestPropertyViews(t *testing.T) {
 				op, attrs = "transpose", "perm=[2,1,0]"
 				next = []int64{shape[2], shape[1], shape[0]}
 			case 1:
-				start := r.Int64N(shape[2])
-				op, attrs = "slice", fmt.Sprintf("axis=2, start=%d, end=%d", start, shape[2])
-				next = []int64{shape[0], shape[1], shape[2] - start}
+				start, step := r.Int64N(shape[2]), int64(pick(r, 1, 2))
+				op, attrs = "slice", fmt.Sprintf("axis=2, start=%d, end=%d, step=%d", start, shape[2], step)
+				next = []int64{shape[0], shape[1], (shape[2] - start + step - 1) / step}
 			case 2:
 				op, attrs = "reshape", fmt.Sprintf("shape=[%d,%d,%d]", shape[1], shape[0], shape[2])
 				next = []int64{shape[1], shape[0], shape[2]}
@@ -243,6 +260,146 @@ func TestPropertyViews(t *testing.T) {
 		}
 		if h["view"] > 1+h["copy"] {
 			t.Fatalf("case %d: a chain left %d views and %d copies:\n%s", i, h["view"], h["copy"], after)
+		}
+	}
+}
+
+func TestPropertyRoPE(t *testing.T) {
+	checkProperty(t, "rope", "rope", func(r *rand.Rand) propertyCase {
+		h, rows, half := pick(r, 1, 2, 3), pick(r, 1, 3, 5), pick(r, 1, 2, 3, 6)
+		d := 2 * half
+		dt := pick(r, "f32", "bf16")
+		var b strings.Builder
+		fmt.Fprintf(&b, "graph g(%%x: %s[%d,%d,%d], %%pos: i32[%d]) {\n", dt, h, rows, d, rows)
+		freqs, freqs2 := make([]string, half), make([]string, half)
+		for i := range freqs {
+			freqs[i] = fmt.Sprint(1 / float64(int(1)<<(3*i)))
+			freqs2[i] = fmt.Sprint(0.5 / float64(int(1)<<(3*i)))
+		}
+		fmt.Fprintf(&b, "  %%pf = cast(%%pos) {dtype=f32} : f32[%d]\n  %%pu = unsqueeze(%%pf) {axis=1} : f32[%d,1]\n", rows, rows)
+		fmt.Fprintf(&b, "  %%inv = constant() {value=[%s], dtype=f32, shape=[1,%d]} : f32[1,%d]\n", strings.Join(freqs, ","), half, half)
+		fmt.Fprintf(&b, "  %%f = mul(%s) : f32[%d,%d]\n", pick(r, "%pu, %inv", "%inv, %pu"), rows, half)
+		fmt.Fprintf(&b, "  %%emb = concat(%%f, %%f) {axis=1} : f32[%d,%d]\n", rows, d)
+		for _, fn := range []string{"cos", "sin"} {
+			src := "%" + fn + "32"
+			fmt.Fprintf(&b, "  %s = %s(%%emb) : f32[%d,%d]\n", src, fn, rows, d)
+			if dt != "f32" {
+				fmt.Fprintf(&b, "  %%%sc = cast(%s) {dtype=%s} : %s[%d,%d]\n", fn, src, dt, dt, rows, d)
+				src = "%" + fn + "c"
+			}
+			fmt.Fprintf(&b, "  %%%s = unsqueeze(%s) {axis=0} : %s[1,%d,%d]\n", fn, src, dt, rows, d)
+		}
+		x := fmt.Sprintf("%s[%d,%d,%d]", dt, h, rows, d)
+		hx := fmt.Sprintf("%s[%d,%d,%d]", dt, h, rows, half)
+		c := propertyCase{fused: true}
+		lo, hi := "%lo", "%hi"
+		cosT, sinT := "%cos", "%sin"
+		switch r.IntN(6) {
+		case 0: // the wrong half negated
+			lo, hi = "%hi", "%lo"
+			c = propertyCase{reason: "rotate_half negates"}
+		case 1: // cos and sin swapped
+			cosT, sinT = "%sin", "%cos"
+			c = propertyCase{reason: "not a cos table"}
+		case 2: // sin from other frequencies
+			fmt.Fprintf(&b, "  %%inv2 = constant() {value=[%s], dtype=f32, shape=[1,%d]} : f32[1,%d]\n", strings.Join(freqs2, ","), half, half)
+			fmt.Fprintf(&b, "  %%f2 = mul(%%pu, %%inv2) : f32[%d,%d]\n  %%emb2 = concat(%%f2, %%f2) {axis=1} : f32[%d,%d]\n", rows, half, rows, d)
+			fmt.Fprintf(&b, "  %%sin2 = sin(%%emb2) : f32[%d,%d]\n", rows, d)
+			if dt != "f32" {
+				fmt.Fprintf(&b, "  %%sin2c = cast(%%sin2) {dtype=%s} : %s[%d,%d]\n  %%sinx = unsqueeze(%%sin2c) {axis=0} : %s[1,%d,%d]\n", dt, dt, rows, d, dt, rows, d)
+			} else {
+				fmt.Fprintf(&b, "  %%sinx = unsqueeze(%%sin2) {axis=0} : %s[1,%d,%d]\n", dt, rows, d)
+			}
+			sinT = "%sinx"
+			c = propertyCase{reason: "different positions or frequencies"}
+		}
+		fmt.Fprintf(&b, "  %%lo = slice(%%x) {axis=2, start=0, end=%d} : %s\n  %%hi = slice(%%x) {axis=2, start=%d, end=%d} : %s\n", half, hx, half, d, hx)
+		fmt.Fprintf(&b, "  %%n = neg(%s) : %s\n  %%rot = concat(%%n, %s) {axis=2} : %s\n", hi, hx, lo, x)
+		fmt.Fprintf(&b, "  %%xc = mul(%s) : %s\n", pick(r, "%x, "+cosT, cosT+", %x"), x)
+		fmt.Fprintf(&b, "  %%xs = mul(%s) : %s\n", pick(r, "%rot, "+sinT, sinT+", %rot"), x)
+		fmt.Fprintf(&b, "  %%out = add(%s) : %s\n  return %%out\n}\n", pick(r, "%xc, %xs", "%xs, %xc"), x)
+		c.src = b.String()
+		return c
+	})
+}
+
+func TestPropertyLinear(t *testing.T) {
+	checkProperty(t, "linear", "linear", func(r *rand.Rand) propertyCase {
+		rows, k, n := pick(r, 1, 3, 5), pick(r, 1, 4, 7), pick(r, 1, 3, 6)
+		var b strings.Builder
+		fmt.Fprintf(&b, "weight @w : f32[%d,%d] = \"w.safetensors\" \"w\"\nweight @b : f32[%d] = \"w.safetensors\" \"b\"\n\n", n, k, n)
+		fmt.Fprintf(&b, "graph g(%%x: f32[%d,%d], %%r: f32[%d,%d], %%w3: f32[2,%d,%d], %%x3: f32[2,%d,%d]) {\n", rows, k, rows, n, n, k, rows, k)
+		y := fmt.Sprintf("f32[%d,%d]", rows, n)
+		if r.IntN(4) == 0 { // a batched matmul against a transposed 3-D operand
+			fmt.Fprintf(&b, "  %%t = transpose(%%w3) {perm=[0,2,1]} : f32[2,%d,%d]\n  %%o = matmul(%%x3, %%t) : f32[2,%d,%d]\n  return %%o\n}\n", k, n, rows, n)
+			return propertyCase{src: b.String(), reason: "batched matmul"}
+		}
+		fmt.Fprintf(&b, "  %%t = transpose(@w) {perm=[1,0]} : f32[%d,%d]\n  %%o = matmul(%%x, %%t) : %s\n", k, n, y)
+		out := "%o"
+		if r.IntN(2) == 0 {
+			fmt.Fprintf(&b, "  %%ob = add(%s) : %s\n", pick(r, out+", @b", "@b, "+out), y)
+			out = "%ob"
+		}
+		if r.IntN(2) == 0 {
+			fmt.Fprintf(&b, "  %%or = add(%s) : %s\n", pick(r, out+", %r", "%r, "+out), y)
+			out = "%or"
+		}
+		fmt.Fprintf(&b, "  return %s\n}\n", out)
+		return propertyCase{src: b.String(), fused: true}
+	})
+}
+
+// const_fold and cse on random constant expressions: every all-constant
+// node within the fold limit becomes a constant, duplicates merge, and the
+// outputs stay.
+func TestPropertyConstFoldAndCSE(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for i := range 40 {
+		n := pick(r, 1, 3, 8)
+		var b strings.Builder
+		fmt.Fprintf(&b, "irc v1\n\ngraph g(%%x: f32[%d]) {\n", n)
+		fmt.Fprintf(&b, "  %%i = iota() {shape=[%d], axis=0, dtype=f32} : f32[%d]\n", n, n)
+		vals := []string{"%i"}
+		for j := range 2 + r.IntN(5) {
+			a, c := pick(r, vals...), pick(r, vals...)
+			k := fmt.Sprintf("%%c%d", j)
+			switch r.IntN(4) {
+			case 0:
+				fmt.Fprintf(&b, "  %s = constant() {value=[%g], dtype=f32, shape=[]} : f32[]\n  %s_b = add(%s, %s) : f32[%d]\n", k, pick(r, 0.0, 1.0, 2.5), k, a, k, n)
+				k += "_b"
+			case 1:
+				fmt.Fprintf(&b, "  %s = mul(%s, %s) : f32[%d]\n", k, a, c, n)
+			case 2:
+				fmt.Fprintf(&b, "  %s = add(%s, %%x) : f32[%d]\n", k, a, n)
+			default:
+				fmt.Fprintf(&b, "  %s = exp(%s) : f32[%d]\n", k, pick(r, "%i", a), n)
+			}
+			vals = append(vals, k)
+		}
+		fmt.Fprintf(&b, "  return %s\n}\n", strings.Join(vals[1:], ", "))
+		before, err := ir.Parse("case.ir", b.String())
+		if err != nil {
+			t.Fatalf("case %d: %v\n%s", i, err, b.String())
+		}
+		after, _ := ir.Parse("case.ir", b.String())
+		compile(t, after, Options{Pipeline: []string{"const_fold", "cse"}, GPULayers: -1})
+		sameOutputs(t, before, after)
+		seen := map[string]bool{}
+		for _, node := range after.Graphs[0].Nodes {
+			allConst := node.Op != "constant" && node.Op != "iota"
+			for _, in := range node.Inputs {
+				allConst = allConst && in.Def != nil && in.Def.Op == "constant"
+			}
+			if allConst || node.Op == "iota" {
+				t.Fatalf("case %d: %s was not folded:\n%s", i, ir.FormatNode(node), after)
+			}
+			if node.Op != "constant" {
+				key := node.Op + fmt.Sprint(node.Inputs) + ir.FormatAttrs(node)
+				if seen[key] {
+					t.Fatalf("case %d: duplicate %s survived cse:\n%s", i, ir.FormatNode(node), after)
+				}
+				seen[key] = true
+			}
 		}
 	}
 }
