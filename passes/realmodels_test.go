@@ -27,9 +27,14 @@ func TestDefaultPipelineOnRealConfigs(t *testing.T) {
 		norms  int // two per layer, the final one, and q/k norms for Qwen3
 		biases int // q/k/v biases per layer
 	}{
-		{"qwen2.5-1.5b-instruct", 57, 3},
-		{"llama-3.2-1b", 33, 0},
-		{"qwen3-0.6b", 28*4 + 1, 0},
+		{"qwen2.5-1.5b-instruct", 2*28 + 1, 3},
+		{"qwen2.5-0.5b-instruct", 2*24 + 1, 3},
+		{"qwen2.5-7b-instruct", 2*28 + 1, 3},
+		{"llama-3.2-1b", 2*16 + 1, 0},
+		{"llama-3.2-3b", 2*28 + 1, 0},
+		{"llama-3.1-8b", 2*32 + 1, 0},
+		{"qwen3-0.6b", 4*28 + 1, 0},
+		{"qwen3-1.7b", 4*28 + 1, 0},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			m := importConfig(t, tc.model)

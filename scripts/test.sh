@@ -21,4 +21,5 @@ done <<'LIST'
 ./ir FuzzUnmarshal
 ./ir/hf FuzzParseConfig
 ./ir/safetensors FuzzParseHeader
+./passes FuzzPipeline
 LIST
