@@ -33,8 +33,8 @@ func (d *DumpSink) dump(index int, pass string, before bool, m *ir.Model) error 
 			return err
 		}
 	case "", "text":
-		fmt.Fprintf(&buf, "# irc: IR %s pass %03d %s\n", when, index, pass)
-		writePlacementComments(&buf, m)
+		fmt.Fprintf(&buf, "# irc: IR %s pass %03d %s\n\n", when, index, pass)
+		WritePlacement(&buf, m)
 		if err := ir.Print(&buf, m); err != nil {
 			return err
 		}
@@ -59,18 +59,23 @@ func (d *DumpSink) dump(index int, pass string, before bool, m *ir.Model) error 
 	return os.WriteFile(filepath.Join(d.Dir, name), buf.Bytes(), 0o644)
 }
 
-// writePlacementComments prints each placed graph's partition DAG as '#'
+// WritePlacement prints each placed graph's partition DAG as '#'
 // comments, which the parser skips, so the dump still reads back.
-func writePlacementComments(w io.Writer, m *ir.Model) {
+// Unplaced models get nothing.
+func WritePlacement(w io.Writer, m *ir.Model) {
+	placed := false
 	for _, g := range m.Graphs {
 		parts := Partitions(g)
 		if len(parts) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "#\n# graph %s: %d partitions\n", g.Name, len(parts))
+		placed = true
+		fmt.Fprintf(w, "# graph %s: %d partitions\n", g.Name, len(parts))
 		for _, line := range describePartitions(parts) {
 			fmt.Fprintf(w, "#   %s\n", line)
 		}
 	}
-	fmt.Fprintln(w)
+	if placed {
+		fmt.Fprintln(w)
+	}
 }

@@ -169,9 +169,13 @@ type Partition struct {
 	Device        string   `json:"device"`
 	Nodes         int      `json:"nodes"`
 	Layers        string   `json:"layers"`                  // which decoder layers' weights it reads, e.g. "0-13"
+	Embedding     bool     `json:"embedding"`               // it reads the token embedding as the input lookup
+	Head          bool     `json:"head"`                    // it reads the final norm or output weights
+	WeightBytes   int64    `json:"weight_bytes"`            // bytes of the weights it reads (resident on its device)
 	Inputs        []string `json:"inputs"`                  // values it reads from other partitions or the caller
 	Outputs       []string `json:"outputs"`                 // values other partitions or the caller read
 	States        []string `json:"states,omitempty"`        // KV caches it reads and writes
+	StateBytes    int64    `json:"state_bytes"`             // their size
 	Transfers     []string `json:"transfers,omitempty"`     // values moved onto its device
 	TransferBytes int64    `json:"transfer_bytes_per_step"` // bytes those transfers move per step
 }
@@ -182,6 +186,7 @@ func Partitions(g *ir.Graph) []*Partition {
 	var parts []*Partition
 	partOf := map[*ir.Value]int{}
 	layerSet := map[int]map[int]bool{}
+	weightSeen := map[[2]any]bool{}
 	at := func(i int) *Partition {
 		for len(parts) <= i {
 			parts = append(parts, &Partition{Index: len(parts)})
@@ -202,10 +207,24 @@ func Partitions(g *ir.Graph) []*Partition {
 			case ir.Input:
 				addOnce(&p.Inputs, ir.Ref(in))
 			case ir.StateValue:
-				addOnce(&p.States, ir.Ref(in))
+				if !slices.Contains(p.States, ir.Ref(in)) {
+					p.States = append(p.States, ir.Ref(in))
+					p.StateBytes += in.Type.Bytes()
+				}
 			case ir.WeightValue:
-				if s := weightStage(in.Name, 1<<30); s >= 0 && s < 1<<30 {
+				if key := [2]any{p.Index, in}; !weightSeen[key] {
+					weightSeen[key] = true
+					p.WeightBytes += in.Type.Bytes()
+				}
+				switch s := weightStage(in.Name, 1<<30); {
+				case s == 1<<30:
+					p.Head = true
+				case s >= 0:
 					layerSet[p.Index][s] = true
+				case n.Op == "embedding":
+					p.Embedding = true
+				default: // a tied embedding read as the output layer
+					p.Head = true
 				}
 			case ir.Local:
 				if from := partOf[in]; from != p.Index {
@@ -267,22 +286,31 @@ func describePartitions(parts []*Partition) []string {
 	var lines []string
 	var total int64
 	for _, p := range parts {
-		layers := p.Layers
-		if layers == "" {
-			layers = "-"
+		var holds []string
+		if p.Embedding {
+			holds = append(holds, "embedding")
 		}
-		line := fmt.Sprintf("p%d on %s: %d nodes, layers %s, reads %s, gives %s", p.Index, p.Device, p.Nodes, layers,
-			listOrNone(p.Inputs), listOrNone(p.Outputs))
+		if p.Layers != "" {
+			holds = append(holds, "layers "+p.Layers)
+		}
+		if p.Head {
+			holds = append(holds, "head")
+		}
+		if len(holds) == 0 {
+			holds = append(holds, "no weights")
+		}
+		line := fmt.Sprintf("p%d on %s: %s (%s of weights), %d nodes, reads %s, gives %s", p.Index, p.Device, strings.Join(holds, " + "),
+			formatBytes(p.WeightBytes), p.Nodes, listOrNone(p.Inputs), listOrNone(p.Outputs))
 		if len(p.States) > 0 {
-			line += ", caches " + strings.Join(p.States, " ")
+			line += fmt.Sprintf(", %d caches (%s)", len(p.States), formatBytes(p.StateBytes))
 		}
 		if len(p.Transfers) > 0 {
-			line += fmt.Sprintf(", transfers in %s (%d B/step)", strings.Join(p.Transfers, " "), p.TransferBytes)
+			line += fmt.Sprintf(", transfers in %s (%s/step)", strings.Join(p.Transfers, " "), formatBytes(p.TransferBytes))
 		}
 		lines = append(lines, line)
 		total += p.TransferBytes
 	}
-	return append(lines, fmt.Sprintf("bytes moved between devices per step: %d", total))
+	return append(lines, fmt.Sprintf("moved between devices per step: %s", formatBytes(total)))
 }
 
 func listOrNone(l []string) string {
@@ -290,4 +318,17 @@ func listOrNone(l []string) string {
 		return "nothing"
 	}
 	return strings.Join(l, " ")
+}
+
+// formatBytes prints a byte count in B, KiB, MiB or GiB.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

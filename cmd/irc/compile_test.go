@@ -81,6 +81,16 @@ func TestCompileContract(t *testing.T) {
 	if len(names) == 0 || names[0] != "002_cse.ir" || names[len(names)-1] != last {
 		t.Fatalf("dumps %v, want 002_cse.ir ... %s", names, last)
 	}
+	if text, _, code := irc(t, "dump", out); code != 0 || !strings.HasPrefix(text, "# graph prefill: 2 partitions") || !strings.Contains(text, "p1 on cpu: layers 1 + head") {
+		t.Errorf("dump of the compiled model does not start with its partition DAG:\n%.600s", text)
+	}
+	dotDir := filepath.Join(dir, "dot")
+	if _, errOut, code := irc(t, "compile", irpb, "-o", filepath.Join(dir, "d.irpb"), "--gpu-layers", "1", "--dump-after", "partition", "--dump-format", "dot", "--dump-dir", dotDir); code != 0 {
+		t.Fatalf("dot dumps: %s", errOut)
+	}
+	if dot, err := os.ReadFile(filepath.Join(dotDir, last[:len(last)-3]+".dot")); err != nil || !strings.Contains(string(dot), `label="p1 on cpu"`) {
+		t.Errorf("dot dump of the partition pass lacks the partition clusters (%v)", err)
+	}
 	want, _, code := irc(t, "run", irpb, "--passes", "none", "--tokens", "5,17,3", "--generate", "4")
 	if code != 0 {
 		t.Fatal("run --passes none failed")

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/passes"
 )
 
 func newDumpCmd() *cobra.Command {
@@ -18,7 +19,9 @@ func newDumpCmd() *cobra.Command {
 		Short: "Print a model (.irpb or text IR) as text, JSON or Graphviz dot",
 		Long: `Dump prints a model. The text format (the default) is read back by every command that
 takes a model, so a dump can be edited and used as input. --format=json prints the
-protobuf model as JSON; --format=dot prints Graphviz (one cluster per graph).`,
+protobuf model as JSON; --format=dot prints Graphviz (one cluster per graph, and one per
+partition in a compiled model). A compiled model's text starts with its partition DAG
+as '#' comments.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := ir.Load(args[0])
@@ -35,6 +38,7 @@ protobuf model as JSON; --format=dot prints Graphviz (one cluster per graph).`,
 			w := cmd.OutOrStdout()
 			switch format {
 			case "text":
+				passes.WritePlacement(w, m)
 				return ir.Print(w, m)
 			case "json":
 				raw, err := protojson.Marshal(ir.ToProto(m))
