@@ -64,10 +64,17 @@ func TestDefaultPipelineKeepsLogits(t *testing.T) {
 				want := generate(t, load(), dir, prompt, 5)
 				fused := load()
 				compile(t, fused, Options{Pipeline: defaultPipeline(t), GPULayers: -1})
-				h := histogram(fused.Graph("decode"))
-				for _, op := range []string{"rms_norm", "silu_mul", "rope", "masked_softmax", "view"} {
-					if h[op] == 0 {
-						t.Fatalf("the fused decode graph holds no %s: nothing was compared", op)
+				for _, g := range fused.Graphs {
+					h := histogram(g)
+					for _, op := range []string{"rms_norm", "silu_mul", "rope", "masked_softmax", "view", "linear", GQAOp} {
+						if h[op] == 0 {
+							t.Fatalf("the fused %s graph holds no %s: nothing was compared", g.Name, op)
+						}
+					}
+					for _, op := range []string{"matmul", "copy", "softmax", "expand"} {
+						if h[op] != 0 {
+							t.Fatalf("the fused %s graph still holds %d %s", g.Name, h[op], op)
+						}
 					}
 				}
 				got := generate(t, fused, dir, prompt, 5)

@@ -17,7 +17,8 @@ const GQAOp = "grouped_matmul"
 // and replaces the matmul with grouped_matmul(a, kv) (or of kv's transpose):
 // each K/V head is read once for its n query heads and the repeated tensor
 // never exists. A transpose of the result to [rows, heads, d] is absorbed
-// as rows_first=1.
+// as rows_first=1. Multi-head attention (rank-3 matmuls over equal heads)
+// becomes grouped_matmul with groups of one, so attention has one form.
 func runGQA(c *Context) {
 	r := newRewriter(c.Graph)
 	for _, n := range c.Graph.Nodes {
@@ -30,6 +31,15 @@ func runGQA(c *Context) {
 			b = t.Inputs[0]
 		}
 		if defOp(b, "reshape") == nil {
+			if plainAttention(n) {
+				// Multi-head attention (no repeat_kv): groups of one head.
+				c.candidate()
+				if err := replaceGrouped(r, n, n.Inputs[0], n.Inputs[1]); err != nil {
+					c.decline(n.Outputs[0], "%v", err)
+					continue
+				}
+				c.rewrote()
+			}
 			continue
 		}
 		c.candidate()
@@ -65,6 +75,19 @@ func fuseGQA(r *rewriter, mm, t *ir.Node) error {
 			return err
 		}
 	}
+	return replaceGrouped(r, mm, a, b)
+}
+
+// plainAttention reports whether mm is a batched matmul of rank-3 operands
+// over the same heads (multi-head attention without repeat_kv).
+func plainAttention(mm *ir.Node) bool {
+	a, b := mm.Inputs[0].Type.Shape, mm.Inputs[1].Type.Shape
+	return len(a) == 3 && len(b) == 3 && a[0] == b[0] && a[0] > 1
+}
+
+// replaceGrouped puts grouped_matmul(a, b) in mm's place, absorbing a
+// following transpose to rows first.
+func replaceGrouped(r *rewriter, mm *ir.Node, a, b *ir.Value) error {
 	if err := r.replace(mm, GQAOp, nil, a, b); err != nil {
 		return err
 	}
