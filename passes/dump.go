@@ -18,7 +18,8 @@ type DumpSink struct {
 	W      io.Writer
 }
 
-func (d *DumpSink) dump(index int, pass string, before bool, m *ir.Model) error {
+func (d *DumpSink) dump(index int, p *Pass, before bool, stats []*PassStat, m *ir.Model) error {
+	pass := p.Name
 	if d == nil {
 		return nil
 	}
@@ -33,7 +34,12 @@ func (d *DumpSink) dump(index int, pass string, before bool, m *ir.Model) error 
 			return err
 		}
 	case "", "text":
-		fmt.Fprintf(&buf, "# irc: IR %s pass %03d %s\n\n", when, index, pass)
+		fmt.Fprintf(&buf, "# irc: IR %s pass %03d %s: %s\n", when, index, pass, p.Doc)
+		for _, st := range stats {
+			fmt.Fprintf(&buf, "#   %s: %d candidates, %d rewritten, %d declined (see --explain %s), %d -> %d nodes\n",
+				st.Graph, st.Candidates, st.Rewrites, st.Declined, pass, st.NodesBefore, st.NodesAfter)
+		}
+		fmt.Fprintln(&buf)
 		WritePlacement(&buf, m)
 		if err := ir.Print(&buf, m); err != nil {
 			return err

@@ -22,7 +22,7 @@ const CPUDevice = "cpu"
 // goes with its attention, since the cache_write is in that layer's stage.
 func runPartition(c *Context) {
 	g, opt := c.Graph, c.Options
-	dropTransfers(g)
+	hadTransfer := dropTransfers(g)
 	layers := int(c.Model.Meta.NumLayers)
 	target := opt.Target
 	if target == "" {
@@ -117,12 +117,17 @@ func runPartition(c *Context) {
 				out = append(out, tn)
 				device[t] = p.device
 				moved[key] = t
-				c.rewrote()
+				if !hadTransfer[key] {
+					c.rewrote()
+				}
 			}
 			n.Inputs[i] = t
 		}
 		if n.Attrs == nil {
 			n.Attrs = ir.Attrs{}
+		}
+		if old, ok := n.Attrs[ir.AttrPartition].(int64); !ok || old != int64(p.part) || n.Attrs.String(ir.AttrDevice) != p.device {
+			c.rewrote() // (re)placed
 		}
 		n.Attrs[ir.AttrPartition] = int64(p.part)
 		n.Attrs[ir.AttrDevice] = p.device
@@ -135,15 +140,19 @@ func runPartition(c *Context) {
 }
 
 // dropTransfers undoes an earlier placement's transfers, so partitioning a
-// placed graph again places it afresh.
-func dropTransfers(g *ir.Graph) {
+// placed graph again places it afresh. It returns which (value, device)
+// transfers there were.
+func dropTransfers(g *ir.Graph) map[string]bool {
+	had := map[string]bool{}
 	r := newRewriter(g)
 	for _, n := range g.Nodes {
 		if n.Op == "transfer" {
 			r.substitute(n.Outputs[0], n.Inputs[0])
+			had[n.Inputs[0].Name+"\x00"+n.Attrs.String("to")] = true
 		}
 	}
 	r.commit()
+	return had
 }
 
 // weightStage is the stage a weight belongs to: its decoder layer for

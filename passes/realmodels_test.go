@@ -83,3 +83,22 @@ func BenchmarkDefaultPipelineQwen25_1_5B(b *testing.B) {
 		}
 	}
 }
+
+// The pipeline is idempotent: compiling a compiled model (as irc run does
+// with a compiled .irpb) rewrites nothing and gives the same text.
+func TestPipelineIsIdempotent(t *testing.T) {
+	for _, gpu := range []int{-1, 3} {
+		m := importConfig(t, "qwen3-0.6b")
+		compile(t, m, Options{Pipeline: defaultPipeline(t), GPULayers: gpu})
+		once := m.String()
+		rep := compile(t, m, Options{Pipeline: defaultPipeline(t), GPULayers: gpu})
+		for _, st := range rep.Stats {
+			if st.Rewrites != 0 {
+				t.Errorf("gpu-layers %d: second run: %s rewrote %d nodes of %s", gpu, st.Pass, st.Rewrites, st.Graph)
+			}
+		}
+		if m.String() != once {
+			t.Errorf("gpu-layers %d: a second run changed the text", gpu)
+		}
+	}
+}

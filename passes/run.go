@@ -86,11 +86,12 @@ func Run(m *ir.Model, opt *Options) (*Report, error) {
 			return nil, fmt.Errorf("unknown pass %q", name)
 		}
 		if opt.DumpBefore[name] {
-			if err := opt.Dumps.dump(i+1, name, true, m); err != nil {
+			if err := opt.Dumps.dump(i+1, p, true, nil, m); err != nil {
 				return nil, err
 			}
 		}
 		changed := false
+		var stats []*PassStat
 		for _, g := range m.Graphs {
 			st := &PassStat{Pass: name, Graph: g.Name, NodesBefore: len(g.Nodes)}
 			ctx := &Context{Model: m, Graph: g, Options: opt, pass: name, stat: st, explain: opt.Explain[name], log: opt.Log}
@@ -99,6 +100,7 @@ func Run(m *ir.Model, opt *Options) (*Report, error) {
 			st.Time = time.Since(t0)
 			st.NodesAfter = len(g.Nodes)
 			rep.Stats = append(rep.Stats, st)
+			stats = append(stats, st)
 			changed = changed || st.Changed()
 			if opt.VerifyEach {
 				if err := m.VerifyGraph(g); err != nil {
@@ -107,7 +109,7 @@ func Run(m *ir.Model, opt *Options) (*Report, error) {
 			}
 		}
 		if changed && opt.DumpAfter[name] {
-			if err := opt.Dumps.dump(i+1, name, false, m); err != nil {
+			if err := opt.Dumps.dump(i+1, p, false, stats, m); err != nil {
 				return nil, err
 			}
 		}
