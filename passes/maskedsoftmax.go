@@ -91,7 +91,11 @@ func fuseMaskedSoftmax(r *rewriter, sm *ir.Node) error {
 		a["causal"] = int64(1)
 		second = pos
 	}
-	return r.replace(root, "masked_softmax", a, x, second)
+	if err := r.replace(root, "masked_softmax", a, x, second); err != nil {
+		return err
+	}
+	r.takeName(root.Outputs[0], sm.Outputs[0])
+	return nil
 }
 
 // scaledScores returns (s, k) when v = s*k, k*s or s/k with k a scalar constant.

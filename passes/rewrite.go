@@ -137,6 +137,17 @@ func (r *rewriter) build(op string, a ir.Attrs, in []*ir.Value, outs []*ir.Value
 	return n, nil
 }
 
+// takeName gives the result of a fused pattern the name of one of the
+// pattern's own values (e.g. the softmax's "probs" rather than the cast
+// after it), when that value dies with the pattern. Graph outputs keep
+// their names: callers know them.
+func (r *rewriter) takeName(result, from *ir.Value) {
+	if result == from || from.Kind != ir.Local || r.output[result] {
+		return
+	}
+	result.Name, from.Name = from.Name, result.Name
+}
+
 // substitute makes every reader of old read new instead (at commit).
 func (r *rewriter) substitute(old, new *ir.Value) {
 	r.subst[old] = new

@@ -47,5 +47,9 @@ func fuseSiLUMul(r *rewriter, n *ir.Node) error {
 	if !b.Type.Equal(a.Type) {
 		return fmt.Errorf("the gate multiplies %s %v, which is not %s's type %v (broadcasting)", ir.Ref(b), b.Type, ir.Ref(a), a.Type)
 	}
-	return r.replace(gate, "silu_mul", nil, a, b)
+	if err := r.replace(gate, "silu_mul", nil, a, b); err != nil {
+		return err
+	}
+	r.takeName(gate.Outputs[0], n.Outputs[0])
+	return nil
 }
