@@ -403,3 +403,51 @@ func TestPropertyConstFoldAndCSE(t *testing.T) {
 		}
 	}
 }
+
+// dce on random graphs with dead chains and unread cache writes: every node
+// left is read (or writes state), every state write stays, outputs keep.
+func TestPropertyDCE(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for i := range 40 {
+		var b strings.Builder
+		b.WriteString("irc v1\n\nstate @cache : f32[2,8,3]\n\ngraph g(%x: f32[2,1,3], %pos: i32[1]) {\n")
+		vals := []string{"%x"}
+		writes := 0
+		for j := range 3 + r.IntN(8) {
+			v := fmt.Sprintf("%%v%d", j)
+			switch r.IntN(4) {
+			case 0:
+				fmt.Fprintf(&b, "  %s = cache_write(@cache, %s, %%pos) {axis=1} : f32[2,8,3]\n", v, pick(r, vals...))
+				writes++
+				continue // a state, not an f32[2,1,3] value
+			case 1:
+				fmt.Fprintf(&b, "  %s = add(%s, %s) : f32[2,1,3]\n", v, pick(r, vals...), pick(r, vals...))
+			default:
+				fmt.Fprintf(&b, "  %s = %s(%s) : f32[2,1,3]\n", v, pick(r, "neg", "exp", "sigmoid"), pick(r, vals...))
+			}
+			vals = append(vals, v)
+		}
+		fmt.Fprintf(&b, "  return %s\n}\n", pick(r, vals...))
+		before, err := ir.Parse("case.ir", b.String())
+		if err != nil {
+			t.Fatalf("case %d: %v\n%s", i, err, b.String())
+		}
+		after, _ := ir.Parse("case.ir", b.String())
+		compile(t, after, Options{Pipeline: []string{"dce"}, GPULayers: -1})
+		sameOutputs(t, before, after)
+		g := after.Graphs[0]
+		if got := histogram(g)["cache_write"]; got != writes {
+			t.Fatalf("case %d: %d cache writes left of %d", i, got, writes)
+		}
+		read := map[*ir.Value]bool{g.Outputs[0]: true}
+		for k := len(g.Nodes) - 1; k >= 0; k-- {
+			n := g.Nodes[k]
+			if n.Op != "cache_write" && !read[n.Outputs[0]] {
+				t.Fatalf("case %d: %s is dead but kept:\n%s", i, ir.FormatNode(n), after)
+			}
+			for _, in := range n.Inputs {
+				read[in] = true
+			}
+		}
+	}
+}
