@@ -28,7 +28,7 @@ var table = []*Pass{
 	{Name: "silu_mul", Doc: "silu(a)*b and a*sigmoid(a)*b -> silu_mul", Run: runSiLUMul},
 	{Name: "rope", Doc: "x*cos + rotate_half(x)*sin over position tables -> rope with angles on the fly", Run: runRoPE},
 	{Name: "masked_softmax", Doc: "softmax(x*scale + mask) -> masked_softmax; an iota causal mask becomes causal=1", Run: runMaskedSoftmax},
-	{Name: "gqa", Doc: "matmul against repeat_kv (unsqueeze/expand/reshape) of K or V -> grouped_matmul", Run: runGQA},
+	{Name: "gqa", Doc: "attention matmuls (against repeat_kv of K or V, or over equal heads) -> grouped_matmul", Run: runGQA},
 	{Name: "linear", Doc: "matmul against a transposed 2-D weight, + bias, + residual -> linear with fused epilogues", Run: runLinear},
 	{Name: "views", Doc: "reshape/transpose/expand/slice/unsqueeze/squeeze chains -> one strided view (copy only where strides cannot)", Run: runViews},
 	{Name: "partition", Doc: "place every node in a DAG of partitions on the target or the CPU, with transfers at cuts", Run: runPartition},

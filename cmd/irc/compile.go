@@ -33,7 +33,10 @@ Targets: ref (the reference CPU runtime: every pass, placement included) and non
 
 Inspect what the passes did with --dump-after=all --dump-dir DIR (numbered NNN_<pass>.ir,
 written only for passes that changed the graph), --explain=PASS (why a candidate was
-left alone), --stats, --time-passes and --stats-json.`,
+left alone), --stats, --time-passes and --stats-json.
+
+Passes, in their canonical order:
+` + passList(),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -68,6 +71,15 @@ left alone), --stats, --time-passes and --stats-json.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "compiled model file (.irpb, or .ir for text)")
 	cmd.Flags().StringVar(&statsJSON, "stats-json", "", "write the op histograms, partitions and pass timings as JSON")
 	return cmd
+}
+
+// passList prints the pass table, one pass per line, for the help text.
+func passList() string {
+	var b strings.Builder
+	for _, p := range passes.Table() {
+		fmt.Fprintf(&b, "  %-15s %s\n", p.Name, p.Doc)
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // pipelineOr is the pipeline the flags select (for the summary line).
