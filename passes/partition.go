@@ -309,17 +309,17 @@ func describePartitions(parts []*Partition) []string {
 			holds = append(holds, "no weights")
 		}
 		line := fmt.Sprintf("p%d on %s: %s (%s of weights), %d nodes, reads %s, gives %s", p.Index, p.Device, strings.Join(holds, " + "),
-			formatBytes(p.WeightBytes), p.Nodes, listOrNone(p.Inputs), listOrNone(p.Outputs))
+			ir.FormatBytes(p.WeightBytes), p.Nodes, listOrNone(p.Inputs), listOrNone(p.Outputs))
 		if len(p.States) > 0 {
-			line += fmt.Sprintf(", %d caches (%s)", len(p.States), formatBytes(p.StateBytes))
+			line += fmt.Sprintf(", %d caches (%s)", len(p.States), ir.FormatBytes(p.StateBytes))
 		}
 		if len(p.Transfers) > 0 {
-			line += fmt.Sprintf(", transfers in %s (%s/step)", strings.Join(p.Transfers, " "), formatBytes(p.TransferBytes))
+			line += fmt.Sprintf(", transfers in %s (%s/step)", strings.Join(p.Transfers, " "), ir.FormatBytes(p.TransferBytes))
 		}
 		lines = append(lines, line)
 		total += p.TransferBytes
 	}
-	return append(lines, fmt.Sprintf("moved between devices per step: %s", formatBytes(total)))
+	return append(lines, fmt.Sprintf("moved between devices per step: %s", ir.FormatBytes(total)))
 }
 
 func listOrNone(l []string) string {
@@ -327,17 +327,4 @@ func listOrNone(l []string) string {
 		return "nothing"
 	}
 	return strings.Join(l, " ")
-}
-
-// formatBytes prints a byte count in B, KiB, MiB or GiB.
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -41,7 +41,7 @@ declared from the config, and the model then runs with --random-weights.`,
 			}
 			w := cmd.ErrOrStderr()
 			fmt.Fprintf(w, "imported %s: %d layers, %d weights (%s), prefill %d nodes, decode %d nodes, cache %d, in %.3fs -> %s\n",
-				m.Meta.Architecture, m.Meta.NumLayers, len(m.Weights), humanBytes(weightBytes(m)),
+				m.Meta.Architecture, m.Meta.NumLayers, len(m.Weights), ir.FormatBytes(weightBytes(m)),
 				len(m.Graph("prefill").Nodes), len(m.Graph("decode").Nodes), m.Meta.MaxCacheLen,
 				time.Since(start).Seconds(), out)
 			if !hasWeights {
@@ -62,16 +62,4 @@ func weightBytes(m *ir.Model) int64 {
 		n += w.Value.Type.Bytes()
 	}
 	return n
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
