@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/irc-compiler/irc/ir"
 )
@@ -56,7 +57,7 @@ func fuseGQA(r *rewriter, mm, t *ir.Node) error {
 	a := mm.Inputs[0]
 	rep := mm.Inputs[1]
 	if t != nil {
-		if !equalInts(t.Attrs.Ints("perm"), []int64{0, 2, 1}) {
+		if !slices.Equal(t.Attrs.Ints("perm"), []int64{0, 2, 1}) {
 			return fmt.Errorf("b is transposed by %v, not by swapping its last two axes", t.Attrs.Ints("perm"))
 		}
 		rep = t.Inputs[0]
@@ -93,7 +94,7 @@ func replaceGrouped(r *rewriter, mm *ir.Node, a, b *ir.Value) error {
 	}
 	// Attention output: transposed to [rows, heads, d] for o_proj. Writing
 	// it in that order saves the copy a later reshape would need.
-	if t := r.soleUser(mm.Outputs[0]); t != nil && t.Op == "transpose" && equalInts(t.Attrs.Ints("perm"), []int64{1, 0, 2}) {
+	if t := r.soleUser(mm.Outputs[0]); t != nil && t.Op == "transpose" && slices.Equal(t.Attrs.Ints("perm"), []int64{1, 0, 2}) {
 		return r.replace(t, GQAOp, ir.Attrs{"rows_first": int64(1)}, a, b)
 	}
 	return nil
@@ -122,7 +123,7 @@ func repeatKVSource(v *ir.Value) (*ir.Value, error) {
 	if len(es) != 4 || es[0] != ks[0] || es[2] != ks[1] || es[3] != ks[2] {
 		return nil, fmt.Errorf("expand to %v repeats more than the inserted axis", es)
 	}
-	if !equalInts(out, []int64{ks[0] * es[1], ks[1], ks[2]}) {
+	if !slices.Equal(out, []int64{ks[0] * es[1], ks[1], ks[2]}) {
 		return nil, fmt.Errorf("reshape to %v does not merge the (kv_heads, group) axes of %v", out, es)
 	}
 	return kv, nil

@@ -32,7 +32,7 @@ func rowMajor(s ir.Shape) []int64 {
 
 // identity reports whether the layout is the base itself.
 func (l layout) identity() bool {
-	if l.offset != 0 || !equalInts(l.shape, l.base.Type.Shape) {
+	if l.offset != 0 || !slices.Equal(l.shape, l.base.Type.Shape) {
 		return false
 	}
 	want := rowMajor(l.shape)

@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/irc-compiler/irc/ir"
 )
@@ -39,7 +40,7 @@ func fuseLinear(r *rewriter, mm, t *ir.Node) error {
 	if r := len(t.Inputs[0].Type.Shape); r != 2 {
 		return fmt.Errorf("the transposed operand has rank %d: a batched matmul, not a linear layer's weight", r)
 	}
-	if !equalInts(t.Attrs.Ints("perm"), []int64{1, 0}) {
+	if !slices.Equal(t.Attrs.Ints("perm"), []int64{1, 0}) {
 		return fmt.Errorf("the weight is permuted by %v", t.Attrs.Ints("perm"))
 	}
 	x, w := mm.Inputs[0], t.Inputs[0]

@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/irc-compiler/irc/ir"
 )
@@ -60,7 +61,7 @@ func fuseRoPE(r *rewriter, add *ir.Node) error {
 	if err != nil {
 		return fmt.Errorf("rotate_half(x) is multiplied by %s: %v", ir.Ref(sinTab), err)
 	}
-	if cosPos != sinPos || !equalFloats(cosFreq, sinFreq) {
+	if cosPos != sinPos || !slices.Equal(cosFreq, sinFreq) {
 		return fmt.Errorf("cos and sin tables come from different positions or frequencies")
 	}
 	if int64(len(cosFreq))*2 != d {
@@ -179,29 +180,5 @@ func sameNonUnitDims(a, b ir.Shape) bool {
 			y = append(y, d)
 		}
 	}
-	return equalInts(x, y)
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(x, y)
 }
