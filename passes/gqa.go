@@ -21,40 +21,30 @@ const GQAOp = "grouped_matmul"
 // as rows_first=1. Multi-head attention (rank-3 matmuls over equal heads)
 // becomes grouped_matmul with groups of one, so attention has one form.
 func runGQA(c *Context) {
-	r := newRewriter(c.Graph)
-	for _, n := range c.Graph.Nodes {
-		if n.Op != "matmul" {
-			continue
+	fuseEach(c, func(n *ir.Node) bool {
+		return n.Op == "matmul" && (repeatKVOperand(n) != nil || plainAttention(n))
+	}, func(r *rewriter, n *ir.Node) error {
+		if repeatKVOperand(n) == nil {
+			// Multi-head attention (no repeat_kv): groups of one head.
+			return replaceGrouped(r, n, n.Inputs[0], n.Inputs[1])
 		}
-		b := n.Inputs[1]
-		t := defOp(b, "transpose")
-		if t != nil {
-			b = t.Inputs[0]
-		}
-		if defOp(b, "reshape") == nil {
-			if plainAttention(n) {
-				// Multi-head attention (no repeat_kv): groups of one head.
-				c.candidate()
-				if err := replaceGrouped(r, n, n.Inputs[0], n.Inputs[1]); err != nil {
-					c.decline(n.Outputs[0], "%v", err)
-					continue
-				}
-				c.rewrote()
-			}
-			continue
-		}
-		c.candidate()
-		if err := fuseGQA(r, n, t); err != nil {
-			c.decline(n.Outputs[0], "%v", err)
-			continue
-		}
-		c.rewrote()
-	}
-	r.commit()
+		return fuseGQA(r, n)
+	})
 }
 
-func fuseGQA(r *rewriter, mm, t *ir.Node) error {
+// repeatKVOperand returns the reshape a matmul's b operand comes from,
+// possibly through a transpose, or nil.
+func repeatKVOperand(mm *ir.Node) *ir.Node {
+	b := mm.Inputs[1]
+	if t := defOp(b, "transpose"); t != nil {
+		b = t.Inputs[0]
+	}
+	return defOp(b, "reshape")
+}
+
+func fuseGQA(r *rewriter, mm *ir.Node) error {
 	a := mm.Inputs[0]
+	t := defOp(mm.Inputs[1], "transpose")
 	rep := mm.Inputs[1]
 	if t != nil {
 		if !slices.Equal(t.Attrs.Ints("perm"), []int64{0, 2, 1}) {

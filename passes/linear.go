@@ -17,26 +17,11 @@ import (
 // row once and adds the epilogues before storing, and no transposed weight
 // view or intermediate sum exists.
 func runLinear(c *Context) {
-	r := newRewriter(c.Graph)
-	for _, n := range c.Graph.Nodes {
-		if n.Op != "matmul" {
-			continue
-		}
-		t := defOp(n.Inputs[1], "transpose")
-		if t == nil {
-			continue
-		}
-		c.candidate()
-		if err := fuseLinear(r, n, t); err != nil {
-			c.decline(n.Outputs[0], "%v", err)
-			continue
-		}
-		c.rewrote()
-	}
-	r.commit()
+	fuseEach(c, func(n *ir.Node) bool { return n.Op == "matmul" && defOp(n.Inputs[1], "transpose") != nil }, fuseLinear)
 }
 
-func fuseLinear(r *rewriter, mm, t *ir.Node) error {
+func fuseLinear(r *rewriter, mm *ir.Node) error {
+	t := defOp(mm.Inputs[1], "transpose")
 	if r := len(t.Inputs[0].Type.Shape); r != 2 {
 		return fmt.Errorf("the transposed operand has rank %d: a batched matmul, not a linear layer's weight", r)
 	}

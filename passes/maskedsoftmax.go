@@ -19,19 +19,7 @@ const maskFloor = -1e30
 // (where(iota_keys > positions, min, 0)), the op reads the positions instead
 // and never the [rows, keys] mask tensor.
 func runMaskedSoftmax(c *Context) {
-	r := newRewriter(c.Graph)
-	for _, n := range c.Graph.Nodes {
-		if n.Op != "softmax" {
-			continue
-		}
-		c.candidate()
-		if err := fuseMaskedSoftmax(r, n); err != nil {
-			c.decline(n.Outputs[0], "%v", err)
-			continue
-		}
-		c.rewrote()
-	}
-	r.commit()
+	fuseEach(c, func(n *ir.Node) bool { return n.Op == "softmax" }, fuseMaskedSoftmax)
 }
 
 func fuseMaskedSoftmax(r *rewriter, sm *ir.Node) error {

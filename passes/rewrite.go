@@ -42,6 +42,25 @@ func newRewriter(g *ir.Graph) *rewriter {
 	return r
 }
 
+// fuseEach runs a pattern pass over c's graph: every node candidate accepts
+// is counted and offered to fuse; fuse's error is the decline --explain
+// prints. Rewrites are committed once at the end.
+func fuseEach(c *Context, candidate func(*ir.Node) bool, fuse func(*rewriter, *ir.Node) error) {
+	r := newRewriter(c.Graph)
+	for _, n := range c.Graph.Nodes {
+		if !candidate(n) {
+			continue
+		}
+		c.candidate()
+		if err := fuse(r, n); err != nil {
+			c.decline(n.Outputs[0], "%v", err)
+			continue
+		}
+		c.rewrote()
+	}
+	r.commit()
+}
+
 // onlyUsedBy reports whether every read of v is by one of the nodes given
 // (and v is no graph output): the pattern may then absorb it.
 func (r *rewriter) onlyUsedBy(v *ir.Value, nodes ...*ir.Node) bool {

@@ -15,19 +15,7 @@ import (
 //
 // and replaces out with rms_norm(x, weight) {eps}.
 func runRMSNorm(c *Context) {
-	r := newRewriter(c.Graph)
-	for _, n := range c.Graph.Nodes {
-		if n.Op != "rsqrt" {
-			continue
-		}
-		c.candidate()
-		if err := fuseRMSNorm(r, n); err != nil {
-			c.decline(n.Outputs[0], "%v", err)
-			continue
-		}
-		c.rewrote()
-	}
-	r.commit()
+	fuseEach(c, func(n *ir.Node) bool { return n.Op == "rsqrt" }, fuseRMSNorm)
 }
 
 func fuseRMSNorm(r *rewriter, rs *ir.Node) error {

@@ -17,19 +17,9 @@ import (
 // rope(x, positions) {inv_freq}: the kernel computes the angles itself, so no
 // cos/sin table is built or read.
 func runRoPE(c *Context) {
-	r := newRewriter(c.Graph)
-	for _, n := range c.Graph.Nodes {
-		if n.Op != "add" || defOp(n.Inputs[0], "mul") == nil || defOp(n.Inputs[1], "mul") == nil {
-			continue
-		}
-		c.candidate()
-		if err := fuseRoPE(r, n); err != nil {
-			c.decline(n.Outputs[0], "%v", err)
-			continue
-		}
-		c.rewrote()
-	}
-	r.commit()
+	fuseEach(c, func(n *ir.Node) bool {
+		return n.Op == "add" && defOp(n.Inputs[0], "mul") != nil && defOp(n.Inputs[1], "mul") != nil
+	}, fuseRoPE)
 }
 
 func fuseRoPE(r *rewriter, add *ir.Node) error {

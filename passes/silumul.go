@@ -9,19 +9,7 @@ import (
 // runSiLUMul fuses the SwiGLU gate: silu(a)*b, or a*sigmoid(a)*b, becomes
 // silu_mul(a, b) when b has a's type (no broadcasting).
 func runSiLUMul(c *Context) {
-	r := newRewriter(c.Graph)
-	for _, n := range c.Graph.Nodes {
-		if n.Op != "silu" && n.Op != "sigmoid" {
-			continue
-		}
-		c.candidate()
-		if err := fuseSiLUMul(r, n); err != nil {
-			c.decline(n.Outputs[0], "%v", err)
-			continue
-		}
-		c.rewrote()
-	}
-	r.commit()
+	fuseEach(c, func(n *ir.Node) bool { return n.Op == "silu" || n.Op == "sigmoid" }, fuseSiLUMul)
 }
 
 func fuseSiLUMul(r *rewriter, n *ir.Node) error {
