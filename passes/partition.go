@@ -84,15 +84,7 @@ func runPartition(c *Context) {
 	}
 	device := map[*ir.Value]string{}
 	moved := map[string]*ir.Value{} // value name + destination -> transferred copy
-	names := map[string]bool{}
-	for _, v := range g.Inputs {
-		names[v.Name] = true
-	}
-	for _, n := range nodes {
-		for _, o := range n.Outputs {
-			names[o.Name] = true
-		}
-	}
+	names := valueNames(g)
 	out := make([]*ir.Node, 0, len(nodes))
 	for _, n := range nodes {
 		p := places[n]
@@ -105,11 +97,7 @@ func runPartition(c *Context) {
 			key := in.Name + "\x00" + p.device
 			t := moved[key]
 			if t == nil {
-				name := in.Name + ".to_" + p.device
-				for k := 1; names[name]; k++ {
-					name = in.Name + ".to_" + p.device + "_" + strconv.Itoa(k)
-				}
-				names[name] = true
+				name := freshName(names, in.Name+".to_"+p.device)
 				tn := &ir.Node{Op: "transfer", Inputs: []*ir.Value{in},
 					Attrs: ir.Attrs{"to": p.device, ir.AttrPartition: int64(p.part), ir.AttrDevice: p.device}}
 				t = &ir.Value{Name: name, Type: in.Type, Def: tn}

@@ -23,17 +23,11 @@ type rewriter struct {
 
 func newRewriter(g *ir.Graph) *rewriter {
 	r := &rewriter{g: g, users: map[*ir.Value][]*ir.Node{}, output: map[*ir.Value]bool{},
-		index: map[*ir.Node]int{}, insert: map[*ir.Node][]*ir.Node{}, subst: map[*ir.Value]*ir.Value{}, names: map[string]bool{}}
-	for _, v := range g.Inputs {
-		r.names[v.Name] = true
-	}
+		index: map[*ir.Node]int{}, insert: map[*ir.Node][]*ir.Node{}, subst: map[*ir.Value]*ir.Value{}, names: valueNames(g)}
 	for i, n := range g.Nodes {
 		r.index[n] = i
 		for _, in := range n.Inputs {
 			r.users[in] = append(r.users[in], n)
-		}
-		for _, o := range n.Outputs {
-			r.names[o.Name] = true
 		}
 	}
 	for _, o := range g.Outputs {
@@ -184,12 +178,30 @@ func (r *rewriter) resolve(v *ir.Value) *ir.Value {
 	}
 }
 
-func (r *rewriter) fresh(hint string) string {
+func (r *rewriter) fresh(hint string) string { return freshName(r.names, hint) }
+
+// valueNames collects the names g defines: its inputs and node results.
+func valueNames(g *ir.Graph) map[string]bool {
+	names := map[string]bool{}
+	for _, v := range g.Inputs {
+		names[v.Name] = true
+	}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			names[o.Name] = true
+		}
+	}
+	return names
+}
+
+// freshName returns hint, or hint_1, hint_2, ..., whichever names does not
+// hold yet, and adds it.
+func freshName(names map[string]bool, hint string) string {
 	name := hint
-	for i := 1; r.names[name]; i++ {
+	for i := 1; names[name]; i++ {
 		name = hint + "_" + strconv.Itoa(i)
 	}
-	r.names[name] = true
+	names[name] = true
 	return name
 }
 
