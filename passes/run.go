@@ -34,8 +34,6 @@ type Context struct {
 	Options *Options
 	pass    string
 	stat    *PassStat
-	explain bool
-	log     io.Writer
 }
 
 // candidate counts a site the pass considered.
@@ -47,8 +45,8 @@ func (c *Context) rewrote() { c.stat.Rewrites++ }
 // decline explains, under --explain, why the pass left the candidate at v alone.
 func (c *Context) decline(v *ir.Value, format string, args ...any) {
 	c.stat.Declined++
-	if c.explain && c.log != nil {
-		fmt.Fprintf(c.log, "explain %s: %s %s: %s\n", c.pass, c.Graph.Name, ir.Ref(v), fmt.Sprintf(format, args...))
+	if log := c.Options.Log; c.Options.Explain[c.pass] && log != nil {
+		fmt.Fprintf(log, "explain %s: %s %s: %s\n", c.pass, c.Graph.Name, ir.Ref(v), fmt.Sprintf(format, args...))
 	}
 }
 
@@ -69,8 +67,9 @@ func (s *PassStat) Changed() bool { return s.Rewrites > 0 || s.NodesBefore != s.
 
 // Report is what a pipeline run did, pass by pass and graph by graph.
 type Report struct {
-	Stats []*PassStat
-	Total time.Duration
+	Pipeline []string // the passes run, in order
+	Stats    []*PassStat
+	Total    time.Duration
 }
 
 // Run applies the pipeline to every graph of m, in place.
@@ -78,7 +77,7 @@ func Run(m *ir.Model, opt *Options) (*Report, error) {
 	if err := checkOrder(opt.Pipeline); err != nil {
 		return nil, err
 	}
-	rep := &Report{}
+	rep := &Report{Pipeline: opt.Pipeline}
 	start := time.Now()
 	for i, name := range opt.Pipeline {
 		p := Lookup(name)
@@ -94,7 +93,7 @@ func Run(m *ir.Model, opt *Options) (*Report, error) {
 		var stats []*PassStat
 		for _, g := range m.Graphs {
 			st := &PassStat{Pass: name, Graph: g.Name, NodesBefore: len(g.Nodes)}
-			ctx := &Context{Model: m, Graph: g, Options: opt, pass: name, stat: st, explain: opt.Explain[name], log: opt.Log}
+			ctx := &Context{Model: m, Graph: g, Options: opt, pass: name, stat: st}
 			t0 := time.Now()
 			p.Run(ctx)
 			st.Time = time.Since(t0)

@@ -62,7 +62,7 @@ Passes, in their canonical order:
 					return err
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "compiled %s for %s: %d passes in %s -> %s\n", args[0], target, len(pf.pipelineOr(target)), roundDur(time.Since(start)), out)
+			fmt.Fprintf(cmd.OutOrStdout(), "compiled %s for %s: %d passes in %s -> %s\n", args[0], target, len(rep.Pipeline), roundDur(time.Since(start)), out)
 			return nil
 		},
 	}
@@ -80,12 +80,6 @@ func passList() string {
 		fmt.Fprintf(&b, "  %-15s %s\n", p.Name, p.Doc)
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-// pipelineOr is the pipeline the flags select (for the summary line).
-func (p *pipelineFlags) pipelineOr(target string) []string {
-	pl, _ := passes.ParsePipeline(p.passes, target)
-	return pl
 }
 
 func writeModel(path string, m *ir.Model) error {
