@@ -62,13 +62,8 @@ func fuseMaskedSoftmax(r *rewriter, sm *ir.Node) error {
 		root = cast
 		pattern = append(pattern, cast)
 	}
-	for _, p := range pattern[:len(pattern)-1] {
-		if p == root {
-			continue
-		}
-		if !r.onlyUsedBy(p.Outputs[0], pattern...) {
-			return fmt.Errorf("intermediate %s is read outside the pattern", ir.Ref(p.Outputs[0]))
-		}
+	if err := r.absorbs(pattern, root); err != nil {
+		return err
 	}
 	a := ir.Attrs{"scale": scale}
 	if out := root.Outputs[0].Type.DType; out != x.Type.DType {

@@ -73,6 +73,17 @@ func (r *rewriter) onlyUsedBy(v *ir.Value, nodes ...*ir.Node) bool {
 	return true
 }
 
+// absorbs checks that a fusion replacing root may drop the rest of pattern:
+// no node outside it reads their results.
+func (r *rewriter) absorbs(pattern []*ir.Node, root *ir.Node) error {
+	for _, p := range pattern {
+		if p != root && !r.onlyUsedBy(p.Outputs[0], pattern...) {
+			return fmt.Errorf("intermediate %s is read outside the pattern", ir.Ref(p.Outputs[0]))
+		}
+	}
+	return nil
+}
+
 // soleUser returns the one node reading v, or nil.
 func (r *rewriter) soleUser(v *ir.Value) *ir.Node {
 	if r.output[v] || len(r.users[v]) != 1 {

@@ -82,14 +82,8 @@ func fuseRMSNorm(r *rewriter, rs *ir.Node) error {
 	if y.Type.DType != x.Type.DType {
 		return fmt.Errorf("result is %s but x %s is %s: the normalised value is not cast back", y.Type.DType, ir.Ref(x), x.Type.DType)
 	}
-	inner := []*ir.Value{sqV, mean.Outputs[0], sum.Outputs[0], rs.Outputs[0]}
-	for _, p := range pattern[:len(pattern)-1] {
-		inner = append(inner, p.Outputs[0])
-	}
-	for _, v := range inner {
-		if !r.onlyUsedBy(v, pattern...) {
-			return fmt.Errorf("intermediate %s is read outside the pattern", ir.Ref(v))
-		}
+	if err := r.absorbs(pattern, root); err != nil {
+		return err
 	}
 	if xcast != nil && !r.onlyUsedBy(x32, pattern...) {
 		return fmt.Errorf("the f32 copy %s of x is read outside the pattern", ir.Ref(x32))
