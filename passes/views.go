@@ -58,14 +58,3 @@ func runViews(c *Context) {
 	}
 	r.commit()
 }
-
-// CountCopies returns how many copy nodes g holds.
-func CountCopies(g *ir.Graph) int {
-	k := 0
-	for _, n := range g.Nodes {
-		if n.Op == "copy" {
-			k++
-		}
-	}
-	return k
-}

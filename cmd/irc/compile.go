@@ -104,7 +104,7 @@ func writeStatsJSON(path string, m *ir.Model, rep *passes.Report) error {
 		if parts == nil {
 			parts = []*passes.Partition{}
 		}
-		doc[g.Name] = map[string]any{"ops": ops, "nodes": len(g.Nodes), "copies": passes.CountCopies(g), "partitions": parts}
+		doc[g.Name] = map[string]any{"ops": ops, "nodes": len(g.Nodes), "copies": ops["copy"], "partitions": parts}
 	}
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
