@@ -65,7 +65,7 @@ func TestDefaultPipelineKeepsLogits(t *testing.T) {
 				fused := load()
 				compile(t, fused, Options{Pipeline: defaultPipeline(t), GPULayers: -1})
 				for _, g := range fused.Graphs {
-					h := histogram(g)
+					h := OpHistogram(g)
 					for _, op := range []string{"rms_norm", "silu_mul", "rope", "masked_softmax", "view", "linear", GQAOp} {
 						if h[op] == 0 {
 							t.Fatalf("the fused %s graph holds no %s: nothing was compared", g.Name, op)

@@ -34,15 +34,6 @@ func defaultPipeline(t testing.TB) []string {
 	return p
 }
 
-// histogram counts a graph's nodes by op.
-func histogram(g *ir.Graph) map[string]int {
-	h := map[string]int{}
-	for _, n := range g.Nodes {
-		h[n.Op]++
-	}
-	return h
-}
-
 // randomInputs draws a value for every input of g: floats standard normal,
 // integers uniform in [0, intMax).
 func randomInputs(r *rand.Rand, g *ir.Graph, intMax int64) map[string]*ref.Tensor {

@@ -90,7 +90,7 @@ func checkFusion(t *testing.T, pass, op string, roots []string, variants int, ge
 		after, _ := buildProp(t, 7, i, variants, gen)
 		log := runPass(t, after, pass)
 		sameOutputs(t, fmt.Sprintf("case %d", i), before, after, uint64(i), c.intMax)
-		h := histogram(after.Graphs[0])
+		h := OpHistogram(after.Graphs[0])
 		if c.fused {
 			fused++
 			if h[op] == 0 {
@@ -511,7 +511,7 @@ func TestPropertyViews(t *testing.T) {
 		after, _ := buildProp(t, 8, i, 3, gen)
 		log := runPass(t, after, "views")
 		sameOutputs(t, fmt.Sprintf("case %d", i), before, after, uint64(i), 0)
-		h := histogram(after.Graphs[0])
+		h := OpHistogram(after.Graphs[0])
 		for op := range viewOps {
 			if h[op] != 0 {
 				t.Fatalf("case %d: %d %s remain:\n%s", i, h[op], op, after)
@@ -644,7 +644,7 @@ func TestPropertyConstFold(t *testing.T) {
 				t.Fatalf("case %d: identity %s was kept:\n%s\nafter:\n%s", i, ir.FormatNode(node), before, after)
 			}
 		}
-		if !c.fused && (histogram(after.Graphs[0])["iota"] != 1 || !explained(log, "const_fold", c.reason)) {
+		if !c.fused && (OpHistogram(after.Graphs[0])["iota"] != 1 || !explained(log, "const_fold", c.reason)) {
 			t.Fatalf("case %d: the big iota was folded or not explained (%q):\n%s\nafter:\n%s", i, c.reason, log, after)
 		}
 	}
@@ -750,7 +750,7 @@ func TestPropertyCSE(t *testing.T) {
 		after, _ := buildProp(t, 10, i, 1, gen)
 		runPass(t, after, "cse")
 		sameOutputs(t, fmt.Sprintf("case %d", i), before, after, uint64(i), c.intMax)
-		h := histogram(after.Graphs[0])
+		h := OpHistogram(after.Graphs[0])
 		if got := len(after.Graphs[0].Nodes) - h["cache_write"]; got != distinct {
 			t.Fatalf("case %d: %d nodes (besides state writes) after cse, want %d distinct computations:\n%s\nafter:\n%s", i, got, distinct, before, after)
 		}
@@ -795,7 +795,7 @@ func TestPropertyDCE(t *testing.T) {
 		runPass(t, after, "dce")
 		sameOutputs(t, fmt.Sprintf("case %d", i), before, after, uint64(i), c.intMax)
 		g := after.Graphs[0]
-		if got := histogram(g)["cache_write"]; got != writes {
+		if got := OpHistogram(g)["cache_write"]; got != writes {
 			t.Fatalf("case %d: %d state writes left of %d", i, got, writes)
 		}
 		read := map[*ir.Value]bool{g.Outputs[0]: true}

@@ -41,7 +41,7 @@ func TestDefaultPipelineOnRealConfigs(t *testing.T) {
 			layers := int(m.Meta.NumLayers)
 			compile(t, m, Options{Pipeline: defaultPipeline(t), GPULayers: -1})
 			for _, g := range m.Graphs {
-				h := histogram(g)
+				h := OpHistogram(g)
 				want := map[string]int{"linear": 7*layers + 1, "rms_norm": tc.norms, "silu_mul": layers, "masked_softmax": layers, GQAOp: 2 * layers, "rope": 2 * layers, "cache_write": 2 * layers}
 				for op, n := range want {
 					if h[op] != n {

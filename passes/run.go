@@ -116,3 +116,12 @@ func Run(m *ir.Model, opt *Options) (*Report, error) {
 	rep.Total = time.Since(start)
 	return rep, nil
 }
+
+// OpHistogram counts a graph's nodes by op.
+func OpHistogram(g *ir.Graph) map[string]int {
+	h := map[string]int{}
+	for _, n := range g.Nodes {
+		h[n.Op]++
+	}
+	return h
+}

@@ -96,10 +96,7 @@ func writeModel(path string, m *ir.Model) error {
 func writeStatsJSON(path string, m *ir.Model, rep *passes.Report) error {
 	doc := map[string]any{"model": m.Meta.Architecture, "gqa_op": passes.GQAOp, "passes": rep.Stats, "total_ns": rep.Total.Nanoseconds()}
 	for _, g := range m.Graphs {
-		ops := map[string]int{}
-		for _, n := range g.Nodes {
-			ops[n.Op]++
-		}
+		ops := passes.OpHistogram(g)
 		parts := passes.Partitions(g)
 		if parts == nil {
 			parts = []*passes.Partition{}
