@@ -42,6 +42,18 @@ func (s Shape) String() string {
 // Clone returns a copy that does not alias s.
 func (s Shape) Clone() Shape { return append(Shape{}, s...) }
 
+// RowMajorStrides are the element strides of a dense row-major tensor of
+// shape s.
+func (s Shape) RowMajorStrides() []int64 {
+	st := make([]int64, len(s))
+	acc := int64(1)
+	for i := len(s) - 1; i >= 0; i-- {
+		st[i] = acc
+		acc *= s[i]
+	}
+	return st
+}
+
 // TensorType is a dtype and a static shape.
 type TensorType struct {
 	DType DType

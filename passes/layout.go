@@ -20,15 +20,7 @@ func contiguous(v *ir.Value) layout {
 	return layout{base: v, shape: slices.Clone(s), strides: rowMajor(s)}
 }
 
-func rowMajor(s ir.Shape) []int64 {
-	st := make([]int64, len(s))
-	acc := int64(1)
-	for i := len(s) - 1; i >= 0; i-- {
-		st[i] = acc
-		acc *= s[i]
-	}
-	return st
-}
+func rowMajor(s ir.Shape) []int64 { return s.RowMajorStrides() }
 
 // identity reports whether the layout is the base itself.
 func (l layout) identity() bool {

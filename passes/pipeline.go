@@ -8,12 +8,13 @@ import (
 // Targets the pipeline knows. Each has a default pipeline; "none" stops
 // before placement, so its graphs carry no partitions.
 var targets = map[string][]string{
-	"ref":  Names(),
-	"none": withoutPass(Names(), "partition"),
+	"ref":    Names(),
+	"opencl": Names(),
+	"none":   withoutPass(Names(), "partition"),
 }
 
 // TargetNames lists the targets ParsePipeline accepts.
-func TargetNames() []string { return []string{"ref", "none"} }
+func TargetNames() []string { return []string{"ref", "opencl", "none"} }
 
 func withoutPass(names []string, drop string) []string {
 	var out []string

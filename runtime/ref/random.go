@@ -1,12 +1,8 @@
 package ref
 
 import (
-	"hash/fnv"
-	"math"
-	"math/rand/v2"
-	"strings"
-
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/randinit"
 )
 
 // RandomWeights makes deterministic random weights for a model imported
@@ -19,20 +15,5 @@ type RandomWeights struct {
 
 // Load implements WeightSource.
 func (r RandomWeights) Load(w *ir.Weight) ([]float32, error) {
-	h := fnv.New64a()
-	h.Write([]byte(w.Value.Name))
-	rng := rand.New(rand.NewPCG(r.Seed, h.Sum64()))
-	shape := w.Value.Type.Shape
-	data := make([]float32, shape.NumElements())
-	scale, offset := 0.02, 0.0
-	switch {
-	case len(shape) >= 2:
-		scale = 1 / math.Sqrt(float64(shape[len(shape)-1]))
-	case strings.Contains(w.Value.Name, "norm"):
-		scale, offset = 0.1, 1
-	}
-	for i := range data {
-		data[i] = float32(offset + scale*(2*rng.Float64()-1))
-	}
-	return data, nil
+	return randinit.Values(r.Seed, w.Value.Name, w.Value.Type.Shape), nil
 }

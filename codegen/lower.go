@@ -1,0 +1,155 @@
+// Package codegen lowers a fused model to the kernel schedule every backend
+// shares (runtime/schedule): one launch per fused node with its shapes,
+// strides and dtypes, a static memory plan, persistent KV-cache buffers and
+// a launch table per graph. Backends (codegen/opencl, ...) turn the kernel
+// set into source and the runner generator turns the schedule into Go.
+package codegen
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/irc-compiler/irc/codegen/kernels"
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// arenaBuf is the arena's buffer index: always the first buffer.
+const arenaBuf = 0
+
+// Lowered is a schedule together with what the dumps explain about it.
+type Lowered struct {
+	Schedule *schedule.Schedule
+	Kernels  kernels.Set
+	// Plans are the arena plans, one per graph, in graph order.
+	Plans []GraphPlan
+}
+
+// GraphPlan is one graph's memory plan: the arena slots by value.
+type GraphPlan struct {
+	Graph string
+	Bytes int64
+	Slots []PlannedValue
+}
+
+// PlannedValue is one value's place in the arena and the node indices
+// between which it is live.
+type PlannedValue struct {
+	Value       string
+	Offset      int64
+	Bytes       int64
+	First, Last int
+}
+
+type lowerer struct {
+	m        *ir.Model
+	s        *schedule.Schedule
+	buf      map[*ir.Value]int // weights, states, graph inputs
+	consts   map[string]int    // constant buffers by content
+	kernelID map[string]int
+	dtypes   map[schedule.DType]bool
+	casts    map[[2]schedule.DType]bool
+}
+
+// Lower builds the kernel schedule of a model whose graphs went through the
+// default pipeline (only fused and layout ops, or elementwise ops, remain).
+// An op without a kernel is an error naming the node.
+func Lower(m *ir.Model) (*Lowered, error) {
+	l := &lowerer{
+		m: m,
+		s: &schedule.Schedule{Model: schedule.Model{
+			Name: m.Meta.Architecture, Vocab: m.Meta.VocabSize, MaxCacheLen: m.Meta.MaxCacheLen,
+			EOS: slices.Clone(m.Meta.EOSTokenIDs),
+		}},
+		buf: map[*ir.Value]int{}, consts: map[string]int{}, kernelID: map[string]int{},
+		dtypes: map[schedule.DType]bool{}, casts: map[[2]schedule.DType]bool{},
+	}
+	l.s.Buffers = append(l.s.Buffers, schedule.Buffer{Name: "arena", Kind: schedule.Arena, DType: schedule.F32})
+	for _, w := range m.Weights {
+		d, err := dtypeOf(w.Value)
+		if err != nil {
+			return nil, err
+		}
+		l.addBuffer(w.Value, schedule.Buffer{Name: w.Value.Name, Kind: schedule.Weight, DType: d,
+			Shape: slices.Clone(w.Value.Type.Shape), Bytes: w.Value.Type.Bytes(), File: w.File, Tensor: w.Tensor})
+	}
+	for _, st := range m.States {
+		d, err := dtypeOf(st.Value)
+		if err != nil {
+			return nil, err
+		}
+		l.addBuffer(st.Value, schedule.Buffer{Name: st.Value.Name, Kind: schedule.State, DType: d,
+			Shape: slices.Clone(st.Value.Type.Shape), Bytes: st.Value.Type.Bytes()})
+	}
+	l.s.Argmax = l.kernel(kernels.ArgmaxName)
+	out := &Lowered{Schedule: l.s}
+	for _, name := range []string{"prefill", "decode"} {
+		g := m.Graph(name)
+		if g == nil {
+			return nil, fmt.Errorf("model has no %s graph: the runner needs prefill and decode", name)
+		}
+		plan, err := l.lowerGraph(g)
+		if err != nil {
+			return nil, err
+		}
+		l.s.Buffers[arenaBuf].Bytes = max(l.s.Buffers[arenaBuf].Bytes, plan.Bytes)
+		out.Plans = append(out.Plans, plan)
+	}
+	for _, d := range []schedule.DType{schedule.F32, schedule.BF16, schedule.F16, schedule.I32} {
+		if l.dtypes[d] {
+			out.Kernels.DTypes = append(out.Kernels.DTypes, d)
+		}
+	}
+	for c := range l.casts {
+		out.Kernels.Casts = append(out.Kernels.Casts, c)
+	}
+	slices.SortFunc(out.Kernels.Casts, func(a, b [2]schedule.DType) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+	})
+	return out, nil
+}
+
+func (l *lowerer) addBuffer(v *ir.Value, b schedule.Buffer) int {
+	l.s.Buffers = append(l.s.Buffers, b)
+	if v != nil {
+		l.buf[v] = len(l.s.Buffers) - 1
+	}
+	return len(l.s.Buffers) - 1
+}
+
+// kernel returns the index of a kernel name, adding it on first use.
+func (l *lowerer) kernel(name string) int {
+	if id, ok := l.kernelID[name]; ok {
+		return id
+	}
+	l.s.Kernels = append(l.s.Kernels, name)
+	l.kernelID[name] = len(l.s.Kernels) - 1
+	return l.kernelID[name]
+}
+
+// constant returns a constant buffer holding data, shared by every use of
+// the same contents.
+func (l *lowerer) constant(name string, d schedule.DType, shape []int64, data []byte) int {
+	key := string(d) + fmt.Sprint(shape) + string(data)
+	if id, ok := l.consts[key]; ok {
+		return id
+	}
+	id := l.addBuffer(nil, schedule.Buffer{Name: name, Kind: schedule.Constant, DType: d, Shape: shape, Bytes: int64(len(data)), Data: data})
+	l.consts[key] = id
+	return id
+}
+
+func dtypeOf(v *ir.Value) (schedule.DType, error) {
+	switch v.Type.DType {
+	case ir.F32:
+		return schedule.F32, nil
+	case ir.BF16:
+		return schedule.BF16, nil
+	case ir.F16:
+		return schedule.F16, nil
+	case ir.I32:
+		return schedule.I32, nil
+	}
+	return "", fmt.Errorf("%%%s is %s: the GPU backends hold f32, bf16, f16 and i32 tensors", v.Name, v.Type)
+}

@@ -1,0 +1,97 @@
+package opencl_test
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/irc-compiler/irc/codegen"
+	clgen "github.com/irc-compiler/irc/codegen/opencl"
+	"github.com/irc-compiler/irc/internal/testmodel"
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/hf"
+	"github.com/irc-compiler/irc/passes"
+	"github.com/irc-compiler/irc/runtime/opencl"
+	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/runner"
+	"github.com/irc-compiler/irc/runtime/weights"
+)
+
+// compilePreset writes a tiny checkpoint, imports it and runs the opencl
+// target's pipeline: the fused model and the folder its weights are in.
+func compilePreset(t *testing.T, name string) (*ir.Model, string) {
+	t.Helper()
+	p, ok := testmodel.Find(name)
+	if !ok {
+		t.Fatalf("no preset %s", name)
+	}
+	dir := filepath.Join(t.TempDir(), name)
+	if err := testmodel.Write(dir, p, 1); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := hf.Import(dir, hf.Options{MaxCacheLen: 64, PrefillLen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe, err := passes.DefaultPipeline("opencl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "opencl", VerifyEach: true}); err != nil {
+		t.Fatal(err)
+	}
+	return m, dir
+}
+
+func relL2(got, want []float32) float64 {
+	var num, den float64
+	for i := range got {
+		d := float64(got[i]) - float64(want[i])
+		num += d * d
+		den += float64(want[i]) * float64(want[i])
+	}
+	return math.Sqrt(num / den)
+}
+
+func TestPresetsMatchRef(t *testing.T) {
+	for _, p := range testmodel.Presets() {
+		t.Run(p.Name, func(t *testing.T) {
+			m, dir := compilePreset(t, p.Name)
+			low, err := codegen.Lower(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ckpt := runner.OpenCheckpoint(dir)
+			defer ckpt.Close()
+			exec, err := opencl.Load(low.Schedule, clgen.Source(low), 0, ckpt.Load)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer exec.Close()
+			files := weights.Open(dir)
+			defer files.Close()
+			rt, err := ref.New(m, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prompt := []int64{1, 5, 9, 2, 7, 3, 11, 4, 6, 8, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20}
+			gen, err := rt.Generate(prompt, 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := runner.Generate(exec, low.Schedule, prompt, 6, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Logits) != len(gen.Logits) {
+				t.Fatalf("%d rows of logits, want %d", len(got.Logits), len(gen.Logits))
+			}
+			for i := range gen.Logits {
+				if e := relL2(got.Logits[i], gen.Logits[i]); e > 2e-2 {
+					t.Errorf("row %d: relative L2 error %.3g", i, e)
+				}
+			}
+			t.Logf("ids %v, ref %v", got.IDs, gen.IDs)
+		})
+	}
+}

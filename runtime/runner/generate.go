@@ -1,0 +1,125 @@
+// Package runner is the backend-independent half of a generated runner: the
+// command line, weight loading, greedy generation and the bench mode. The
+// backend half (runtime/opencl, ...) executes the schedule's launch tables.
+// It is copied into every generated runner, so it depends only on packages
+// that are copied too.
+package runner
+
+import (
+	"fmt"
+
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// Backend runs a schedule's graphs on a device.
+type Backend interface {
+	// Run enqueues one step of graph g on tokens at cache position pos.
+	Run(g int, tokens []int32, pos int32) error
+	// Logits reads rows [row, row+n) of graph g's last logits.
+	Logits(g, row, n int) ([][]float32, error)
+	// Argmax is the greedy choice from one row of graph g's last logits.
+	Argmax(g, row int) (int32, error)
+	// Reset empties the KV caches.
+	Reset() error
+	// Finish waits for the device.
+	Finish() error
+	// Device names the device.
+	Device() string
+	Close()
+}
+
+// Generation is a greedy run's result: the generated ids and, when asked
+// for, one row of next-token logits per consumed token (the prompt, then
+// every generated token fed back but the last), as ref.Generation.
+type Generation struct {
+	IDs    []int64
+	Logits [][]float32
+}
+
+// graphIndex finds a graph the runner needs.
+func graphIndex(s *schedule.Schedule, name string) (int, error) {
+	for i, g := range s.Graphs {
+		if g.Name == name {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("schedule has no %s graph", name)
+}
+
+// Generate runs prompt through the prefill graph in chunks (the last one
+// padded), then decodes n tokens greedily, exactly as ref.Generate does;
+// the greedy choice is made on the device. Logits are read back only when
+// keepLogits is set.
+func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits bool) (*Generation, error) {
+	if len(prompt) == 0 {
+		return nil, fmt.Errorf("empty prompt: give at least one token")
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("cannot generate %d tokens", n)
+	}
+	for _, id := range prompt {
+		if id < 0 || id >= s.Model.Vocab {
+			return nil, fmt.Errorf("token id %d out of range [0, %d)", id, s.Model.Vocab)
+		}
+	}
+	if consumed := int64(len(prompt)) + int64(max(n-1, 0)); consumed > s.Model.MaxCacheLen {
+		return nil, fmt.Errorf("prompt of %d tokens plus %d generated needs %d cache positions, the model's max cache length is %d (import with a larger --max-cache-len)", len(prompt), n, consumed, s.Model.MaxCacheLen)
+	}
+	prefill, err := graphIndex(s, "prefill")
+	if err != nil {
+		return nil, err
+	}
+	decode, err := graphIndex(s, "decode")
+	if err != nil {
+		return nil, err
+	}
+	chunk := int(s.Buffers[s.Graphs[prefill].Tokens].Bytes / 4)
+	if err := b.Reset(); err != nil {
+		return nil, err
+	}
+	gen := &Generation{}
+	last, lastRow := prefill, 0
+	for start := 0; start < len(prompt); start += chunk {
+		tokens := make([]int32, chunk)
+		count := 0
+		for i := start; i < len(prompt) && count < chunk; i++ {
+			tokens[count] = int32(prompt[i])
+			count++
+		}
+		if err := b.Run(prefill, tokens, int32(start)); err != nil {
+			return nil, err
+		}
+		if keepLogits {
+			rows, err := b.Logits(prefill, 0, count)
+			if err != nil {
+				return nil, err
+			}
+			gen.Logits = append(gen.Logits, rows...)
+		}
+		lastRow = count - 1
+	}
+	pos := int32(len(prompt))
+	for i := 0; i < n; i++ {
+		next, err := b.Argmax(last, lastRow)
+		if err != nil {
+			return nil, err
+		}
+		gen.IDs = append(gen.IDs, int64(next))
+		if i == n-1 {
+			break
+		}
+		if err := b.Run(decode, []int32{next}, pos); err != nil {
+			return nil, err
+		}
+		if keepLogits {
+			rows, err := b.Logits(decode, 0, 1)
+			if err != nil {
+				return nil, err
+			}
+			gen.Logits = append(gen.Logits, rows...)
+		}
+		last, lastRow = decode, 0
+		pos++
+	}
+	return gen, b.Finish()
+}

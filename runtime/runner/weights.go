@@ -1,0 +1,103 @@
+package runner
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+
+	"github.com/x448/float16"
+
+	"github.com/irc-compiler/irc/ir/bf16"
+	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/randinit"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// WeightFunc returns a weight buffer's bytes in the buffer's dtype.
+type WeightFunc func(*schedule.Buffer) ([]byte, error)
+
+// Checkpoint loads weights from the safetensors files the schedule names,
+// relative to dir. Each tensor must have exactly the shape and dtype the
+// model was compiled for: the bytes go to the device as they are.
+type Checkpoint struct {
+	dir   string
+	files map[string]*safetensors.File
+}
+
+// OpenCheckpoint prepares to read weights relative to dir; files open lazily.
+func OpenCheckpoint(dir string) *Checkpoint {
+	return &Checkpoint{dir: dir, files: map[string]*safetensors.File{}}
+}
+
+var fileDTypes = map[schedule.DType]safetensors.DType{schedule.F32: safetensors.F32, schedule.BF16: safetensors.BF16, schedule.F16: safetensors.F16}
+
+// Load implements WeightFunc.
+func (c *Checkpoint) Load(b *schedule.Buffer) ([]byte, error) {
+	path := filepath.Join(c.dir, filepath.FromSlash(b.File))
+	f := c.files[path]
+	if f == nil {
+		var err error
+		if f, err = safetensors.OpenFile(path); err != nil {
+			return nil, fmt.Errorf("weight @%s: %w (use --weights DIR to point at the checkpoint, or --random-weights)", b.Name, err)
+		}
+		c.files[path] = f
+	}
+	info, ok := f.Info(b.Tensor)
+	if !ok {
+		return nil, fmt.Errorf("weight @%s: %s has no tensor %q", b.Name, path, b.Tensor)
+	}
+	if !slices.Equal(info.Shape, b.Shape) {
+		return nil, fmt.Errorf("weight @%s: tensor %q in %s has shape %v, the model was compiled for %v", b.Name, b.Tensor, path, info.Shape, b.Shape)
+	}
+	if want := fileDTypes[b.DType]; info.DType != want {
+		return nil, fmt.Errorf("weight @%s: tensor %q in %s has dtype %s, the model was compiled for %s", b.Name, b.Tensor, path, info.DType, want)
+	}
+	return f.Bytes(b.Tensor)
+}
+
+// Close unmaps the opened files.
+func (c *Checkpoint) Close() {
+	for _, f := range c.files {
+		f.Close()
+	}
+	c.files = map[string]*safetensors.File{}
+}
+
+// RandomWeights makes the deterministic random weights of --random-weights,
+// the same values the reference runtime's --random-weights uses.
+func RandomWeights(seed uint64) WeightFunc {
+	return func(b *schedule.Buffer) ([]byte, error) {
+		return Encode(b.DType, randinit.Values(seed, b.Name, b.Shape)), nil
+	}
+}
+
+// Encode stores float32 values in dtype d, little-endian, rounding to
+// nearest even.
+func Encode(d schedule.DType, vals []float32) []byte {
+	out := make([]byte, int64(len(vals))*d.Size())
+	for i, v := range vals {
+		switch d {
+		case schedule.F32:
+			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
+		case schedule.I32:
+			binary.LittleEndian.PutUint32(out[4*i:], uint32(int32(v)))
+		case schedule.BF16:
+			binary.LittleEndian.PutUint16(out[2*i:], bf16.FromFloat32(v))
+		case schedule.F16:
+			binary.LittleEndian.PutUint16(out[2*i:], float16.Fromfloat32(v).Bits())
+		default:
+			panic(fmt.Sprintf("runner.Encode: unknown dtype %q", d))
+		}
+	}
+	return out
+}
+
+// errUsage marks errors in the command line.
+type errUsage struct{ msg string }
+
+func (e errUsage) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return errUsage{fmt.Sprintf(format, args...)} }
+

@@ -1,0 +1,150 @@
+// Package schedule is the kernel schedule a generated runner executes: the
+// device buffers (weights, KV-cache states, graph inputs, constants and one
+// activation arena with offsets fixed at compile time), the kernels the
+// program must provide, and per graph a launch table whose arguments are all
+// known ahead of time. The compiler's lowering (codegen.Lower) produces it;
+// the runner generator writes it out as Go data, so a runner's hot loop is a
+// walk over a slice of launches with no graph, types or switches left.
+//
+// The package has no dependencies: it is copied into every generated runner.
+package schedule
+
+// DType names an element type the way the IR prints it.
+type DType string
+
+// Element types a schedule can hold.
+const (
+	F32  DType = "f32"
+	BF16 DType = "bf16"
+	F16  DType = "f16"
+	I32  DType = "i32"
+)
+
+// Size is the storage size of one element in bytes.
+func (d DType) Size() int64 {
+	switch d {
+	case BF16, F16:
+		return 2
+	}
+	return 4
+}
+
+// BufferKind says who fills a buffer and when.
+type BufferKind uint8
+
+const (
+	// Arena holds every activation; graphs reuse it, each value at an
+	// offset assigned by the memory plan.
+	Arena BufferKind = iota
+	// Weight is loaded once from a checkpoint tensor.
+	Weight
+	// State persists across steps (a KV cache), zeroed at reset.
+	State
+	// Input is written by the host before each step (token ids, position).
+	Input
+	// Constant is uploaded once from Data.
+	Constant
+)
+
+var kindNames = [...]string{Arena: "arena", Weight: "weight", State: "state", Input: "input", Constant: "constant"}
+
+func (k BufferKind) String() string { return kindNames[k] }
+
+// Buffer is one device allocation.
+type Buffer struct {
+	Name  string
+	Kind  BufferKind
+	DType DType
+	Shape []int64
+	Bytes int64
+	// File and Tensor locate a weight's data: a safetensors file relative
+	// to the weights folder, and the tensor's name in it.
+	File, Tensor string
+	// Data is a constant's contents, little-endian.
+	Data []byte
+}
+
+// Tensor is a view of a buffer: Offset and Strides count elements.
+type Tensor struct {
+	Buf     int
+	Offset  int64
+	DType   DType
+	Shape   []int64
+	Strides []int64
+}
+
+// ArgKind tells how a launch argument is passed.
+type ArgKind uint8
+
+const (
+	// TensorArg passes a buffer and an element offset (two kernel
+	// arguments: the pointer, then an int).
+	TensorArg ArgKind = iota
+	// IntArg passes a 32-bit signed integer.
+	IntArg
+	// FloatArg passes a 32-bit float.
+	FloatArg
+)
+
+// Arg is one launch argument.
+type Arg struct {
+	Kind ArgKind
+	Buf  int
+	Off  int64
+	Int  int64
+	F    float32
+}
+
+// Launch is one kernel launch: a work grid of Global items in groups of
+// Local (Global is a multiple of Local in every dimension).
+type Launch struct {
+	Kernel int
+	Global [3]int
+	Local  [3]int
+	Args   []Arg
+	// Node is the IR node the launch computes, for profiles and errors.
+	Node string
+	// Part is the partition the node belongs to.
+	Part int
+}
+
+// Graph is one step function: prefill (a chunk of tokens) or decode.
+type Graph struct {
+	Name string
+	// Tokens and Pos are the graph's input buffers: the token ids of the
+	// step and the cache position of its first token.
+	Tokens, Pos int
+	// Logits is the graph's output, [tokens, vocab] float32.
+	Logits   Tensor
+	Launches []Launch
+}
+
+// Model describes what a runner needs to drive generation.
+type Model struct {
+	Name        string
+	Vocab       int64
+	MaxCacheLen int64
+	EOS         []int64
+}
+
+// Schedule is everything a runner executes.
+type Schedule struct {
+	Model   Model
+	Buffers []Buffer
+	// Kernels are the kernel function names, indexed by Launch.Kernel.
+	Kernels []string
+	// Argmax is the kernel index of argmax(x f32[n], n, out i32[1]) used
+	// for greedy decoding on the device.
+	Argmax int
+	Graphs []Graph
+}
+
+// Graph returns the named graph, or nil.
+func (s *Schedule) Graph(name string) *Graph {
+	for i := range s.Graphs {
+		if s.Graphs[i].Name == name {
+			return &s.Graphs[i]
+		}
+	}
+	return nil
+}
