@@ -100,4 +100,3 @@ type errUsage struct{ msg string }
 func (e errUsage) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return errUsage{fmt.Sprintf(format, args...)} }
-
