@@ -52,6 +52,15 @@ func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
 	if len(g.Outputs) != 1 || g.Outputs[0].Type.DType != ir.F32 || len(g.Outputs[0].Type.Shape) != 2 {
 		return GraphPlan{}, fmt.Errorf("graph %s: the runner reads one f32[tokens, vocab] logits output", g.Name)
 	}
+	devices := map[string]bool{}
+	for _, n := range g.Nodes {
+		if d := n.Attrs.String(ir.AttrDevice); d != "" {
+			devices[d] = true
+		}
+	}
+	if len(devices) > 1 {
+		return GraphPlan{}, fmt.Errorf("graph %s is placed on %d devices: a runner drives one device, so compile without --gpu-layers", g.Name, len(devices))
+	}
 	var graph schedule.Graph
 	graph.Name = g.Name
 	for i, v := range g.Inputs {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/passes"
 )
@@ -20,16 +21,25 @@ func newCompileCmd() *cobra.Command {
 		target    string
 		out       string
 		statsJSON string
+		emit      string
 	)
 	cmd := &cobra.Command{
-		Use:   "compile MODEL -o OUT [--target ref|none] [--stats-json FILE]",
-		Short: "Run the pass pipeline (fusion, views, partitioning) and write the compiled IR",
-		Long: `Compile runs the target's pass pipeline over both graphs and writes the result:
-OUT ending in .ir gets the text format, anything else the .irpb protobuf. Either reads
-back wherever a model is accepted (irc run, irc dump, irc compile --passes none).
+		Use:   "compile MODEL -o OUT [--target ref|opencl|none] [--stats-json FILE]",
+		Short: "Run the pass pipeline and write the compiled IR, or a GPU runner",
+		Long: `Compile runs the target's pass pipeline over both graphs and writes the result.
 
-Targets: ref (the reference CPU runtime: every pass, placement included) and none
-(the target-independent passes only: the graphs carry no placement).
+Targets: ref (the reference CPU runtime: every pass, placement included), none (the
+target-independent passes only: the graphs carry no placement), and opencl.
+
+For ref and none, OUT ending in .ir gets the text format, anything else the .irpb
+protobuf. Either reads back wherever a model is accepted (irc run, irc dump, irc
+compile --passes none).
+
+For opencl, OUT is a folder: the model is lowered to a kernel schedule (a static
+memory plan and one launch table per graph) and written as a runner, a Go module
+with the kernels embedded; go build in OUT makes a binary with the flags of irc run
+(--tokens --generate --logits-out --weights --random-weights) plus --device and
+--bench. --emit schedule prints the schedule: buffers, arena plan, launches.
 
 Inspect what the passes did with --dump-after=all --dump-dir DIR (numbered NNN_<pass>.ir,
 written only for passes that changed the graph), --explain=PASS (why a candidate was
@@ -40,7 +50,10 @@ Passes, in their canonical order:
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return fmt.Errorf("-o OUT is required (the compiled model: .irpb, or .ir for text)")
+				return fmt.Errorf("-o OUT is required (the compiled model: .irpb, or .ir for text; a folder for opencl)")
+			}
+			if emit != "" && emit != "schedule" {
+				return fmt.Errorf("unknown --emit %q (want schedule)", emit)
 			}
 			m, err := ir.Load(args[0])
 			if err != nil {
@@ -50,6 +63,25 @@ Passes, in their canonical order:
 			rep, err := pf.run(m, filepath.Dir(args[0]), target, cmd.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if gpuTargets[target] {
+				low, err := writeRunner(m, target, filepath.Dir(args[0]), out)
+				if err != nil {
+					return err
+				}
+				if emit == "schedule" {
+					fmt.Fprint(cmd.OutOrStdout(), codegen.Format(low))
+				}
+				launches := 0
+				for _, g := range low.Schedule.Graphs {
+					launches += len(g.Launches)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "compiled %s for %s: %d passes, %d kernels, %d launches in %s -> %s (run go build there)\n",
+					args[0], target, len(rep.Pipeline), len(low.Schedule.Kernels), launches, roundDur(time.Since(start)), out)
+				return nil
+			}
+			if emit != "" {
+				return fmt.Errorf("--emit %s: only GPU targets (opencl) have a schedule to emit", emit)
 			}
 			if err := m.RebaseWeights(filepath.Dir(args[0]), filepath.Dir(out)); err != nil {
 				return err
@@ -68,7 +100,8 @@ Passes, in their canonical order:
 	}
 	pf.register(cmd.Flags())
 	cmd.Flags().StringVar(&target, "target", "ref", "target: "+strings.Join(passes.TargetNames(), " or "))
-	cmd.Flags().StringVarP(&out, "output", "o", "", "compiled model file (.irpb, or .ir for text)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "compiled model file (.irpb, or .ir for text), or the runner's folder for opencl")
+	cmd.Flags().StringVar(&emit, "emit", "", "also print an intermediate form: schedule (the kernel schedule, GPU targets)")
 	cmd.Flags().StringVar(&statsJSON, "stats-json", "", "write the op histograms, partitions and pass timings as JSON")
 	return cmd
 }

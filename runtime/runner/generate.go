@@ -7,6 +7,7 @@ package runner
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
@@ -34,6 +35,9 @@ type Backend interface {
 type Generation struct {
 	IDs    []int64
 	Logits [][]float32
+	// Prefill is the time to the first generated id (TTFT); Decode the
+	// time of the decode steps after it.
+	Prefill, Decode time.Duration
 }
 
 // graphIndex finds a graph the runner needs.
@@ -78,6 +82,7 @@ func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits
 		return nil, err
 	}
 	gen := &Generation{}
+	start := time.Now()
 	last, lastRow := prefill, 0
 	for start := 0; start < len(prompt); start += chunk {
 		tokens := make([]int32, chunk)
@@ -105,6 +110,10 @@ func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits
 			return nil, err
 		}
 		gen.IDs = append(gen.IDs, int64(next))
+		if i == 0 {
+			gen.Prefill = time.Since(start)
+			start = time.Now()
+		}
 		if i == n-1 {
 			break
 		}
@@ -121,5 +130,9 @@ func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits
 		last, lastRow = decode, 0
 		pos++
 	}
-	return gen, b.Finish()
+	err = b.Finish()
+	if n > 0 {
+		gen.Decode = time.Since(start)
+	}
+	return gen, err
 }

@@ -148,3 +148,12 @@ func (s *Schedule) Graph(name string) *Graph {
 	}
 	return nil
 }
+
+// T is a tensor argument: buffer buf at element offset off.
+func T(buf int, off int64) Arg { return Arg{Kind: TensorArg, Buf: buf, Off: off} }
+
+// I is an integer argument.
+func I(v int64) Arg { return Arg{Kind: IntArg, Int: v} }
+
+// F is a float argument.
+func F(v float32) Arg { return Arg{Kind: FloatArg, F: v} }

@@ -1,0 +1,62 @@
+package codegen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// Format prints a lowered model for people: the buffers, the arena plan of
+// each graph (offset, size and live range of every value) and the launch
+// tables (kernel, grid, arguments, the node computed).
+func Format(l *Lowered) string {
+	s := l.Schedule
+	var b strings.Builder
+	fmt.Fprintf(&b, "# kernel schedule of %s: %d buffers, %d kernels, %d graphs\n", s.Model.Name, len(s.Buffers), len(s.Kernels), len(s.Graphs))
+	var total [5]int64
+	for _, buf := range s.Buffers {
+		total[buf.Kind] += buf.Bytes
+	}
+	fmt.Fprintf(&b, "# device memory: weights %s, states %s, arena %s, inputs %s, constants %s\n\n",
+		ir.FormatBytes(total[schedule.Weight]), ir.FormatBytes(total[schedule.State]), ir.FormatBytes(total[schedule.Arena]),
+		ir.FormatBytes(total[schedule.Input]), ir.FormatBytes(total[schedule.Constant]))
+	b.WriteString("buffers:\n")
+	for i, buf := range s.Buffers {
+		fmt.Fprintf(&b, "  b%-3d %-8s %s%v %s %s\n", i, buf.Kind, buf.DType, ir.Shape(buf.Shape), ir.FormatBytes(buf.Bytes), buf.Name)
+	}
+	for gi, g := range s.Graphs {
+		plan := l.Plans[gi]
+		var sum int64
+		for _, v := range plan.Slots {
+			sum += v.Bytes
+		}
+		fmt.Fprintf(&b, "\ngraph %s: %d launches; arena %s for %d values (%s without reuse)\n", g.Name, len(g.Launches), ir.FormatBytes(plan.Bytes), len(plan.Slots), ir.FormatBytes(sum))
+		b.WriteString("  arena plan (offset, bytes, live nodes):\n")
+		for _, v := range plan.Slots {
+			fmt.Fprintf(&b, "    %10d %10d [%d, %d] %%%s\n", v.Offset, v.Bytes, v.First, v.Last, v.Value)
+		}
+		b.WriteString("  launches:\n")
+		for i, ln := range g.Launches {
+			fmt.Fprintf(&b, "    %4d p%d %-26s grid %v/%v (%s)  %s\n", i, ln.Part, s.Kernels[ln.Kernel], ln.Global, ln.Local, formatArgs(ln.Args), ln.Node)
+		}
+		fmt.Fprintf(&b, "  logits: b%d+%d %s%v\n", g.Logits.Buf, g.Logits.Offset, g.Logits.DType, ir.Shape(g.Logits.Shape))
+	}
+	return b.String()
+}
+
+func formatArgs(args []schedule.Arg) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		switch a.Kind {
+		case schedule.TensorArg:
+			parts[i] = fmt.Sprintf("b%d+%d", a.Buf, a.Off)
+		case schedule.IntArg:
+			parts[i] = fmt.Sprint(a.Int)
+		case schedule.FloatArg:
+			parts[i] = fmt.Sprint(a.F)
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,107 @@
+package runnergen
+
+import (
+	"github.com/dave/jennifer/jen"
+
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// scheduleFile writes the schedule as one Go variable: buffers, kernels
+// and the launch tables, one launch per line.
+func (r *Runner) scheduleFile() ([]byte, error) {
+	s := r.Schedule
+	f := jen.NewFile("main")
+	header(f)
+	q := func(name string) *jen.Statement { return jen.Qual(schedulePkg, name) }
+	var buffers []jen.Code
+	for _, b := range s.Buffers {
+		d := jen.Dict{
+			jen.Id("Name"):  jen.Lit(b.Name),
+			jen.Id("Kind"):  q(kindConst[b.Kind]),
+			jen.Id("DType"): jen.Lit(string(b.DType)),
+			jen.Id("Shape"): ints(b.Shape),
+			jen.Id("Bytes"): lit64(b.Bytes),
+		}
+		if b.File != "" {
+			d[jen.Id("File")], d[jen.Id("Tensor")] = jen.Lit(b.File), jen.Lit(b.Tensor)
+		}
+		if b.Data != nil {
+			d[jen.Id("Data")] = jen.Index().Byte().Parens(jen.Lit(string(b.Data)))
+		}
+		buffers = append(buffers, jen.Values(d))
+	}
+	var kernels []jen.Code
+	for _, k := range s.Kernels {
+		kernels = append(kernels, jen.Lit(k))
+	}
+	var graphs []jen.Code
+	for _, g := range s.Graphs {
+		var launches []jen.Code
+		for _, l := range g.Launches {
+			var args []jen.Code
+			for _, a := range l.Args {
+				switch a.Kind {
+				case schedule.TensorArg:
+					args = append(args, q("T").Call(jen.Lit(a.Buf), lit64(a.Off)))
+				case schedule.IntArg:
+					args = append(args, q("I").Call(lit64(a.Int)))
+				case schedule.FloatArg:
+					args = append(args, q("F").Call(jen.Lit(a.F)))
+				}
+			}
+			// One launch per line: field: value pairs given as a list
+			// (not a Dict) stay on one line.
+			launches = append(launches, jen.Line().Values(
+				field("Kernel", jen.Lit(l.Kernel)),
+				field("Global", jen.Index(jen.Lit(3)).Int().Values(jen.Lit(l.Global[0]), jen.Lit(l.Global[1]), jen.Lit(l.Global[2]))),
+				field("Local", jen.Index(jen.Lit(3)).Int().Values(jen.Lit(l.Local[0]), jen.Lit(l.Local[1]), jen.Lit(l.Local[2]))),
+				field("Part", jen.Lit(l.Part)),
+				field("Node", jen.Lit(l.Node)),
+				field("Args", jen.Index().Add(q("Arg")).Values(args...)),
+			))
+		}
+		t := g.Logits
+		graphs = append(graphs, jen.Values(jen.Dict{
+			jen.Id("Name"):   jen.Lit(g.Name),
+			jen.Id("Tokens"): jen.Lit(g.Tokens),
+			jen.Id("Pos"):    jen.Lit(g.Pos),
+			jen.Id("Logits"): q("Tensor").Values(jen.Dict{
+				jen.Id("Buf"): jen.Lit(t.Buf), jen.Id("Offset"): lit64(t.Offset), jen.Id("DType"): jen.Lit(string(t.DType)),
+				jen.Id("Shape"): ints(t.Shape), jen.Id("Strides"): ints(t.Strides),
+			}),
+			jen.Id("Launches"): jen.Index().Add(q("Launch")).Values(append(launches, jen.Line())...),
+		}))
+	}
+	var eos []jen.Code
+	for _, id := range s.Model.EOS {
+		eos = append(eos, lit64(id))
+	}
+	f.Comment("sched is the kernel schedule: device buffers, kernels and one launch table per graph.")
+	f.Var().Id("sched").Op("=").Op("&").Add(q("Schedule")).Values(jen.Dict{
+		jen.Id("Model"): q("Model").Values(jen.Dict{
+			jen.Id("Name"): jen.Lit(s.Model.Name), jen.Id("Vocab"): lit64(s.Model.Vocab),
+			jen.Id("MaxCacheLen"): lit64(s.Model.MaxCacheLen), jen.Id("EOS"): jen.Index().Int64().Values(eos...),
+		}),
+		jen.Id("Buffers"): jen.Index().Add(q("Buffer")).Values(buffers...),
+		jen.Id("Kernels"): jen.Index().String().Values(kernels...),
+		jen.Id("Argmax"):  jen.Lit(s.Argmax),
+		jen.Id("Graphs"):  jen.Index().Add(q("Graph")).Values(graphs...),
+	})
+	return render(f)
+}
+
+var kindConst = map[schedule.BufferKind]string{schedule.Arena: "Arena", schedule.Weight: "Weight", schedule.State: "State", schedule.Input: "Input", schedule.Constant: "Constant"}
+
+func ints(xs []int64) jen.Code {
+	var vs []jen.Code
+	for _, x := range xs {
+		vs = append(vs, lit64(x))
+	}
+	return jen.Index().Int64().Values(vs...)
+}
+
+func field(name string, value jen.Code) jen.Code { return jen.Id(name).Op(":").Add(value) }
+
+// lit64 writes an int64 as an untyped constant (jen.Lit would wrap it in a
+// conversion).
+func lit64(v int64) jen.Code { return jen.Lit(int(v)) }

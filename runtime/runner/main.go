@@ -1,0 +1,198 @@
+package runner
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// Program is what a generated runner's main hands to Main.
+type Program struct {
+	Name     string // the command's name in help text
+	Schedule *schedule.Schedule
+	// WeightsDir is where the compiler found the weights; --weights
+	// overrides it.
+	WeightsDir string
+	// Open loads the schedule onto device index, weights from load.
+	Open func(device int, load WeightFunc) (Backend, error)
+}
+
+// Main runs the runner's command line and exits.
+func Main(p Program) {
+	err := Run(p, os.Args[1:], os.Stdout, os.Stderr)
+	var usage errUsage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &usage):
+		fmt.Fprintf(os.Stderr, "%s: %v (see --help)\n", p.Name, err)
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", p.Name, err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	tokens, logitsOut, weights string
+	generate, device, repeat   int
+	random, bench              bool
+	seed                       uint64
+}
+
+// Run is Main without the exit: it parses args, loads the model and
+// generates (or benchmarks). Generated ids go to stdout as the last line.
+func Run(p Program, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet(p.Name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.tokens, "tokens", "", "prompt token ids, comma-separated (required)")
+	fs.IntVar(&o.generate, "generate", 8, "number of tokens to generate greedily")
+	fs.StringVar(&o.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
+	fs.StringVar(&o.weights, "weights", p.WeightsDir, "folder the weight files are relative to")
+	fs.BoolVar(&o.random, "random-weights", false, "use deterministic random weights instead of the checkpoint")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of --random-weights")
+	fs.IntVar(&o.device, "device", 0, "index of the device to run on")
+	fs.BoolVar(&o.bench, "bench", false, "time prefill and decode steps instead of generating")
+	fs.IntVar(&o.repeat, "repeat", 5, "timed repetitions of each --bench measurement")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s --tokens 5,17,3 [--generate N] [--logits-out LOGITS.npy] [--bench]\n\n"+
+			"Runs %s greedily: the prompt through the prefill graph in chunks, then N tokens with\n"+
+			"the decode graph. The generated ids are the last line of stdout; timings go to stderr.\n"+
+			"--logits-out writes a float32 .npy array [P + max(N-1, 0), vocab] of next-token logits.\n\nFlags:\n",
+			p.Name, p.Schedule.Model.Name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if o.repeat < 1 {
+		return usagef("--repeat %d: want at least 1", o.repeat)
+	}
+	prompt, err := ParseTokens(o.tokens)
+	if err != nil {
+		if !o.bench || o.tokens != "" {
+			return err
+		}
+		prompt = []int64{0}
+	}
+	load := RandomWeights(o.seed)
+	if !o.random {
+		ckpt := OpenCheckpoint(o.weights)
+		defer ckpt.Close()
+		load = ckpt.Load
+	}
+	start := time.Now()
+	b, err := p.Open(o.device, load)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintf(stderr, "%s on %s: loaded in %s\n", p.Schedule.Model.Name, b.Device(), ms(time.Since(start)))
+	if o.bench {
+		return bench(b, p.Schedule, o.repeat, stderr)
+	}
+	gen, err := Generate(b, p.Schedule, prompt, o.generate, o.logitsOut != "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "prefill %d tokens: %s; decode %d tokens: %s\n", len(prompt), ms(gen.Prefill), max(len(gen.IDs)-1, 0), perToken(gen.Decode, len(gen.IDs)-1))
+	if o.logitsOut != "" {
+		if err := WriteNpy(o.logitsOut, gen.Logits); err != nil {
+			return err
+		}
+	}
+	ids := make([]string, len(gen.IDs))
+	for i, id := range gen.IDs {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	fmt.Fprintln(stdout, strings.Join(ids, ","))
+	return nil
+}
+
+// ParseTokens reads a --tokens value.
+func ParseTokens(s string) ([]int64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, usagef("--tokens is required: give the prompt as comma-separated token ids, e.g. --tokens 5,17,3")
+	}
+	var out []int64
+	for _, part := range strings.Split(s, ",") {
+		id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+		if err != nil {
+			return nil, usagef("--tokens: %q is not a token id (want comma-separated integers)", part)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// bench times full prefill chunks and decode steps at the position after
+// one chunk, each repeated, and prints the medians.
+func bench(b Backend, s *schedule.Schedule, repeat int, w io.Writer) error {
+	prefill, err := graphIndex(s, "prefill")
+	if err != nil {
+		return err
+	}
+	decode, err := graphIndex(s, "decode")
+	if err != nil {
+		return err
+	}
+	chunk := int(s.Buffers[s.Graphs[prefill].Tokens].Bytes / 4)
+	tokens := make([]int32, chunk)
+	for i := range tokens {
+		tokens[i] = int32(i % int(s.Model.Vocab))
+	}
+	step := func(g int, tokens []int32, pos int32) (time.Duration, error) {
+		start := time.Now()
+		if err := b.Run(g, tokens, pos); err != nil {
+			return 0, err
+		}
+		err := b.Finish()
+		return time.Since(start), err
+	}
+	var pre, dec []time.Duration
+	pos := int32(min(int64(chunk), s.Model.MaxCacheLen-1))
+	for i := 0; i <= repeat; i++ { // the first round warms up
+		p, err := step(prefill, tokens, 0)
+		if err != nil {
+			return err
+		}
+		d, err := step(decode, tokens[:1], pos)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			pre, dec = append(pre, p), append(dec, d)
+		}
+	}
+	mp, md := median(pre), median(dec)
+	fmt.Fprintf(w, "bench (median of %d): prefill %d tokens %s (%.1f tok/s); decode step at position %d %s (%.1f tok/s)\n",
+		repeat, chunk, ms(mp), float64(chunk)/mp.Seconds(), pos, ms(md), 1/md.Seconds())
+	return nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }
+
+func perToken(d time.Duration, n int) string {
+	if n <= 0 {
+		return "-"
+	}
+	per := d / time.Duration(n)
+	return fmt.Sprintf("%s/token (%.1f tok/s)", ms(per), 1/per.Seconds())
+}
