@@ -41,7 +41,9 @@ func Format(l *Lowered) string {
 		for i, ln := range g.Launches {
 			fmt.Fprintf(&b, "    %4d p%d %-26s grid %v/%v (%s)  %s\n", i, ln.Part, s.Kernels[ln.Kernel], ln.Global, ln.Local, formatArgs(ln.Args), ln.Node)
 		}
-		fmt.Fprintf(&b, "  logits: b%d+%d %s%v\n", g.Logits.Buf, g.Logits.Offset, g.Logits.DType, ir.Shape(g.Logits.Shape))
+		for _, t := range g.Outputs {
+			fmt.Fprintf(&b, "  output: b%d+%d %s%v\n", t.Buf, t.Offset, t.DType, ir.Shape(t.Shape))
+		}
 	}
 	return b.String()
 }

@@ -46,12 +46,6 @@ func root(v *ir.Value) *ir.Value {
 
 func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
 	gl := &graphLowering{lowerer: l, g: g, slots: map[*ir.Value]*slot{}, loc: map[*ir.Value]schedule.Tensor{}}
-	if len(g.Inputs) != 2 || g.Inputs[0].Name != "tokens" || g.Inputs[1].Name != "pos" {
-		return GraphPlan{}, fmt.Errorf("graph %s: the runner drives graphs with inputs (%%tokens, %%pos), got %d inputs", g.Name, len(g.Inputs))
-	}
-	if len(g.Outputs) != 1 || g.Outputs[0].Type.DType != ir.F32 || len(g.Outputs[0].Type.Shape) != 2 {
-		return GraphPlan{}, fmt.Errorf("graph %s: the runner reads one f32[tokens, vocab] logits output", g.Name)
-	}
 	devices := map[string]bool{}
 	for _, n := range g.Nodes {
 		if d := n.Attrs.String(ir.AttrDevice); d != "" {
@@ -63,17 +57,13 @@ func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
 	}
 	var graph schedule.Graph
 	graph.Name = g.Name
-	for i, v := range g.Inputs {
-		if v.Type.DType != ir.I32 {
-			return GraphPlan{}, fmt.Errorf("graph %s input %%%s is %s, want i32", g.Name, v.Name, v.Type)
+	for _, v := range g.Inputs {
+		d, err := dtypeOf(v)
+		if err != nil {
+			return GraphPlan{}, fmt.Errorf("graph %s input %w", g.Name, err)
 		}
-		id := l.addBuffer(v, schedule.Buffer{Name: g.Name + "." + v.Name, Kind: schedule.Input, DType: schedule.I32,
-			Shape: slices.Clone(v.Type.Shape), Bytes: v.Type.Bytes()})
-		if i == 0 {
-			graph.Tokens = id
-		} else {
-			graph.Pos = id
-		}
+		graph.Inputs = append(graph.Inputs, l.addBuffer(v, schedule.Buffer{Name: g.Name + "." + v.Name, Kind: schedule.Input, DType: d,
+			Shape: slices.Clone(v.Type.Shape), Bytes: v.Type.Bytes()}))
 	}
 	// Lifetimes of the values that own arena storage, in node indices.
 	last := len(g.Nodes)
@@ -107,11 +97,16 @@ func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
 			return GraphPlan{}, fmt.Errorf("graph %s node `%s`: %w", g.Name, ir.FormatNode(n), err)
 		}
 	}
-	logits, err := gl.tensor(g.Outputs[0])
-	if err != nil {
-		return GraphPlan{}, err
+	for _, v := range g.Outputs {
+		t, err := gl.tensor(v)
+		if err != nil {
+			return GraphPlan{}, err
+		}
+		if !dense(t) {
+			return GraphPlan{}, fmt.Errorf("graph %s output %%%s is a strided view: the host reads outputs densely", g.Name, v.Name)
+		}
+		graph.Outputs = append(graph.Outputs, t)
 	}
-	graph.Logits = logits
 	graph.Launches = gl.launches
 	l.s.Graphs = append(l.s.Graphs, graph)
 	return plan, nil

@@ -52,10 +52,32 @@ type lowerer struct {
 	casts    map[[2]schedule.DType]bool
 }
 
-// Lower builds the kernel schedule of a model whose graphs went through the
-// default pipeline (only fused and layout ops, or elementwise ops, remain).
-// An op without a kernel is an error naming the node.
+// Lower builds the kernel schedule a runner executes from a model whose
+// graphs went through the default pipeline (only fused, layout and
+// elementwise ops remain). An op without a kernel is an error naming the
+// node. The model must have the graphs a runner drives: prefill and decode,
+// each taking (%tokens, %pos) and giving f32[tokens, vocab] logits.
 func Lower(m *ir.Model) (*Lowered, error) {
+	for _, name := range []string{"prefill", "decode"} {
+		g := m.Graph(name)
+		if g == nil {
+			return nil, fmt.Errorf("model has no %s graph: the runner needs prefill and decode", name)
+		}
+		if len(g.Inputs) != 2 || g.Inputs[0].Name != "tokens" || g.Inputs[1].Name != "pos" ||
+			g.Inputs[0].Type.DType != ir.I32 || g.Inputs[1].Type.DType != ir.I32 {
+			return nil, fmt.Errorf("graph %s: the runner drives graphs with inputs (%%tokens: i32[n], %%pos: i32[1])", g.Name)
+		}
+		if len(g.Outputs) != 1 || g.Outputs[0].Type.DType != ir.F32 || len(g.Outputs[0].Type.Shape) != 2 {
+			return nil, fmt.Errorf("graph %s: the runner reads one f32[tokens, vocab] logits output", g.Name)
+		}
+	}
+	return LowerGraphs(m, "prefill", "decode")
+}
+
+// LowerGraphs lowers the named graphs of m whatever their inputs and
+// outputs: each input becomes a buffer the host writes. The conformance
+// tests run single ops through it.
+func LowerGraphs(m *ir.Model, graphs ...string) (*Lowered, error) {
 	l := &lowerer{
 		m: m,
 		s: &schedule.Schedule{Model: schedule.Model{
@@ -84,10 +106,10 @@ func Lower(m *ir.Model) (*Lowered, error) {
 	}
 	l.s.Argmax = l.kernel(kernels.ArgmaxName)
 	out := &Lowered{Schedule: l.s}
-	for _, name := range []string{"prefill", "decode"} {
+	for _, name := range graphs {
 		g := m.Graph(name)
 		if g == nil {
-			return nil, fmt.Errorf("model has no %s graph: the runner needs prefill and decode", name)
+			return nil, fmt.Errorf("model has no graph %s", name)
 		}
 		plan, err := l.lowerGraph(g)
 		if err != nil {

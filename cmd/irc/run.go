@@ -7,11 +7,11 @@ import (
 	"strconv"
 	"strings"
 
-	"codeberg.org/sbinet/npyio/npy"
 	"github.com/spf13/cobra"
 
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/runner"
 	"github.com/irc-compiler/irc/runtime/weights"
 )
 
@@ -23,6 +23,7 @@ type runFlags struct {
 	weightsDir    string
 	randomWeights bool
 	seed          uint64
+	device        int
 	pipeline      pipelineFlags
 }
 
@@ -37,12 +38,17 @@ comma-separated as the last line of stdout. --logits-out writes a float32 .npy a
 shape [P + max(N-1, 0), vocab]: row t holds the next-token logits after consumed token t.
 
 The backend's default pass pipeline runs first (--passes none runs the graphs as
-imported); the pipeline flags are those of irc compile.`,
+imported); the pipeline flags are those of irc compile.
+
+--backend opencl compiles the model to a runner (irc compile --target opencl), builds it
+with go build and runs it on OpenCL device --device: one step for what the three
+commands do.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runModel(cmd, args[0], f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.backend, "backend", "ref", "backend to run on: ref (the reference CPU runtime)")
+	fl.StringVar(&f.backend, "backend", "ref", "backend to run on: ref (the reference CPU runtime) or opencl")
+	fl.IntVar(&f.device, "device", 0, "OpenCL device index (--backend opencl)")
 	fl.StringVar(&f.tokens, "tokens", "", "prompt token ids, comma-separated (required)")
 	fl.IntVar(&f.generate, "generate", 8, "number of tokens to generate greedily")
 	fl.StringVar(&f.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
@@ -54,10 +60,10 @@ imported); the pipeline flags are those of irc compile.`,
 }
 
 func runModel(cmd *cobra.Command, path string, f runFlags) error {
-	if f.backend != "ref" {
-		return fmt.Errorf("unknown --backend %q (available: ref)", f.backend)
+	if f.backend != "ref" && !gpuTargets[f.backend] {
+		return fmt.Errorf("unknown --backend %q (available: ref, opencl)", f.backend)
 	}
-	prompt, err := parseTokens(f.tokens)
+	prompt, err := runner.ParseTokens(f.tokens)
 	if err != nil {
 		return err
 	}
@@ -67,6 +73,9 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	}
 	if _, err := f.pipeline.run(m, filepath.Dir(path), f.backend, cmd.ErrOrStderr()); err != nil {
 		return err
+	}
+	if gpuTargets[f.backend] {
+		return runOnGPU(cmd, m, path, f)
 	}
 	var src ref.WeightSource = ref.RandomWeights{Seed: f.seed}
 	if !f.randomWeights {
@@ -87,7 +96,7 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 		return err
 	}
 	if f.logitsOut != "" {
-		if err := writeNpy(f.logitsOut, gen.Logits); err != nil {
+		if err := runner.WriteNpy(f.logitsOut, gen.Logits); err != nil {
 			return err
 		}
 	}
@@ -99,30 +108,34 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	return nil
 }
 
-func parseTokens(s string) ([]int64, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("--tokens is required: give the prompt as comma-separated token ids, e.g. --tokens 5,17,3")
-	}
-	var out []int64
-	for _, part := range strings.Split(s, ",") {
-		id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("--tokens: %q is not a token id (want comma-separated integers)", part)
-		}
-		out = append(out, id)
-	}
-	return out, nil
-}
-
-// writeNpy writes rows as a float32 [len(rows), len(rows[0])] .npy array.
-func writeNpy(path string, rows [][]float32) error {
-	f, err := os.Create(path)
+// runOnGPU writes the model's runner into a temporary folder, builds it and
+// runs it with the run command's flags.
+func runOnGPU(cmd *cobra.Command, m *ir.Model, path string, f runFlags) error {
+	dir, err := os.MkdirTemp("", "irc-runner-")
 	if err != nil {
 		return err
 	}
-	if err := npy.Write(f, rows); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
+	defer os.RemoveAll(dir)
+	if _, err := writeRunner(m, f.backend, filepath.Dir(path), dir); err != nil {
+		return err
 	}
-	return f.Close()
+	bin, err := buildRunner(dir, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	args := []string{"--tokens", f.tokens, "--generate", strconv.Itoa(f.generate), "--device", strconv.Itoa(f.device)}
+	if f.logitsOut != "" {
+		abs, err := filepath.Abs(f.logitsOut)
+		if err != nil {
+			return err
+		}
+		args = append(args, "--logits-out", abs)
+	}
+	if f.weightsDir != "" {
+		args = append(args, "--weights", f.weightsDir)
+	}
+	if f.randomWeights {
+		args = append(args, "--random-weights", "--seed", strconv.FormatUint(f.seed, 10))
+	}
+	return runRunner(bin, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 }

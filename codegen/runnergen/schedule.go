@@ -60,15 +60,20 @@ func (r *Runner) scheduleFile() ([]byte, error) {
 				field("Args", jen.Index().Add(q("Arg")).Values(args...)),
 			))
 		}
-		t := g.Logits
-		graphs = append(graphs, jen.Values(jen.Dict{
-			jen.Id("Name"):   jen.Lit(g.Name),
-			jen.Id("Tokens"): jen.Lit(g.Tokens),
-			jen.Id("Pos"):    jen.Lit(g.Pos),
-			jen.Id("Logits"): q("Tensor").Values(jen.Dict{
+		var inputs, outputs []jen.Code
+		for _, b := range g.Inputs {
+			inputs = append(inputs, jen.Lit(b))
+		}
+		for _, t := range g.Outputs {
+			outputs = append(outputs, jen.Values(jen.Dict{
 				jen.Id("Buf"): jen.Lit(t.Buf), jen.Id("Offset"): lit64(t.Offset), jen.Id("DType"): jen.Lit(string(t.DType)),
 				jen.Id("Shape"): ints(t.Shape), jen.Id("Strides"): ints(t.Strides),
-			}),
+			}))
+		}
+		graphs = append(graphs, jen.Values(jen.Dict{
+			jen.Id("Name"):    jen.Lit(g.Name),
+			jen.Id("Inputs"):  jen.Index().Int().Values(inputs...),
+			jen.Id("Outputs"): jen.Index().Add(q("Tensor")).Values(outputs...),
 			jen.Id("Launches"): jen.Index().Add(q("Launch")).Values(append(launches, jen.Line())...),
 		}))
 	}

@@ -123,16 +123,30 @@ func (e *Executor) setArgs(k *Kernel, at int, args []schedule.Arg) error {
 // Device describes the device the executor runs on.
 func (e *Executor) Device() string { return e.ctx.Device.String() }
 
-// Run enqueues one step of graph g (an index into the schedule's graphs)
-// on tokens at cache position pos. It returns before the device finishes.
+// Run enqueues one step of a runner graph g (an index into the schedule's
+// graphs) on tokens at cache position pos. It returns before the device
+// finishes.
 func (e *Executor) Run(g int, tokens []int32, pos int32) error {
+	if err := e.writeStep(g, tokens, pos); err != nil {
+		return err
+	}
+	return e.Launch(g)
+}
+
+func (e *Executor) writeStep(g int, tokens []int32, pos int32) error {
 	graph := &e.s.Graphs[g]
-	if err := e.writeInts(graph.Tokens, tokens); err != nil {
+	if len(graph.Inputs) != 2 || len(graph.Outputs) != 1 {
+		return fmt.Errorf("graph %s is not a runner step (inputs tokens, pos; output logits)", graph.Name)
+	}
+	if err := e.writeInts(graph.Inputs[0], tokens); err != nil {
 		return err
 	}
-	if err := e.writeInts(graph.Pos, []int32{pos}); err != nil {
-		return err
-	}
+	return e.writeInts(graph.Inputs[1], []int32{pos})
+}
+
+// Launch enqueues graph g's launch table on whatever its inputs hold.
+func (e *Executor) Launch(g int) error {
+	graph := &e.s.Graphs[g]
 	for i, k := range e.graphs[g] {
 		l := &graph.Launches[i]
 		if err := e.ctx.Launch(k, l.Global, l.Local); err != nil {
@@ -146,10 +160,7 @@ func (e *Executor) Run(g int, tokens []int32, pos int32) error {
 // device time of each.
 func (e *Executor) Profile(g int, tokens []int32, pos int32) ([]time.Duration, error) {
 	graph := &e.s.Graphs[g]
-	if err := e.writeInts(graph.Tokens, tokens); err != nil {
-		return nil, err
-	}
-	if err := e.writeInts(graph.Pos, []int32{pos}); err != nil {
+	if err := e.writeStep(g, tokens, pos); err != nil {
 		return nil, err
 	}
 	times := make([]time.Duration, len(e.graphs[g]))
@@ -176,9 +187,27 @@ func (e *Executor) writeInts(buf int, vals []int32) error {
 	return e.ctx.Write(e.bufs[buf], 0, data)
 }
 
+// Write copies data into buffer buf (a graph input, or a state to seed).
+func (e *Executor) Write(buf int, data []byte) error {
+	if int64(len(data)) != e.s.Buffers[buf].Bytes {
+		return fmt.Errorf("buffer %s holds %d bytes, got %d", e.s.Buffers[buf].Name, e.s.Buffers[buf].Bytes, len(data))
+	}
+	return e.ctx.Write(e.bufs[buf], 0, data)
+}
+
+// Read returns the bytes of a dense tensor, after every queued launch.
+func (e *Executor) Read(t schedule.Tensor) ([]byte, error) {
+	n := t.DType.Size()
+	for _, d := range t.Shape {
+		n *= d
+	}
+	data := make([]byte, n)
+	return data, e.ctx.Read(e.bufs[t.Buf], t.Offset*t.DType.Size(), data)
+}
+
 // Logits reads rows [row, row+n) of graph g's logits, waiting for the step.
 func (e *Executor) Logits(g, row, n int) ([][]float32, error) {
-	t := e.s.Graphs[g].Logits
+	t := e.s.Graphs[g].Outputs[0]
 	vocab := t.Shape[1]
 	data := make([]byte, int64(n)*vocab*4)
 	if err := e.ctx.Read(e.bufs[t.Buf], (t.Offset+int64(row)*vocab)*4, data); err != nil {
@@ -197,7 +226,7 @@ func (e *Executor) Logits(g, row, n int) ([][]float32, error) {
 // Argmax returns the greedy next token from row of graph g's logits,
 // computed on the device so that only 4 bytes come back.
 func (e *Executor) Argmax(g, row int) (int32, error) {
-	t := e.s.Graphs[g].Logits
+	t := e.s.Graphs[g].Outputs[0]
 	vocab := t.Shape[1]
 	args := []schedule.Arg{{Kind: schedule.TensorArg, Buf: t.Buf, Off: t.Offset + int64(row)*vocab}, {Kind: schedule.IntArg, Int: vocab}}
 	if err := e.setArgs(e.argmax, 0, args); err != nil {

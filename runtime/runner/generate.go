@@ -77,7 +77,7 @@ func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits
 	if err != nil {
 		return nil, err
 	}
-	chunk := int(s.Buffers[s.Graphs[prefill].Tokens].Bytes / 4)
+	chunk := int(s.Buffers[s.Graphs[prefill].Inputs[0]].Bytes / 4)
 	if err := b.Reset(); err != nil {
 		return nil, err
 	}

@@ -147,7 +147,7 @@ func bench(b Backend, s *schedule.Schedule, repeat int, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	chunk := int(s.Buffers[s.Graphs[prefill].Tokens].Bytes / 4)
+	chunk := int(s.Buffers[s.Graphs[prefill].Inputs[0]].Bytes / 4)
 	tokens := make([]int32, chunk)
 	for i := range tokens {
 		tokens[i] = int32(i % int(s.Model.Vocab))

@@ -108,14 +108,16 @@ type Launch struct {
 	Part int
 }
 
-// Graph is one step function: prefill (a chunk of tokens) or decode.
+// Graph is one step function. A runner's graphs are prefill (a chunk of
+// tokens) and decode, each with inputs (token ids, cache position of the
+// first token) and one output, the logits f32[tokens, vocab].
 type Graph struct {
 	Name string
-	// Tokens and Pos are the graph's input buffers: the token ids of the
-	// step and the cache position of its first token.
-	Tokens, Pos int
-	// Logits is the graph's output, [tokens, vocab] float32.
-	Logits   Tensor
+	// Inputs are the buffers the host writes before a step, in the
+	// graph's input order.
+	Inputs []int
+	// Outputs are where the graph's results are after a step.
+	Outputs  []Tensor
 	Launches []Launch
 }
 
