@@ -1,0 +1,277 @@
+package opencl_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/x448/float16"
+
+	"github.com/irc-compiler/irc/codegen"
+	clgen "github.com/irc-compiler/irc/codegen/opencl"
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/bf16"
+	"github.com/irc-compiler/irc/runtime/opencl"
+	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/runner"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// opCase is one kernel test, in the spirit of ggml's test-backend-ops: a
+// graph (IR text, D standing for the float dtype under test) run on the
+// device and by ref on the same random inputs. ints bounds the values of
+// integer inputs by name (default 8).
+type opCase struct {
+	name string
+	src  string
+	ints map[string]int64
+}
+
+var opCases = []opCase{
+	{name: "rms_norm", src: `graph g(%x: D[5,67], %w: D[67]) {
+  %y = rms_norm(%x, %w) {eps=1e-05} : D[5,67]
+  return %y
+}`},
+	{name: "rms_norm_no_weight_tiny_rows", src: `graph g(%x: D[2,1,3]) {
+  %y = rms_norm(%x) {eps=1e-06} : D[2,1,3]
+  return %y
+}`},
+	{name: "linear_gemv_bias_residual", src: `graph g(%x: D[1,37], %w: D[45,37], %b: D[45], %r: D[1,45]) {
+  %y = linear(%x, %w, %b, %r) {bias=1, residual=1} : D[1,45]
+  return %y
+}`},
+	{name: "linear_gemv_long_k", src: `graph g(%x: D[1,300], %w: D[3,300]) {
+  %y = linear(%x, %w) : D[1,3]
+  return %y
+}`},
+	{name: "linear_gemm_bias", src: `graph g(%x: D[19,37], %w: D[45,37], %b: D[45]) {
+  %y = linear(%x, %w, %b) {bias=1} : D[19,45]
+  return %y
+}`},
+	{name: "linear_gemm_residual_3d", src: `graph g(%x: D[2,9,33], %w: D[17,33], %r: D[2,9,17]) {
+  %y = linear(%x, %w, %r) {residual=1} : D[2,9,17]
+  return %y
+}`},
+	{name: "silu_mul", src: `graph g(%a: D[3,70], %b: D[3,70]) {
+  %y = silu_mul(%a, %b) : D[3,70]
+  return %y
+}`},
+	{name: "masked_softmax_causal", ints: map[string]int64{"p": 23}, src: `graph g(%x: D[3,5,23], %p: i32[5]) {
+  %y = masked_softmax(%x, %p) {scale=0.3, causal=1} : D[3,5,23]
+  return %y
+}`},
+	{name: "grouped_matmul_strided_b", src: `graph g(%a: D[6,3,10], %c: D[2,23,10]) {
+  %bt = view(%c) {shape=[2,10,23], strides=[230,1,10]} : D[2,10,23]
+  %y = grouped_matmul(%a, %bt) : D[6,3,23]
+  return %y
+}`},
+	{name: "grouped_matmul_rows_first", src: `graph g(%a: D[6,3,23], %c: D[2,23,10]) {
+  %y = grouped_matmul(%a, %c) {rows_first=1} : D[3,6,10]
+  return %y
+}`},
+	{name: "rope_strided", ints: map[string]int64{"p": 300}, src: `graph g(%x: D[5,30], %p: i32[5]) {
+  %xv = view(%x) {shape=[3,5,10], strides=[10,30,1]} : D[3,5,10]
+  %y = rope(%xv, %p) {inv_freq=[1,0.1,0.01,0.001,0.0001]} : D[3,5,10]
+  return %y
+}`},
+	{name: "cache_write", ints: map[string]int64{"pos": 12}, src: `state @c : D[2,16,10]
+graph g(%x: D[4,20], %pos: i32[1]) {
+  %xv = view(%x) {shape=[2,4,10], strides=[10,20,1]} : D[2,4,10]
+  %c2 = cache_write(@c, %xv, %pos) {axis=1} : D[2,16,10]
+  return %c2
+}`},
+	{name: "cache_write_past_the_end", ints: map[string]int64{"pos": 16}, src: `state @c : D[2,16,10]
+graph g(%x: D[2,7,10], %pos: i32[1]) {
+  %c2 = cache_write(@c, %x, %pos) {axis=1} : D[2,16,10]
+  return %c2
+}`},
+	{name: "embedding", ints: map[string]int64{"ids": 37}, src: `graph g(%t: D[37,13], %ids: i32[6]) {
+  %y = embedding(%t, %ids) : D[6,13]
+  return %y
+}`},
+	{name: "binary_broadcast", src: `graph g(%a: D[4,1,7], %b: D[3,7]) {
+  %s = add(%a, %b) : D[4,3,7]
+  %d = sub(%s, %b) : D[4,3,7]
+  %m = mul(%d, %a) : D[4,3,7]
+  %q = div(%m, %s) : D[4,3,7]
+  return %s, %d, %m, %q
+}`},
+	{name: "unary", src: `graph g(%x: D[3,50]) {
+  %n = neg(%x) : D[3,50]
+  %e = exp(%x) : D[3,50]
+  %sq = sqrt(%e) : D[3,50]
+  %rs = rsqrt(%e) : D[3,50]
+  %sg = sigmoid(%x) : D[3,50]
+  %sl = silu(%x) : D[3,50]
+  %c = cos(%x) : D[3,50]
+  %s = sin(%x) : D[3,50]
+  %p = pow(%x) {exponent=2} : D[3,50]
+  return %n, %e, %sq, %rs, %sg, %sl, %c, %s, %p
+}`},
+	{name: "copy_strided", src: `graph g(%x: D[6,5]) {
+  %t = view(%x) {shape=[5,6], strides=[1,5]} : D[5,6]
+  %y = copy(%t) : D[5,6]
+  return %y
+}`},
+	{name: "cast_strided", src: `graph g(%x: D[6,5], %h: f16[4]) {
+  %t = view(%x) {shape=[5,6], strides=[1,5]} : D[5,6]
+  %f = cast(%t) {dtype=f32} : f32[5,6]
+  %b = cast(%f) {dtype=bf16} : bf16[5,6]
+  %hf = cast(%h) {dtype=f32} : f32[4]
+  return %f, %b, %hf
+}`},
+	{name: "int_add", ints: map[string]int64{"a": 1000, "b": 1000}, src: `graph g(%a: i32[9], %b: i32[1]) {
+  %y = add(%a, %b) : i32[9]
+  return %y
+}`},
+}
+
+// tolerance is the largest error, relative to the largest reference value,
+// that a result stored in d may have: rounding to bf16 alone costs 2^-8.
+func tolerance(d ir.DType) float64 {
+	switch d {
+	case ir.BF16:
+		return 1e-2
+	case ir.F16:
+		return 2e-3
+	}
+	return 1e-5
+}
+
+func TestKernelsMatchRef(t *testing.T) {
+	for _, c := range opCases {
+		for _, d := range []ir.DType{ir.F32, ir.BF16, ir.F16} {
+			t.Run(c.name+"/"+d.String(), func(t *testing.T) {
+				src := "irc v1\n" + strings.ReplaceAll(c.src, "D[", d.String()+"[")
+				m, err := ir.Parse(c.name, src)
+				if err != nil {
+					t.Fatalf("%v\n%s", err, src)
+				}
+				checkOp(t, m, c)
+			})
+			if !strings.Contains(c.src, "D[") {
+				break
+			}
+		}
+	}
+}
+
+// checkOp runs the case on three random draws.
+func checkOp(t *testing.T, m *ir.Model, c opCase) {
+	t.Helper()
+	g := m.Graphs[0]
+	low, err := codegen.LowerGraphs(m, g.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := opencl.Load(low.Schedule, clgen.Source(low), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Close()
+	rt, err := ref.New(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(3) {
+		compareOnce(t, exec, low.Schedule, rt, m, c, rand.New(rand.NewPCG(seed, 7)))
+	}
+}
+
+func compareOnce(t *testing.T, exec *opencl.Executor, s *schedule.Schedule, rt *ref.Runtime, m *ir.Model, c opCase, r *rand.Rand) {
+	t.Helper()
+	g := m.Graphs[0]
+	inputs := map[string]*ref.Tensor{}
+	for i, v := range g.Inputs {
+		in := randomInput(r, v, c.ints[v.Name])
+		inputs[v.Name] = in
+		if err := exec.Write(s.Graphs[0].Inputs[i], encodeTensor(in)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := rt.RunGraph(g, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Launch(0); err != nil {
+		t.Fatal(err)
+	}
+	for i, out := range s.Graphs[0].Outputs {
+		data, err := exec.Read(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, w := decodeTensor(out.DType, data), want[i].Float64s()
+		var worst, scale float64
+		for j := range w {
+			worst = max(worst, math.Abs(got[j]-w[j]))
+			scale = max(scale, math.Abs(w[j]))
+		}
+		if tol := tolerance(g.Outputs[i].Type.DType) * max(scale, 1e-6); worst > tol || math.IsNaN(worst) {
+			t.Errorf("output %%%s: max error %.3g, tolerance %.3g (max |ref| %.3g)\ngot  %.4g\nwant %.4g", g.Outputs[i].Name, worst, tol, scale, head(got), head(w))
+		}
+	}
+}
+
+func head(x []float64) []float64 { return x[:min(len(x), 8)] }
+
+// randomInput draws a standard normal float tensor, rounded to its dtype so
+// that ref and the device see the same values, or integers in [0, bound).
+func randomInput(r *rand.Rand, v *ir.Value, bound int64) *ref.Tensor {
+	n := v.Type.Shape.NumElements()
+	if !v.Type.DType.IsFloat() {
+		if bound <= 0 {
+			bound = 8
+		}
+		data := make([]int64, n)
+		for i := range data {
+			data[i] = r.Int64N(bound)
+		}
+		return ref.Ints(v.Type.DType, v.Type.Shape, data)
+	}
+	data := make([]float32, n)
+	for i := range data {
+		x := float32(r.NormFloat64())
+		switch v.Type.DType {
+		case ir.BF16:
+			x = bf16.ToFloat32(bf16.FromFloat32(x))
+		case ir.F16:
+			x = float16.Fromfloat32(x).Float32()
+		}
+		data[i] = x
+	}
+	return ref.Floats(v.Type.DType, v.Type.Shape, data)
+}
+
+func encodeTensor(t *ref.Tensor) []byte {
+	if t.DType.IsFloat() {
+		return runner.Encode(schedule.DType(t.DType.String()), t.F)
+	}
+	out := make([]byte, 4*len(t.I))
+	for i, v := range t.I {
+		binary.LittleEndian.PutUint32(out[4*i:], uint32(int32(v)))
+	}
+	return out
+}
+
+func decodeTensor(d schedule.DType, data []byte) []float64 {
+	out := make([]float64, int64(len(data))/d.Size())
+	for i := range out {
+		switch d {
+		case schedule.F32:
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:])))
+		case schedule.I32:
+			out[i] = float64(int32(binary.LittleEndian.Uint32(data[4*i:])))
+		case schedule.BF16:
+			out[i] = float64(bf16.ToFloat32(binary.LittleEndian.Uint16(data[2*i:])))
+		case schedule.F16:
+			out[i] = float64(float16.Frombits(binary.LittleEndian.Uint16(data[2*i:])).Float32())
+		default:
+			panic(fmt.Sprintf("dtype %s", d))
+		}
+	}
+	return out
+}
