@@ -39,6 +39,8 @@ func Load(s *schedule.Schedule, source string, device int, load func(*schedule.B
 	if e.prog, err = ctx.Build(source, ""); err != nil {
 		return nil, err
 	}
+	// Allocate everything before uploading anything, so that a model too
+	// big for the device fails at once.
 	for i := range s.Buffers {
 		b := &s.Buffers[i]
 		mem, err := ctx.Alloc(b.Bytes, fmt.Sprintf("%s buffer %s", b.Kind, b.Name))
@@ -46,6 +48,9 @@ func Load(s *schedule.Schedule, source string, device int, load func(*schedule.B
 			return nil, err
 		}
 		e.bufs = append(e.bufs, mem)
+	}
+	for i := range s.Buffers {
+		b, mem := &s.Buffers[i], e.bufs[i]
 		switch b.Kind {
 		case schedule.Weight:
 			data, err := load(b)
