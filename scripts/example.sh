@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # The main job on the bundled example: write the tiny Qwen2 test checkpoint,
-# import it to the IR, compile it (fusion, views, placement) with a dump per
-# pass and the stats, print the fused decode graph's first layer, and
-# generate tokens on the reference runtime from the compiled model.
+# import it to the IR, compile it for OpenCL (a dump per pass, the stats and
+# the kernel schedule), build the generated runner, and generate tokens on
+# the OpenCL device (PoCL on the CPU where there is no GPU), with timings;
+# the reference runtime's ids follow for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/deps.sh
 out=${OUT:-$(mktemp -d)}
 go build -o "$out/irc" ./cmd/irc
 "$out/irc" testmodel -o "$out/models" --preset qwen2-tiny
 "$out/irc" import "$out/models/qwen2-tiny" -o "$out/qwen2-tiny.irpb"
-"$out/irc" compile "$out/qwen2-tiny.irpb" --target ref -o "$out/qwen2-tiny.fused.irpb" \
-  --dump-after=all --dump-dir "$out/dumps" --stats-json "$out/stats.json" --time-passes
-"$out/irc" dump "$out/qwen2-tiny.fused.irpb" --graph decode | sed -n '/^graph decode/,/l0.mlp.residual /p'
-"$out/irc" run "$out/qwen2-tiny.fused.irpb" --passes none --tokens 1,2,3,4,5 --generate 8 --logits-out "$out/logits.npy"
-echo "per-pass dumps: $out/dumps; stats: $out/stats.json; logits: $out/logits.npy"
+"$out/irc" compile "$out/qwen2-tiny.irpb" --target opencl -o "$out/runner" \
+  --dump-after=all --dump-dir "$out/dumps" --time-passes --emit schedule > "$out/schedule.txt"
+tail -n 1 "$out/schedule.txt"
+sed -n '/^graph decode/,/launches:/p' "$out/schedule.txt" | head -n 4
+(cd "$out/runner" && go build -trimpath -o qwen2-tiny .)
+echo "== opencl: generate 8 tokens after the prompt 1,2,3,4,5"
+"$out/runner/qwen2-tiny" --tokens 1,2,3,4,5 --generate 8 --logits-out "$out/logits.npy"
+"$out/runner/qwen2-tiny" --bench --repeat 5
+echo "== ref"
+"$out/irc" run "$out/qwen2-tiny.irpb" --tokens 1,2,3,4,5 --generate 8
+echo "runner: $out/runner; per-pass dumps: $out/dumps; schedule: $out/schedule.txt; logits: $out/logits.npy"

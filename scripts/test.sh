@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The project's test command (README.md, .ci/run): formatting, vet, the whole
-# test suite, then a short smoke run of every fuzz target.
+# test suite (the OpenCL tests run for real, on PoCL where there is no GPU),
+# then a short smoke run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/deps.sh
+go mod download
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

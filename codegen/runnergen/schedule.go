@@ -71,9 +71,9 @@ func (r *Runner) scheduleFile() ([]byte, error) {
 			}))
 		}
 		graphs = append(graphs, jen.Values(jen.Dict{
-			jen.Id("Name"):    jen.Lit(g.Name),
-			jen.Id("Inputs"):  jen.Index().Int().Values(inputs...),
-			jen.Id("Outputs"): jen.Index().Add(q("Tensor")).Values(outputs...),
+			jen.Id("Name"):     jen.Lit(g.Name),
+			jen.Id("Inputs"):   jen.Index().Int().Values(inputs...),
+			jen.Id("Outputs"):  jen.Index().Add(q("Tensor")).Values(outputs...),
 			jen.Id("Launches"): jen.Index().Add(q("Launch")).Values(append(launches, jen.Line())...),
 		}))
 	}

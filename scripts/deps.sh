@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing irc needs on a fresh Debian machine,
+# skipping what is already there: Go (if missing), a C compiler for cgo, and
+# OpenCL (the ICD loader and headers, and PoCL, which runs OpenCL on the CPU
+# where no GPU driver is installed). Sourced by the set-up scripts.
+need=()
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+[ -e /usr/include/CL/cl.h ] || need+=(ocl-icd-opencl-dev)
+ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 || need+=(pocl-opencl-icd)
+if ! command -v go >/dev/null; then
+  if [ -x /usr/local/go/bin/go ]; then
+    export PATH=/usr/local/go/bin:$PATH
+  else
+    # Debian's Go fetches the toolchain go.mod asks for through the module
+    # proxy (Go 1.21 and later).
+    need+=(golang-go git ca-certificates)
+  fi
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} ..." >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
