@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"path/filepath"
-	"slices"
 
 	"github.com/x448/float16"
 
@@ -19,51 +17,29 @@ import (
 type WeightFunc func(*schedule.Buffer) ([]byte, error)
 
 // Checkpoint loads weights from the safetensors files the schedule names,
-// relative to dir. Each tensor must have exactly the shape and dtype the
-// model was compiled for: the bytes go to the device as they are.
-type Checkpoint struct {
-	dir   string
-	files map[string]*safetensors.File
-}
+// relative to a folder. Each tensor must have exactly the shape and dtype
+// the model was compiled for: the bytes go to the device as they are.
+type Checkpoint struct{ folder *safetensors.Folder }
 
 // OpenCheckpoint prepares to read weights relative to dir; files open lazily.
-func OpenCheckpoint(dir string) *Checkpoint {
-	return &Checkpoint{dir: dir, files: map[string]*safetensors.File{}}
-}
+func OpenCheckpoint(dir string) *Checkpoint { return &Checkpoint{folder: safetensors.OpenFolder(dir)} }
 
 var fileDTypes = map[schedule.DType]safetensors.DType{schedule.F32: safetensors.F32, schedule.BF16: safetensors.BF16, schedule.F16: safetensors.F16}
 
 // Load implements WeightFunc.
 func (c *Checkpoint) Load(b *schedule.Buffer) ([]byte, error) {
-	path := filepath.Join(c.dir, filepath.FromSlash(b.File))
-	f := c.files[path]
-	if f == nil {
-		var err error
-		if f, err = safetensors.OpenFile(path); err != nil {
-			return nil, fmt.Errorf("weight @%s: %w (use --weights DIR to point at the checkpoint, or --random-weights)", b.Name, err)
-		}
-		c.files[path] = f
-	}
-	info, ok := f.Info(b.Tensor)
-	if !ok {
-		return nil, fmt.Errorf("weight @%s: %s has no tensor %q", b.Name, path, b.Tensor)
-	}
-	if !slices.Equal(info.Shape, b.Shape) {
-		return nil, fmt.Errorf("weight @%s: tensor %q in %s has shape %v, the model was compiled for %v", b.Name, b.Tensor, path, info.Shape, b.Shape)
+	data, info, err := c.folder.Tensor(b.File, b.Tensor, b.Shape)
+	if err != nil {
+		return nil, fmt.Errorf("weight @%s: %w (use --weights DIR to point at the checkpoint, or --random-weights)", b.Name, err)
 	}
 	if want := fileDTypes[b.DType]; info.DType != want {
-		return nil, fmt.Errorf("weight @%s: tensor %q in %s has dtype %s, the model was compiled for %s", b.Name, b.Tensor, path, info.DType, want)
+		return nil, fmt.Errorf("weight @%s: tensor %q in %s has dtype %s, the model was compiled for %s", b.Name, b.Tensor, info.File, info.DType, want)
 	}
-	return f.Bytes(b.Tensor)
+	return data, nil
 }
 
 // Close unmaps the opened files.
-func (c *Checkpoint) Close() {
-	for _, f := range c.files {
-		f.Close()
-	}
-	c.files = map[string]*safetensors.File{}
-}
+func (c *Checkpoint) Close() { c.folder.Close() }
 
 // RandomWeights makes the deterministic random weights of --random-weights,
 // the same values the reference runtime's --random-weights uses.

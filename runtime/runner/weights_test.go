@@ -35,7 +35,7 @@ func TestCheckpointErrorsNameTheWeight(t *testing.T) {
 	}{
 		{"missing file", func(b *schedule.Buffer) { b.File = "absent.safetensors" }, []string{"@layer.w", "absent.safetensors", "--weights"}},
 		{"missing tensor", func(b *schedule.Buffer) { b.Tensor = "nope" }, []string{"@layer.w", `"nope"`}},
-		{"wrong shape", func(b *schedule.Buffer) { b.Shape = []int64{3, 2} }, []string{"@layer.w", "shape [2 3]", "compiled for [3 2]"}},
+		{"wrong shape", func(b *schedule.Buffer) { b.Shape = []int64{3, 2} }, []string{"@layer.w", "shape [2,3]", "expects [3,2]"}},
 		{"wrong dtype", func(b *schedule.Buffer) { b.Tensor, b.Shape, b.DType = "f", []int64{3}, schedule.BF16 }, []string{"@layer.w", "dtype F32", "compiled for BF16"}},
 	} {
 		b := good
