@@ -63,6 +63,11 @@ func TestOpenCLRunnerMatchesRef(t *testing.T) {
 			if !strings.Contains(stderr.String(), "decode") {
 				t.Errorf("runner printed no timings: %s", stderr.String())
 			}
+			bench, err := exec.Command(bin, "--bench", "--repeat", "2", "--profile").CombinedOutput()
+			if err != nil || !strings.Contains(string(bench), "bench (median of 2)") || !strings.Contains(string(bench), "profile of decode") ||
+				!strings.Contains(string(bench), "linear_gemv_") {
+				t.Errorf("--bench --profile: %v\n%s", err, bench)
+			}
 			want, errOut, code := irc(t, "run", irpb, "--tokens", prompt, "--generate", "6", "--logits-out", wantNpy)
 			if code != 0 {
 				t.Fatal(errOut)

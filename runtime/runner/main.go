@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +42,7 @@ func Main(p Program) {
 type options struct {
 	tokens, logitsOut, weights string
 	generate, device, repeat   int
-	random, bench              bool
+	random, bench, profile     bool
 	seed                       uint64
 }
 
@@ -62,6 +61,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.device, "device", 0, "index of the device to run on")
 	fs.BoolVar(&o.bench, "bench", false, "time prefill and decode steps instead of generating")
 	fs.IntVar(&o.repeat, "repeat", 5, "timed repetitions of each --bench measurement")
+	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and one decode step")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s --tokens 5,17,3 [--generate N] [--logits-out LOGITS.npy] [--bench]\n\n"+
 			"Runs %s greedily: the prompt through the prefill graph in chunks, then N tokens with\n"+
@@ -100,7 +100,10 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	defer b.Close()
 	fmt.Fprintf(stderr, "%s on %s: loaded in %s\n", p.Schedule.Model.Name, b.Device(), ms(time.Since(start)))
 	if o.bench {
-		return bench(b, p.Schedule, o.repeat, stderr)
+		if err := bench(b, p.Schedule, o.repeat, stderr); err != nil || !o.profile {
+			return err
+		}
+		return profile(b, p.Schedule, stderr)
 	}
 	gen, err := Generate(b, p.Schedule, prompt, o.generate, o.logitsOut != "")
 	if err != nil {
@@ -134,57 +137,6 @@ func ParseTokens(s string) ([]int64, error) {
 		out = append(out, id)
 	}
 	return out, nil
-}
-
-// bench times full prefill chunks and decode steps at the position after
-// one chunk, each repeated, and prints the medians.
-func bench(b Backend, s *schedule.Schedule, repeat int, w io.Writer) error {
-	prefill, err := graphIndex(s, "prefill")
-	if err != nil {
-		return err
-	}
-	decode, err := graphIndex(s, "decode")
-	if err != nil {
-		return err
-	}
-	chunk := int(s.Buffers[s.Graphs[prefill].Inputs[0]].Bytes / 4)
-	tokens := make([]int32, chunk)
-	for i := range tokens {
-		tokens[i] = int32(i % int(s.Model.Vocab))
-	}
-	step := func(g int, tokens []int32, pos int32) (time.Duration, error) {
-		start := time.Now()
-		if err := b.Run(g, tokens, pos); err != nil {
-			return 0, err
-		}
-		err := b.Finish()
-		return time.Since(start), err
-	}
-	var pre, dec []time.Duration
-	pos := int32(min(int64(chunk), s.Model.MaxCacheLen-1))
-	for i := 0; i <= repeat; i++ { // the first round warms up
-		p, err := step(prefill, tokens, 0)
-		if err != nil {
-			return err
-		}
-		d, err := step(decode, tokens[:1], pos)
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			pre, dec = append(pre, p), append(dec, d)
-		}
-	}
-	mp, md := median(pre), median(dec)
-	fmt.Fprintf(w, "bench (median of %d): prefill %d tokens %s (%.1f tok/s); decode step at position %d %s (%.1f tok/s)\n",
-		repeat, chunk, ms(mp), float64(chunk)/mp.Seconds(), pos, ms(md), 1/md.Seconds())
-	return nil
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }
