@@ -3,6 +3,7 @@ package opencl_test
 import (
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/irc-compiler/irc/codegen"
@@ -14,6 +15,7 @@ import (
 	"github.com/irc-compiler/irc/runtime/opencl"
 	"github.com/irc-compiler/irc/runtime/ref"
 	"github.com/irc-compiler/irc/runtime/runner"
+	"github.com/irc-compiler/irc/runtime/schedule"
 	"github.com/irc-compiler/irc/runtime/weights"
 )
 
@@ -91,7 +93,67 @@ func TestPresetsMatchRef(t *testing.T) {
 					t.Errorf("row %d: relative L2 error %.3g", i, e)
 				}
 			}
-			t.Logf("ids %v, ref %v", got.IDs, gen.IDs)
+			// Generated id i is picked from logits row P-1+i: it must agree
+			// with ref's wherever ref's choice is clear (top-2 margin).
+			for i := range gen.IDs {
+				if got.IDs[i] == gen.IDs[i] {
+					continue
+				}
+				if m := margin(gen.Logits[len(prompt)-1+i]); m > 0.05 {
+					t.Fatalf("id %d: %d, ref %d with a top-2 margin of %.3g: %v vs %v", i, got.IDs[i], gen.IDs[i], m, got.IDs, gen.IDs)
+				}
+				break
+			}
 		})
+	}
+}
+
+// margin is the gap between the two largest values.
+func margin(xs []float32) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return float64(s[len(s)-1] - s[len(s)-2])
+}
+
+// The device's greedy choice is ref.Argmax's: the first index on ties.
+func TestArgmaxKernelTakesTheFirstMaximum(t *testing.T) {
+	m, err := ir.Parse("argmax", `irc v1
+graph g(%x: f32[3,203]) {
+  %y = cast(%x) {dtype=f32} : f32[3,203]
+  return %y
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, err := codegen.LowerGraphs(m, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := opencl.Load(low.Schedule, clgen.Source(low), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Close()
+	rows := make([]float32, 3*203)
+	for i := range rows {
+		rows[i] = float32(i%7) - 10
+	}
+	rows[150], rows[77], rows[190] = 5, 5, 5 // row 0: ties, the first wins
+	rows[203+202] = 1                        // row 1: the last element
+	rows[2*203] = 9                          // row 2: the first element
+	if err := exec.Write(low.Schedule.Graphs[0].Inputs[0], runner.Encode(schedule.F32, rows)); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Launch(0); err != nil {
+		t.Fatal(err)
+	}
+	for r := range 3 {
+		got, err := exec.Argmax(0, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ref.Argmax(rows[r*203 : (r+1)*203]); int64(got) != want {
+			t.Errorf("row %d: argmax %d, want %d", r, got, want)
+		}
 	}
 }
