@@ -28,9 +28,7 @@ func aliasOf(v *ir.Value) *ir.Value {
 		return nil
 	}
 	switch v.Def.Op {
-	case "view", "transfer":
-		return v.Def.Inputs[0]
-	case "cache_write":
+	case "view", "transfer", "cache_write":
 		return v.Def.Inputs[0]
 	}
 	return nil

@@ -19,7 +19,7 @@ const (
 	matvecMax = 1 // largest row count lowered to GEMV rather than GEMM
 )
 
-var unaryOps = map[string]int64{"copy": 0, "neg": 1, "sqrt": 2, "rsqrt": 3, "exp": 4, "sigmoid": 5, "silu": 6, "cos": 7, "sin": 8, "pow": 9}
+var unaryOps = map[string]int64{"neg": 1, "sqrt": 2, "rsqrt": 3, "exp": 4, "sigmoid": 5, "silu": 6, "cos": 7, "sin": 8, "pow": 9}
 var binaryOps = map[string]int64{"add": 0, "sub": 1, "mul": 2, "div": 3}
 
 // lowerNode emits the launches of one node.
@@ -52,8 +52,8 @@ func (gl *graphLowering) lowerNode(n *ir.Node) error {
 		return gl.lowerRope(n)
 	case "cache_write":
 		return gl.lowerCacheWrite(n)
-	case "cast":
-		return gl.lowerCast(n)
+	case "cast", "copy":
+		return gl.lowerCopy(n)
 	}
 	if code, ok := unaryOps[n.Op]; ok {
 		return gl.lowerElementwise(n, "unary", code, n.Attrs.Float("exponent", 0))
@@ -335,7 +335,9 @@ func (gl *graphLowering) lowerElementwise(n *ir.Node, template string, code int6
 	return nil
 }
 
-func (gl *graphLowering) lowerCast(n *ir.Node) error {
+// lowerCopy makes a dense copy of a strided tensor, converting its dtype
+// for a cast: bit for bit when the dtype stays.
+func (gl *graphLowering) lowerCopy(n *ir.Node) error {
 	out := n.Outputs[0]
 	xa, tx, err := gl.arg(n.Inputs[0])
 	if err != nil {

@@ -123,6 +123,11 @@ graph g(%x: D[2,7,10], %pos: i32[1]) {
   %hf = cast(%h) {dtype=f32} : f32[4]
   return %f, %b, %hf
 }`},
+	{name: "int_copy", ints: map[string]int64{"a": 1000}, src: `graph g(%a: i32[3,4]) {
+  %t = view(%a) {shape=[4,3], strides=[1,4]} : i32[4,3]
+  %y = copy(%t) : i32[4,3]
+  return %y
+}`},
 	{name: "int_add", ints: map[string]int64{"a": 1000, "b": 1000}, src: `graph g(%a: i32[9], %b: i32[1]) {
   %y = add(%a, %b) : i32[9]
   return %y

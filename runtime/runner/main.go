@@ -123,6 +123,13 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// errUsage marks errors in the command line (exit status 2).
+type errUsage struct{ msg string }
+
+func (e errUsage) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return errUsage{fmt.Sprintf(format, args...)} }
+
 // ParseTokens reads a --tokens value.
 func ParseTokens(s string) ([]int64, error) {
 	if strings.TrimSpace(s) == "" {

@@ -69,10 +69,3 @@ func Encode(d schedule.DType, vals []float32) []byte {
 	}
 	return out
 }
-
-// errUsage marks errors in the command line.
-type errUsage struct{ msg string }
-
-func (e errUsage) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return errUsage{fmt.Sprintf(format, args...)} }
