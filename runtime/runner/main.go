@@ -51,7 +51,6 @@ type options struct {
 func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet(p.Name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.tokens, "tokens", "", "prompt token ids, comma-separated (required)")
 	fs.IntVar(&o.generate, "generate", 8, "number of tokens to generate greedily")
 	fs.StringVar(&o.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
@@ -62,7 +61,8 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.bench, "bench", false, "time prefill and decode steps instead of generating")
 	fs.IntVar(&o.repeat, "repeat", 5, "timed repetitions of each --bench measurement")
 	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and one decode step")
-	fs.Usage = func() {
+	usage := func() {
+		fs.SetOutput(stderr)
 		fmt.Fprintf(stderr, "Usage: %s --tokens 5,17,3 [--generate N] [--logits-out LOGITS.npy] [--bench]\n\n"+
 			"Runs %s greedily: the prompt through the prefill graph in chunks, then N tokens with\n"+
 			"the decode graph. The generated ids are the last line of stdout; timings go to stderr.\n"+
@@ -70,8 +70,16 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 			p.Name, p.Schedule.Model.Name)
 		fs.PrintDefaults()
 	}
+	// The flag package would print the whole usage for any mistake; print
+	// it for --help only, and a mistake as one line (Main adds the hint).
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+			return err
+		}
+		return usagef("%v", err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))

@@ -1,0 +1,122 @@
+package runner
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// fakeBackend "predicts" token+1 after every token, and records the steps
+// it was asked to run.
+type fakeBackend struct {
+	vocab int
+	steps []string // graph:first-token@pos
+	last  map[int][]int32
+}
+
+func (f *fakeBackend) Run(g int, tokens []int32, pos int32) error {
+	f.steps = append(f.steps, strings.Join([]string{[]string{"prefill", "decode"}[g], itoa(int(tokens[0])), itoa(int(pos))}, ":"))
+	f.last[g] = append([]int32(nil), tokens...)
+	return nil
+}
+
+func (f *fakeBackend) Logits(g, row, n int) ([][]float32, error) {
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = make([]float32, f.vocab)
+		out[i][(int(f.last[g][row+i])+1)%f.vocab] = 1
+	}
+	return out, nil
+}
+
+func (f *fakeBackend) Argmax(g, row int) (int32, error) {
+	return (f.last[g][row] + 1) % int32(f.vocab), nil
+}
+func (f *fakeBackend) Reset() error   { return nil }
+func (f *fakeBackend) Finish() error  { return nil }
+func (f *fakeBackend) Device() string { return "fake" }
+func (f *fakeBackend) Close()         {}
+
+func itoa(i int) string { return fmt.Sprintf("%02d", i) }
+
+func fakeProgram(b *fakeBackend) Program {
+	s := &schedule.Schedule{
+		Model: schedule.Model{Name: "Fake", Vocab: int64(b.vocab), MaxCacheLen: 20},
+		Buffers: []schedule.Buffer{
+			{Name: "prefill.tokens", Kind: schedule.Input, DType: schedule.I32, Bytes: 4 * 4},
+			{Name: "pos", Kind: schedule.Input, DType: schedule.I32, Bytes: 4},
+			{Name: "decode.tokens", Kind: schedule.Input, DType: schedule.I32, Bytes: 4},
+		},
+		Graphs: []schedule.Graph{{Name: "prefill", Inputs: []int{0, 1}}, {Name: "decode", Inputs: []int{2, 1}}},
+	}
+	return Program{Name: "fake", Schedule: s, Open: func(int, WeightFunc) (Backend, error) { return b, nil }}
+}
+
+// Prefill runs in chunks of the prefill length at positions 0, 4, ...; the
+// greedy ids feed back through decode at the following positions.
+func TestRunChunksAndFeedsBack(t *testing.T) {
+	b := &fakeBackend{vocab: 50, last: map[int][]int32{}}
+	var stdout, stderr strings.Builder
+	npy := filepath.Join(t.TempDir(), "l.npy")
+	err := Run(fakeProgram(b), []string{"--tokens", "10,11,12,13,14,15", "--generate", "3", "--random-weights", "--logits-out", npy}, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err, stderr.String())
+	}
+	if got := strings.TrimSpace(stdout.String()); got != "16,17,18" {
+		t.Errorf("ids %q, want 16,17,18", got)
+	}
+	want := "prefill:10:00 prefill:14:04 decode:16:06 decode:17:07"
+	if got := strings.Join(b.steps, " "); got != want {
+		t.Errorf("steps %s\nwant  %s", got, want)
+	}
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "--tokens is required"},
+		{[]string{"--tokens", "1,x"}, `"x" is not a token id`},
+		{[]string{"--tokens", "1", "--repeat", "0"}, "--repeat 0"},
+		{[]string{"--tokens"}, "needs an argument"},
+		{[]string{"--tokens", "1", "extra"}, `unexpected argument "extra"`},
+	} {
+		b := &fakeBackend{vocab: 50, last: map[int][]int32{}}
+		var stdout, stderr strings.Builder
+		err := Run(fakeProgram(b), tc.args, &stdout, &stderr)
+		var usage errUsage
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want a usage error containing %q", tc.args, err, tc.want)
+		}
+	}
+	var stderr strings.Builder
+	if err := Run(fakeProgram(&fakeBackend{}), []string{"--help"}, &strings.Builder{}, &stderr); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "--logits-out") {
+		t.Errorf("--help: %v %q", err, stderr.String())
+	}
+}
+
+// Generation checks its input the way ref.Generate does.
+func TestGenerateRejects(t *testing.T) {
+	b := &fakeBackend{vocab: 50, last: map[int][]int32{}}
+	s := fakeProgram(b).Schedule
+	for _, tc := range []struct {
+		prompt []int64
+		n      int
+		want   string
+	}{
+		{nil, 1, "empty prompt"},
+		{[]int64{50}, 1, "out of range"},
+		{[]int64{1}, -1, "cannot generate"},
+		{make([]int64, 15), 7, "max cache length is 20"},
+	} {
+		if _, err := Generate(b, s, tc.prompt, tc.n, false); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v, %d: got %v, want %q", tc.prompt, tc.n, err, tc.want)
+		}
+	}
+}
