@@ -16,6 +16,7 @@ type graphLowering struct {
 	g        *ir.Graph
 	node     *ir.Node // the node being lowered, for errors
 	slots    map[*ir.Value]*slot
+	users    map[*ir.Value][]*ir.Node // the nodes reading each value
 	loc      map[*ir.Value]schedule.Tensor
 	launches []schedule.Launch
 }
@@ -43,7 +44,12 @@ func root(v *ir.Value) *ir.Value {
 }
 
 func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
-	gl := &graphLowering{lowerer: l, g: g, slots: map[*ir.Value]*slot{}, loc: map[*ir.Value]schedule.Tensor{}}
+	gl := &graphLowering{lowerer: l, g: g, slots: map[*ir.Value]*slot{}, loc: map[*ir.Value]schedule.Tensor{}, users: map[*ir.Value][]*ir.Node{}}
+	for _, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			gl.users[v] = append(gl.users[v], n)
+		}
+	}
 	devices := map[string]bool{}
 	for _, n := range g.Nodes {
 		if d := n.Attrs.String(ir.AttrDevice); d != "" {

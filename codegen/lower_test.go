@@ -83,3 +83,38 @@ func TestViewsAreFree(t *testing.T) {
 		t.Fatalf("neg reads %+v", args)
 	}
 }
+
+// In causal attention the two grouped matmuls are bounded by the query
+// positions: the scores skip columns past them, the weighted sum stops at
+// them. A scores tensor that is also a graph output is computed in full.
+func TestCausalAttentionIsBoundedByPositions(t *testing.T) {
+	src := `graph g(%q: f32[6,3,10], %k: f32[2,23,10], %v: f32[2,23,10], %p: i32[3]) {
+  %kt = view(%k) {shape=[2,10,23], strides=[230,1,10]} : f32[2,10,23]
+  %s = grouped_matmul(%q, %kt) : f32[6,3,23]
+  %w = masked_softmax(%s, %p) {scale=0.3, causal=1} : f32[6,3,23]
+  %o = grouped_matmul(%w, %v) {rows_first=1} : f32[3,6,10]
+  return %o
+}`
+	limits := func(src string) []int64 {
+		low, err := LowerGraphs(parse(t, src), "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, l := range low.Schedule.Graphs[0].Launches {
+			if low.Schedule.Kernels[l.Kernel] == "grouped_matmul_f32" {
+				if l.Args[3].Buf != low.Schedule.Graphs[0].Inputs[3] && l.Args[4].Int != limitNone {
+					t.Errorf("%s is bounded by b%d, not the positions", l.Node, l.Args[3].Buf)
+				}
+				out = append(out, l.Args[4].Int)
+			}
+		}
+		return out
+	}
+	if got := limits(src); len(got) != 2 || got[0] != limitN || got[1] != limitK {
+		t.Errorf("limits %v, want [%d %d]", got, limitN, limitK)
+	}
+	if got := limits(strings.Replace(src, "return %o", "return %o, %s", 1)); got[0] != limitNone {
+		t.Errorf("scores returned by the graph were bounded: limits %v", got)
+	}
+}

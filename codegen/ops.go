@@ -200,16 +200,66 @@ func (gl *graphLowering) lowerGroupedMatmul(n *ir.Node) error {
 	}
 	H, M, K := ta.Shape[0], ta.Shape[1], ta.Shape[2]
 	G, N := tb.Shape[0], tb.Shape[2]
+	limit, pos, err := gl.causalLimit(n)
+	if err != nil {
+		return err
+	}
 	so := []int64{M * N, N, 1} // [H, M, N]
 	if n.Attrs.Int("rows_first", 0) != 0 {
 		so = []int64{N, H * N, 1} // [M, H, N] read as (h, m, n)
 	}
 	gl.launch(gl.typed("grouped_matmul", out), [3]int{int(N), int(M), int(H)}, [3]int{32, 1, 1},
-		aa, ba, oa, intArg(H), intArg(G), intArg(M), intArg(K), intArg(N),
+		aa, ba, oa, pos, intArg(limit), intArg(H), intArg(G), intArg(M), intArg(K), intArg(N),
 		intArg(ta.Strides[0]), intArg(ta.Strides[1]), intArg(ta.Strides[2]),
 		intArg(tb.Strides[0]), intArg(tb.Strides[1]), intArg(tb.Strides[2]),
 		intArg(so[0]), intArg(so[1]), intArg(so[2]))
 	return nil
+}
+
+// Limits of a grouped_matmul in causal attention (see the template).
+const (
+	limitNone = 0
+	limitN    = 1 // the scores feeding a causal softmax: skip columns past pos[m]
+	limitK    = 2 // the causal softmax's probabilities times V: sum keys up to pos[m]
+)
+
+// causalLimit finds whether grouped_matmul n is one half of causal
+// attention, and the positions that bound it: the scores when every reader
+// of the output is a causal masked_softmax with positions per row, the
+// weighted sum when a is such a softmax's output. Otherwise the positions
+// argument is a placeholder the kernel does not read.
+func (gl *graphLowering) causalLimit(n *ir.Node) (int64, schedule.Arg, error) {
+	rowsPos := func(sm *ir.Node, rows int64) *ir.Value {
+		if sm == nil || sm.Op != "masked_softmax" || sm.Attrs.Int("causal", 0) == 0 {
+			return nil
+		}
+		if p := sm.Inputs[1]; p.Type.Shape.NumElements() == rows {
+			return p
+		}
+		return nil
+	}
+	rows := n.Inputs[0].Type.Shape[1]
+	out := n.Outputs[0]
+	var pos *ir.Value
+	limit := int64(limitNone)
+	if p := rowsPos(n.Inputs[0].Def, rows); p != nil {
+		pos, limit = p, limitK
+	} else if users := gl.users[out]; len(users) > 0 && !slices.Contains(gl.g.Outputs, out) {
+		pos, limit = rowsPos(users[0], rows), limitN
+		for _, u := range users {
+			if u.Inputs[0] != out || rowsPos(u, rows) != pos {
+				pos = nil
+			}
+		}
+	}
+	if pos == nil {
+		return limitNone, schedule.Arg{Kind: schedule.TensorArg, Buf: arenaBuf}, nil
+	}
+	args, err := gl.denseArgs(pos)
+	if err != nil {
+		return 0, schedule.Arg{}, err
+	}
+	return limit, args[0], nil
 }
 
 func (gl *graphLowering) lowerRope(n *ir.Node) error {

@@ -72,6 +72,13 @@ var opCases = []opCase{
   %y = grouped_matmul(%a, %c) {rows_first=1} : D[3,6,10]
   return %y
 }`},
+	{name: "causal_attention", ints: map[string]int64{"p": 23}, src: `graph g(%q: D[6,3,10], %k: D[2,23,10], %v: D[2,23,10], %p: i32[3]) {
+  %kt = view(%k) {shape=[2,10,23], strides=[230,1,10]} : D[2,10,23]
+  %s = grouped_matmul(%q, %kt) : D[6,3,23]
+  %w = masked_softmax(%s, %p) {scale=0.3, causal=1} : D[6,3,23]
+  %o = grouped_matmul(%w, %v) {rows_first=1} : D[3,6,10]
+  return %o, %w
+}`},
 	{name: "rope_strided", ints: map[string]int64{"p": 300}, src: `graph g(%x: D[5,30], %p: i32[5]) {
   %xv = view(%x) {shape=[3,5,10], strides=[10,30,1]} : D[3,5,10]
   %y = rope(%xv, %p) {inv_freq=[1,0.1,0.01,0.001,0.0001]} : D[3,5,10]
