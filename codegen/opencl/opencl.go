@@ -18,7 +18,3 @@ const FileName = "kernels.cl"
 
 // Source returns the OpenCL program for a lowered model.
 func Source(l *codegen.Lowered) string { return kernels.Source(prelude, l.Kernels) }
-
-// SourceFor returns the OpenCL program for an explicit kernel set (the
-// conformance tests instantiate every template).
-func SourceFor(set kernels.Set) string { return kernels.Source(prelude, set) }

@@ -141,16 +141,6 @@ type Schedule struct {
 	Graphs []Graph
 }
 
-// Graph returns the named graph, or nil.
-func (s *Schedule) Graph(name string) *Graph {
-	for i := range s.Graphs {
-		if s.Graphs[i].Name == name {
-			return &s.Graphs[i]
-		}
-	}
-	return nil
-}
-
 // T is a tensor argument: buffer buf at element offset off.
 func T(buf int, off int64) Arg { return Arg{Kind: TensorArg, Buf: buf, Off: off} }
 
