@@ -8,6 +8,12 @@ import (
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
+// The elementwise ops' codes, the OP_* constants of typed.c.in.
+var (
+	unaryOps  = map[string]int64{"neg": 1, "sqrt": 2, "rsqrt": 3, "exp": 4, "sigmoid": 5, "silu": 6, "cos": 7, "sin": 8, "pow": 9}
+	binaryOps = map[string]int64{"add": 0, "sub": 1, "mul": 2, "div": 3}
+)
+
 // rank4 pads a shape and its strides to rank 4 in front.
 func rank4(shape, strides []int64) ([4]int64, [4]int64, error) {
 	var d, s [4]int64

@@ -19,9 +19,6 @@ const (
 	matvecMax = 1 // largest row count lowered to GEMV rather than GEMM
 )
 
-var unaryOps = map[string]int64{"neg": 1, "sqrt": 2, "rsqrt": 3, "exp": 4, "sigmoid": 5, "silu": 6, "cos": 7, "sin": 8, "pow": 9}
-var binaryOps = map[string]int64{"add": 0, "sub": 1, "mul": 2, "div": 3}
-
 // lowerNode emits the launches of one node.
 func (gl *graphLowering) lowerNode(n *ir.Node) error {
 	out := n.Outputs[0]
