@@ -8,6 +8,7 @@ package codegen
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/irc-compiler/irc/codegen/kernels"
@@ -118,6 +119,9 @@ func LowerGraphs(m *ir.Model, graphs ...string) (*Lowered, error) {
 		l.s.Buffers[arenaBuf].Bytes = max(l.s.Buffers[arenaBuf].Bytes, plan.Bytes)
 		out.Plans = append(out.Plans, plan)
 	}
+	if err := checkIndexRange(l.s.Buffers); err != nil {
+		return nil, err
+	}
 	for _, d := range []schedule.DType{schedule.F32, schedule.BF16, schedule.F16, schedule.I32} {
 		if l.dtypes[d] {
 			out.Kernels.DTypes = append(out.Kernels.DTypes, d)
@@ -174,4 +178,20 @@ func dtypeOf(v *ir.Value) (schedule.DType, error) {
 		return schedule.I32, nil
 	}
 	return "", fmt.Errorf("%%%s is %s: the GPU backends hold f32, bf16, f16 and i32 tensors", v.Name, v.Type)
+}
+
+// checkIndexRange rejects buffers whose element offsets do not fit the
+// 32-bit ints that kernel arguments and indices use. The arena holds values
+// of several dtypes; its bound is taken for the narrowest (2 bytes).
+func checkIndexRange(bufs []schedule.Buffer) error {
+	for _, b := range bufs {
+		size := b.DType.Size()
+		if b.Kind == schedule.Arena {
+			size = 2
+		}
+		if b.Bytes/size > math.MaxInt32 {
+			return fmt.Errorf("%s buffer %s holds %d elements: kernels index with 32-bit ints (at most %d)", b.Kind, b.Name, b.Bytes/size, math.MaxInt32)
+		}
+	}
+	return nil
 }

@@ -118,3 +118,14 @@ func TestCausalAttentionIsBoundedByPositions(t *testing.T) {
 		t.Errorf("scores returned by the graph were bounded: limits %v", got)
 	}
 }
+
+// Kernels index with 32-bit ints: a tensor past that is refused, by name.
+func TestLowerRefusesTensorsPast32BitIndexing(t *testing.T) {
+	m := parse(t, `graph g(%x: f32[65536,32768]) {
+  %y = neg(%x) : f32[65536,32768]
+  return %y
+}`)
+	if _, err := LowerGraphs(m, "g"); err == nil || !strings.Contains(err.Error(), "g.x holds 2147483648 elements") {
+		t.Fatalf("got %v", err)
+	}
+}
