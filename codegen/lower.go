@@ -182,9 +182,10 @@ func dtypeOf(v *ir.Value) (schedule.DType, error) {
 
 // checkIndexRange rejects buffers whose element offsets do not fit the
 // 32-bit ints that kernel arguments and indices use. The arena holds values
-// of several dtypes; its bound is taken for the narrowest (2 bytes).
+// of several dtypes; its bound is taken for the narrowest (2 bytes). It is
+// checked last, since a tensor too big by itself is the clearer message.
 func checkIndexRange(bufs []schedule.Buffer) error {
-	for _, b := range bufs {
+	for _, b := range append(slices.Clone(bufs[arenaBuf+1:]), bufs[arenaBuf]) {
 		size := b.DType.Size()
 		if b.Kind == schedule.Arena {
 			size = 2
