@@ -101,7 +101,9 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 		load = ckpt.Load
 	}
 	start := time.Now()
+	load, done := loadProgress(p.Schedule, load, stderr)
 	b, err := p.Open(o.device, load)
+	done()
 	if err != nil {
 		return err
 	}

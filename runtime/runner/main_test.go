@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
@@ -118,5 +119,30 @@ func TestGenerateRejects(t *testing.T) {
 		if _, err := Generate(b, s, tc.prompt, tc.n, false); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v, %d: got %v, want %q", tc.prompt, tc.n, err, tc.want)
 		}
+	}
+}
+
+// Loading reports progress once it takes longer than a second.
+func TestLoadProgress(t *testing.T) {
+	s := &schedule.Schedule{Buffers: []schedule.Buffer{
+		{Name: "a", Kind: schedule.Weight, Bytes: 1 << 29}, {Name: "b", Kind: schedule.Weight, Bytes: 1 << 29},
+		{Name: "c", Kind: schedule.Weight, Bytes: 1 << 30}, {Name: "s", Kind: schedule.State, Bytes: 1 << 30},
+	}}
+	var w strings.Builder
+	// Each weight takes 0.6 s on a fake clock: nothing is said in the first
+	// second, then every weight past half a second after the last report.
+	now := time.Unix(0, 0)
+	clock := func() time.Time { return now }
+	slow := func(b *schedule.Buffer) ([]byte, error) {
+		now = now.Add(600 * time.Millisecond)
+		return nil, nil
+	}
+	load, done := loadProgressAt(s, slow, &w, clock)
+	for i := range 3 {
+		load(&s.Buffers[i])
+	}
+	done()
+	if got := w.String(); got != "loading weights:  50% (1.00 of 2.00 GiB)\nloading weights: 100% (2.00 of 2.00 GiB)\n" {
+		t.Fatalf("progress %q", got)
 	}
 }
