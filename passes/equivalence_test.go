@@ -2,9 +2,10 @@ package passes
 
 import (
 	"fmt"
-	"math"
+	"slices"
 	"testing"
 
+	"github.com/irc-compiler/irc/internal/numcheck"
 	"github.com/irc-compiler/irc/internal/testmodel"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/hf"
@@ -29,17 +30,8 @@ func generate(t *testing.T, m *ir.Model, dir string, prompt []int64, n int) [][]
 	return gen.Logits
 }
 
-func relL2(a, b [][]float32) float64 {
-	var num, den float64
-	for i := range a {
-		for j := range a[i] {
-			d := float64(a[i][j]) - float64(b[i][j])
-			num += d * d
-			den += float64(b[i][j]) * float64(b[i][j])
-		}
-	}
-	return math.Sqrt(num / den)
-}
+// relL2 is ||a-b|| / ||b|| over the whole [T, vocab] array.
+func relL2(a, b [][]float32) float64 { return numcheck.RelL2(slices.Concat(a...), slices.Concat(b...)) }
 
 // The acceptance: on tiny checkpoints of every architecture the
 // default pipeline keeps the logits (relative 1e-5), and moving layers to

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,9 @@ import (
 	"testing"
 
 	"codeberg.org/sbinet/npyio/npy"
+
+	"github.com/irc-compiler/irc/internal/numcheck"
+	"github.com/irc-compiler/irc/runtime/runner"
 )
 
 func readNpy(t *testing.T, path string) ([]int, []float32) {
@@ -78,39 +80,27 @@ func TestOpenCLRunnerMatchesRef(t *testing.T) {
 				t.Fatalf("logits %v, ref %v", shape, wshape)
 			}
 			vocab := shape[1]
+			row := func(r int) []float32 { return ref[r*vocab : (r+1)*vocab] }
 			for r := range shape[0] {
-				g, w := got[r*vocab:(r+1)*vocab], ref[r*vocab:(r+1)*vocab]
-				var num, den float64
-				for i := range w {
-					num += math.Pow(float64(g[i]-w[i]), 2)
-					den += math.Pow(float64(w[i]), 2)
-				}
-				if e := math.Sqrt(num / den); e > 2e-2 {
+				if e := numcheck.RelL2(got[r*vocab:(r+1)*vocab], row(r)); e > 2e-2 {
 					t.Errorf("row %d: relative L2 %.3g", r, e)
 				}
 			}
-			gotIDs, wantIDs := strings.Split(lastLine(stdout.String()), ","), strings.Split(lastLine(want), ",")
-			// Generated id i comes from logits row P-1+i; compare while the
-			// runs agree and ref's choice is clear.
+			gotIDs, err := runner.ParseTokens(lastLine(stdout.String()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantIDs, err := runner.ParseTokens(lastLine(want))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Generated id i comes from logits row P-1+i.
 			p := len(strings.Split(prompt, ","))
-			for i := range wantIDs {
-				w := ref[(p-1+i)*vocab : (p+i)*vocab]
-				if gotIDs[i] != wantIDs[i] && margin(w) > 0.05 {
-					t.Fatalf("id %d: %s, ref %s (margin %.3g): %v vs %v", i, gotIDs[i], wantIDs[i], margin(w), gotIDs, wantIDs)
-				}
-				if gotIDs[i] != wantIDs[i] {
-					break
-				}
+			if err := numcheck.GreedyMismatch(gotIDs, wantIDs, func(i int) []float32 { return row(p - 1 + i) }, 0.05); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
-}
-
-// margin is the gap between the two largest logits.
-func margin(xs []float32) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return float64(s[len(s)-1] - s[len(s)-2])
 }
 
 // irc run --backend opencl compiles, builds and runs in one step, with the

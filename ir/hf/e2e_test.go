@@ -2,10 +2,11 @@ package hf_test
 
 import (
 	"fmt"
-	"math"
+	"slices"
 	"testing"
 
 	"github.com/irc-compiler/irc/internal/hfref"
+	"github.com/irc-compiler/irc/internal/numcheck"
 	"github.com/irc-compiler/irc/internal/testmodel"
 	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/runtime/ref"
@@ -14,15 +15,7 @@ import (
 
 // relL2 is ||a-b|| / ||b|| over the whole [T, vocab] array.
 func relL2(a [][]float32, b [][]float64) float64 {
-	var num, den float64
-	for i := range b {
-		for j := range b[i] {
-			d := float64(a[i][j]) - b[i][j]
-			num += d * d
-			den += b[i][j] * b[i][j]
-		}
-	}
-	return math.Sqrt(num / den)
+	return numcheck.RelL2(slices.Concat(a[:len(b)]...), slices.Concat(b...))
 }
 
 // Every tiny checkpoint, imported and run on the ref runtime (prefill in
