@@ -57,18 +57,10 @@ func TestRunContract(t *testing.T) {
 	if len(ids) != 4 {
 		t.Fatalf("last line %q is not 4 comma-separated ids", lines[len(lines)-1])
 	}
-	f, err := os.Open(npyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := npy.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := readNpy(t, npyPath)
 	p, _ := testmodel.Find("qwen2-tiny")
-	if s := r.Header.Descr.Shape; len(s) != 2 || s[0] != 3+3 || s[1] != p.Vocab || !strings.Contains(r.Header.Descr.Type, "<f4") {
-		t.Fatalf("logits.npy is %v %s, want [6 %d] <f4", s, r.Header.Descr.Type, p.Vocab)
+	if s := h.Descr.Shape; len(s) != 2 || s[0] != 3+3 || s[1] != p.Vocab || !strings.Contains(h.Descr.Type, "<f4") {
+		t.Fatalf("logits.npy is %v %s, want [6 %d] <f4", s, h.Descr.Type, p.Vocab)
 	}
 	// The same run through a text dump of the model gives the same ids:
 	// dumps are valid inputs.
@@ -178,6 +170,25 @@ func TestBadInputs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readNpy reads a float32 .npy file: its header and its values.
+func readNpy(t *testing.T, path string) (npy.Header, []float32) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := npy.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []float32
+	if err := r.Read(&data); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return r.Header, data
 }
 
 func tmp(t *testing.T, name string) string { return filepath.Join(t.TempDir(), name) }

@@ -171,11 +171,10 @@ func TestKernelsMatchRef(t *testing.T) {
 	}
 }
 
-// checkOp runs the case on three random draws.
-func checkOp(t *testing.T, m *ir.Model, c opCase) {
+// loadGraph lowers m's first graph and loads it on device 0 (no weights).
+func loadGraph(t *testing.T, m *ir.Model) (*codegen.Lowered, *opencl.Executor) {
 	t.Helper()
-	g := m.Graphs[0]
-	low, err := codegen.LowerGraphs(m, g.Name)
+	low, err := codegen.LowerGraphs(m, m.Graphs[0].Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +182,13 @@ func checkOp(t *testing.T, m *ir.Model, c opCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return low, exec
+}
+
+// checkOp runs the case on three random draws.
+func checkOp(t *testing.T, m *ir.Model, c opCase) {
+	t.Helper()
+	low, exec := loadGraph(t, m)
 	defer exec.Close()
 	rt, err := ref.New(m, nil)
 	if err != nil {

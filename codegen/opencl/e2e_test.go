@@ -102,14 +102,7 @@ graph g(%x: f32[3,203]) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	low, err := codegen.LowerGraphs(m, "g")
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec, err := opencl.Load(low.Schedule, clgen.Source(low), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	low, exec := loadGraph(t, m)
 	defer exec.Close()
 	rows := make([]float32, 3*203)
 	for i := range rows {
