@@ -45,13 +45,11 @@ func root(v *ir.Value) *ir.Value {
 
 func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
 	gl := &graphLowering{lowerer: l, g: g, slots: map[*ir.Value]*slot{}, loc: map[*ir.Value]schedule.Tensor{}, users: map[*ir.Value][]*ir.Node{}}
+	devices := map[string]bool{}
 	for _, n := range g.Nodes {
 		for _, v := range n.Inputs {
 			gl.users[v] = append(gl.users[v], n)
 		}
-	}
-	devices := map[string]bool{}
-	for _, n := range g.Nodes {
 		if d := n.Attrs.String(ir.AttrDevice); d != "" {
 			devices[d] = true
 		}

@@ -127,22 +127,20 @@ func (r *Runner) mainFile() ([]byte, error) {
 // their imports resolve unchanged.
 func runtimeSources(backendPkg string) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	want := map[string]bool{"runtime/schedule": true, "runtime/runner": true, "runtime/randinit": true,
-		"ir/safetensors": true, "ir/bf16": true, strings.TrimPrefix(backendPkg, module+"/"): true}
-	err := fs.WalkDir(irc.RunnerSources, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !want[path.Dir(p)] || strings.HasSuffix(p, "_test.go") {
-			return err
-		}
-		data, err := fs.ReadFile(irc.RunnerSources, p)
-		out[p] = data
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	for dir := range want {
-		if !slices.ContainsFunc(mapsKeys(out), func(p string) bool { return path.Dir(p) == dir }) {
+	dirs := []string{"runtime/schedule", "runtime/runner", "runtime/randinit", "ir/safetensors", "ir/bf16", strings.TrimPrefix(backendPkg, module+"/")}
+	for _, dir := range dirs {
+		entries, err := fs.ReadDir(irc.RunnerSources, dir)
+		if err != nil || len(entries) == 0 {
 			return nil, fmt.Errorf("the compiler carries no sources of package %s for the runner", dir)
+		}
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), "_test.go") {
+				continue
+			}
+			p := path.Join(dir, e.Name())
+			if out[p], err = fs.ReadFile(irc.RunnerSources, p); err != nil {
+				return nil, err
+			}
 		}
 	}
 	mod, err := goMod()
@@ -154,14 +152,6 @@ func runtimeSources(backendPkg string) (map[string][]byte, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func mapsKeys(m map[string][]byte) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
 }
 
 // runnerRequires are the only modules the copied packages import.
