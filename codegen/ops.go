@@ -1,7 +1,6 @@
 package codegen
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -80,10 +79,7 @@ func (gl *graphLowering) lowerConstant(n *ir.Node) error {
 	}
 	var data []byte
 	if d == schedule.I32 {
-		data = make([]byte, 4*len(t.I))
-		for i, v := range t.I {
-			binary.LittleEndian.PutUint32(data[4*i:], uint32(int32(v)))
-		}
+		data = runner.EncodeInts(t.I)
 	} else {
 		data = runner.Encode(d, t.F)
 	}

@@ -268,11 +268,7 @@ func encodeTensor(t *ref.Tensor) []byte {
 	if t.DType.IsFloat() {
 		return runner.Encode(schedule.DType(t.DType.String()), t.F)
 	}
-	out := make([]byte, 4*len(t.I))
-	for i, v := range t.I {
-		binary.LittleEndian.PutUint32(out[4*i:], uint32(int32(v)))
-	}
-	return out
+	return runner.EncodeInts(t.I)
 }
 
 func decodeTensor(d schedule.DType, data []byte) []float64 {

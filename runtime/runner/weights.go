@@ -49,16 +49,23 @@ func RandomWeights(seed uint64) WeightFunc {
 	}
 }
 
-// Encode stores float32 values in dtype d, little-endian, rounding to
-// nearest even.
+// EncodeInts stores integers as little-endian i32.
+func EncodeInts(vals []int64) []byte {
+	out := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint32(out[4*i:], uint32(int32(v)))
+	}
+	return out
+}
+
+// Encode stores float32 values in float dtype d, little-endian, rounding
+// to nearest even (integers go through EncodeInts, exactly).
 func Encode(d schedule.DType, vals []float32) []byte {
 	out := make([]byte, int64(len(vals))*d.Size())
 	for i, v := range vals {
 		switch d {
 		case schedule.F32:
 			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
-		case schedule.I32:
-			binary.LittleEndian.PutUint32(out[4*i:], uint32(int32(v)))
 		case schedule.BF16:
 			binary.LittleEndian.PutUint16(out[2*i:], bf16.FromFloat32(v))
 		case schedule.F16:

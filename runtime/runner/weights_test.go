@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,10 @@ func TestEncodeRoundsToTheDType(t *testing.T) {
 	}
 	if len(Encode(schedule.F32, []float32{1, 2, 3})) != 12 || len(Encode(schedule.F16, []float32{1})) != 2 {
 		t.Fatal("wrong sizes")
+	}
+	// Integers are exact past float32's 24-bit mantissa.
+	if b := EncodeInts([]int64{1<<24 + 1, -3}); binary.LittleEndian.Uint32(b) != 1<<24+1 || int32(binary.LittleEndian.Uint32(b[4:])) != -3 {
+		t.Fatalf("i32 encoding %x", b)
 	}
 }
 
