@@ -259,18 +259,21 @@ func (c *Context) Zero(b *Buffer) error {
 
 // Launch enqueues k over a global grid in work groups of local.
 func (c *Context) Launch(k *Kernel, global, local [3]int) error {
+	return c.enqueue(k, global, local, nil)
+}
+
+// enqueue launches k, returning its event in ev when ev is not nil.
+func (c *Context) enqueue(k *Kernel, global, local [3]int, ev *C.cl_event) error {
 	g := [3]C.size_t{C.size_t(global[0]), C.size_t(global[1]), C.size_t(global[2])}
 	l := [3]C.size_t{C.size_t(local[0]), C.size_t(local[1]), C.size_t(local[2])}
-	return check("clEnqueueNDRangeKernel "+k.name, C.clEnqueueNDRangeKernel(c.queue, k.k, 3, nil, &g[0], &l[0], 0, nil, nil))
+	return check("clEnqueueNDRangeKernel "+k.name, C.clEnqueueNDRangeKernel(c.queue, k.k, 3, nil, &g[0], &l[0], 0, nil, ev))
 }
 
 // LaunchTimed enqueues k like Launch, waits for it, and returns the
 // device's own measure of its run time (from the profiling event).
 func (c *Context) LaunchTimed(k *Kernel, global, local [3]int) (time.Duration, error) {
-	g := [3]C.size_t{C.size_t(global[0]), C.size_t(global[1]), C.size_t(global[2])}
-	l := [3]C.size_t{C.size_t(local[0]), C.size_t(local[1]), C.size_t(local[2])}
 	var ev C.cl_event
-	if err := check("clEnqueueNDRangeKernel "+k.name, C.clEnqueueNDRangeKernel(c.queue, k.k, 3, nil, &g[0], &l[0], 0, nil, &ev)); err != nil {
+	if err := c.enqueue(k, global, local, &ev); err != nil {
 		return 0, err
 	}
 	defer C.clReleaseEvent(ev)
