@@ -18,7 +18,7 @@ sed -n '/^graph decode/,/launches:/p' "$out/schedule.txt" | head -n 4
 (cd "$out/runner" && go build -trimpath -o qwen2-tiny .)
 echo "== opencl: generate 8 tokens after the prompt 1,2,3,4,5"
 "$out/runner/qwen2-tiny" --tokens 1,2,3,4,5 --generate 8 --logits-out "$out/logits.npy"
-"$out/runner/qwen2-tiny" --bench --repeat 5
+"$out/runner/qwen2-tiny" --bench --max-position 64
 echo "== ref"
 "$out/irc" run "$out/qwen2-tiny.irpb" --tokens 1,2,3,4,5 --generate 8
 echo "runner: $out/runner; per-pass dumps: $out/dumps; schedule: $out/schedule.txt; logits: $out/logits.npy"

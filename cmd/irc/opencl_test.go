@@ -45,8 +45,8 @@ func TestOpenCLRunnerMatchesRef(t *testing.T) {
 			if !strings.Contains(stderr.String(), "decode") {
 				t.Errorf("runner printed no timings: %s", stderr.String())
 			}
-			bench, err := exec.Command(bin, "--bench", "--repeat", "2", "--profile").CombinedOutput()
-			if err != nil || !strings.Contains(string(bench), "bench (median of 2)") || !strings.Contains(string(bench), "profile of decode") ||
+			bench, err := exec.Command(bin, "--bench", "--repeat", "2", "--positions", "1,7", "--profile").CombinedOutput()
+			if err != nil || !strings.Contains(string(bench), "position 7 (2/2)") || !strings.Contains(string(bench), "time to first token") || !strings.Contains(string(bench), "profile of decode") ||
 				!strings.Contains(string(bench), "linear_gemv_") {
 				t.Errorf("--bench --profile: %v\n%s", err, bench)
 			}

@@ -276,6 +276,21 @@ func (c *Context) LaunchTimed(k *Kernel, global, local [3]int) (time.Duration, e
 	if err := c.enqueue(k, global, local, &ev); err != nil {
 		return 0, err
 	}
+	return eventTime(ev)
+}
+
+// CopyTimed copies the first bytes of src to dst on the device, waits, and
+// returns the device's measure of the copy's time.
+func (c *Context) CopyTimed(dst, src *Buffer, bytes int64) (time.Duration, error) {
+	var ev C.cl_event
+	if err := check("clEnqueueCopyBuffer", C.clEnqueueCopyBuffer(c.queue, src.mem, dst.mem, 0, 0, C.size_t(bytes), 0, nil, &ev)); err != nil {
+		return 0, err
+	}
+	return eventTime(ev)
+}
+
+// eventTime waits for ev, releases it and returns how long its command ran.
+func eventTime(ev C.cl_event) (time.Duration, error) {
 	defer C.clReleaseEvent(ev)
 	if err := check("clWaitForEvents", C.clWaitForEvents(1, &ev)); err != nil {
 		return 0, err
@@ -285,6 +300,9 @@ func (c *Context) LaunchTimed(k *Kernel, global, local [3]int) (time.Duration, e
 	C.clGetEventProfilingInfo(ev, C.CL_PROFILING_COMMAND_END, C.size_t(unsafe.Sizeof(end)), unsafe.Pointer(&end), nil)
 	return time.Duration(end - start), nil
 }
+
+// Unallocated is how many bytes of device memory are not yet allocated.
+func (c *Context) Unallocated() int64 { return c.Device.GlobalMem - c.allocated }
 
 // Finish waits for every queued command.
 func (c *Context) Finish() error { return check("clFinish", C.clFinish(c.queue)) }

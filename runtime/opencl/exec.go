@@ -289,3 +289,35 @@ func (e *Executor) Close() {
 	}
 	e.ctx.Close()
 }
+
+// CopyBandwidth measures the device's copy bandwidth, bytes read plus
+// written per second, as the best of six device-to-device copies of up to
+// 256 MiB (less where memory is short).
+func (e *Executor) CopyBandwidth() (float64, error) {
+	size := min(256<<20, e.ctx.Device.MaxAlloc, e.ctx.Unallocated()/2) &^ 255
+	if size < 1<<20 {
+		return 0, nil // too little memory left to measure anything meaningful
+	}
+	src, err := e.ctx.Alloc(size, "copy bandwidth source")
+	if err != nil {
+		return 0, err
+	}
+	defer e.ctx.Free(src)
+	dst, err := e.ctx.Alloc(size, "copy bandwidth destination")
+	if err != nil {
+		return 0, err
+	}
+	defer e.ctx.Free(dst)
+	if err := e.ctx.Zero(src); err != nil {
+		return 0, err
+	}
+	best := time.Duration(math.MaxInt64)
+	for range 6 { // the best, so the first copy's warm-up does not count
+		d, err := e.ctx.CopyTimed(dst, src, size)
+		if err != nil {
+			return 0, err
+		}
+		best = min(best, max(d, 1))
+	}
+	return 2 * float64(size) / best.Seconds(), nil
+}

@@ -22,6 +22,8 @@ type Backend interface {
 	Argmax(g, row int) (int32, error)
 	// Reset empties the KV caches.
 	Reset() error
+	// Write copies data into buffer buf (the bench seeds KV caches).
+	Write(buf int, data []byte) error
 	// Finish waits for the device.
 	Finish() error
 	// Device names the device.

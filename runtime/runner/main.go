@@ -44,6 +44,8 @@ type options struct {
 	generate, device, repeat   int
 	random, bench, profile     bool
 	seed                       uint64
+	positions, benchJSON       string
+	maxPosition                int64
 }
 
 // Run is Main without the exit: it parses args, loads the model and
@@ -58,8 +60,11 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.random, "random-weights", false, "use deterministic random weights instead of the checkpoint")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of --random-weights")
 	fs.IntVar(&o.device, "device", 0, "index of the device to run on")
-	fs.BoolVar(&o.bench, "bench", false, "time prefill and decode steps instead of generating")
-	fs.IntVar(&o.repeat, "repeat", 5, "timed repetitions of each --bench measurement")
+	fs.BoolVar(&o.bench, "bench", false, "measure time to first token and one decode step at each of --positions instead of generating")
+	fs.StringVar(&o.positions, "positions", "log2", "with --bench: decode positions, log2 (1, 2, 4, ... and --max-position) or a list like 1,8,64")
+	fs.Int64Var(&o.maxPosition, "max-position", 0, "with --bench: last position of log2 (default: max cache length - prefill chunk)")
+	fs.IntVar(&o.repeat, "repeat", 3, "timed repetitions of each --bench measurement")
+	fs.StringVar(&o.benchJSON, "bench-json", "", "with --bench: write the measurements to this JSON file")
 	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and one decode step")
 	usage := func() {
 		fs.SetOutput(stderr)
@@ -87,6 +92,16 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	if o.repeat < 1 {
 		return usagef("--repeat %d: want at least 1", o.repeat)
 	}
+	var positions []int64
+	if o.bench {
+		max, err := maxPosition(p.Schedule, o.maxPosition)
+		if err != nil {
+			return err
+		}
+		if positions, err = Positions(o.positions, max); err != nil {
+			return err
+		}
+	}
 	prompt, err := ParseTokens(o.tokens)
 	if err != nil {
 		if !o.bench || o.tokens != "" {
@@ -108,12 +123,23 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer b.Close()
-	fmt.Fprintf(stderr, "%s on %s: loaded in %s\n", p.Schedule.Model.Name, b.Device(), ms(time.Since(start)))
+	loaded := time.Since(start)
+	fmt.Fprintf(stderr, "%s on %s: loaded in %s\n", p.Schedule.Model.Name, b.Device(), ms(loaded))
 	if o.bench {
-		if err := bench(b, p.Schedule, o.repeat, stderr); err != nil || !o.profile {
+		r, err := Bench(b, p.Schedule, BenchOptions{Positions: positions, Repeat: o.repeat, Seed: o.seed, Progress: stderr})
+		if err != nil {
 			return err
 		}
-		return profile(b, p.Schedule, stderr)
+		r.LoadMs = float64(loaded) / 1e6
+		if o.benchJSON != "" {
+			if err := r.WriteJSON(o.benchJSON); err != nil {
+				return err
+			}
+		}
+		if o.profile {
+			return profile(b, p.Schedule, stderr)
+		}
+		return nil
 	}
 	gen, err := Generate(b, p.Schedule, prompt, o.generate, o.logitsOut != "")
 	if err != nil {
@@ -131,6 +157,26 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, strings.Join(ids, ","))
 	return nil
+}
+
+// maxPosition is the last decode position --bench measures: flag, or by
+// default the seed's max cache length - prefill chunk.
+func maxPosition(s *schedule.Schedule, flag int64) (int64, error) {
+	last := s.Model.MaxCacheLen - 1
+	if flag > last || flag < 0 {
+		return 0, usagef("--max-position %d: want a cache position in 0..%d", flag, last)
+	}
+	if flag > 0 {
+		return flag, nil
+	}
+	prefill, err := graphIndex(s, "prefill")
+	if err != nil {
+		return 0, err
+	}
+	if chunk := s.Buffers[s.Graphs[prefill].Inputs[0]].Bytes / 4; s.Model.MaxCacheLen-chunk > 0 {
+		return s.Model.MaxCacheLen - chunk, nil
+	}
+	return last, nil
 }
 
 // errUsage marks errors in the command line (exit status 2).

@@ -18,6 +18,7 @@ type fakeBackend struct {
 	vocab int
 	steps []string // graph:first-token@pos
 	last  map[int][]int32
+	wrote map[int]int // buffer -> bytes written
 }
 
 func (f *fakeBackend) Run(g int, tokens []int32, pos int32) error {
@@ -37,6 +38,13 @@ func (f *fakeBackend) Logits(g, row, n int) ([][]float32, error) {
 
 func (f *fakeBackend) Argmax(g, row int) (int32, error) {
 	return (f.last[g][row] + 1) % int32(f.vocab), nil
+}
+func (f *fakeBackend) Write(buf int, data []byte) error {
+	if f.wrote == nil {
+		f.wrote = map[int]int{}
+	}
+	f.wrote[buf] = len(data)
+	return nil
 }
 func (f *fakeBackend) Reset() error   { return nil }
 func (f *fakeBackend) Finish() error  { return nil }

@@ -1,0 +1,72 @@
+package runner
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// Profiler is a Backend that can time every launch of a step on the device.
+type Profiler interface {
+	Profile(g int, tokens []int32, pos int32) ([]time.Duration, error)
+}
+
+// profile prints, for one prefill chunk and one decode step, the device
+// time spent in each kernel, largest first.
+func profile(b Backend, s *schedule.Schedule, w io.Writer) error {
+	p, ok := b.(Profiler)
+	if !ok {
+		return fmt.Errorf("--profile: the %s backend cannot time single launches", b.Device())
+	}
+	for g, graph := range s.Graphs {
+		tokens := benchTokens(s, g)
+		times, err := p.Profile(g, tokens, int32(min(int64(len(tokens)), s.Model.MaxCacheLen-int64(len(tokens)))))
+		if err != nil {
+			return err
+		}
+		type row struct {
+			kernel string
+			n      int
+			total  time.Duration
+		}
+		byKernel := map[int]*row{}
+		var total time.Duration
+		for i, l := range graph.Launches {
+			r := byKernel[l.Kernel]
+			if r == nil {
+				r = &row{kernel: s.Kernels[l.Kernel]}
+				byKernel[l.Kernel] = r
+			}
+			r.n++
+			r.total += times[i]
+			total += times[i]
+		}
+		var rows []*row
+		for _, r := range byKernel {
+			rows = append(rows, r)
+		}
+		slices.SortFunc(rows, func(a, b *row) int { return cmp.Or(cmp.Compare(b.total, a.total), cmp.Compare(a.kernel, b.kernel)) })
+		fmt.Fprintf(w, "profile of %s (%d launches, %s of device time):\n", graph.Name, len(graph.Launches), ms(total))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "kernel\tlaunches\ttime\tshare\t")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f%%\t\n", r.kernel, r.n, ms(r.total), 100*float64(r.total)/float64(max(total, 1)))
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+// benchTokens is a full chunk of valid ids for graph g.
+func benchTokens(s *schedule.Schedule, g int) []int32 {
+	tokens := make([]int32, s.Buffers[s.Graphs[g].Inputs[0]].Bytes/4)
+	for i := range tokens {
+		tokens[i] = int32(i % int(s.Model.Vocab))
+	}
+	return tokens
+}
