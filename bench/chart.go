@@ -32,9 +32,9 @@ var (
 // with error bars and, when both executors ran, the DAG/whole ratio, all
 // over the cache position on a log2 axis.
 func Chart(r *Result, path string) error {
-	s := []series{{r.Executor, blue, &r.Run}}
+	s := []series{{runName(r.Executor, &r.Run), blue, &r.Run}}
 	if r.DAG != nil {
-		s = append(s, series{"dag", orange, r.DAG})
+		s = append(s, series{runName("dag", r.DAG), orange, r.DAG})
 	}
 	title := fmt.Sprintf("%s on %s (%s)", r.Model, r.Device, r.Target)
 	panels := []*plot.Plot{tpsPanel(title, s), stepPanel(s)}
@@ -43,6 +43,13 @@ func Chart(r *Result, path string) error {
 		panels = append(panels, ratioPanel("DAG / whole TPS", "DAG executor over the whole graph", ratio))
 	}
 	return save(panels, path)
+}
+
+func runName(executor string, r *Run) string {
+	if executor == "whole" {
+		return "whole graph"
+	}
+	return fmt.Sprintf("DAG, %d partitions", r.Partitions)
 }
 
 // CompareChart overlays two results (the top-level executor of each) and
@@ -141,8 +148,9 @@ func panel(ylabel string) *plot.Plot {
 	p.X.Scale = log2Scale{}
 	p.X.Tick.Marker = plot.TickerFunc(log2Ticks)
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	p.Legend.Left = true
+	// Bottom right: the curves of these panels live high and on the left
+	// of it rarely (y starts at 0).
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(8), vg.Points(8)
 	return p
 }
 

@@ -35,6 +35,7 @@ type Result struct {
 	PrefillTokens    int     `json:"prefill_tokens"`
 	MaxCacheLen      int64   `json:"max_cache_len"`
 	Repeat           int     `json:"repeat"`
+	MinTimeMs        float64 `json:"min_time_ms"`
 	WeightBytes      int64   `json:"weight_bytes"`
 	Run
 	// DAG is the partitioned executor's run, when both were measured; its

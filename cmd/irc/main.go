@@ -49,6 +49,6 @@ reference CPU runtime.
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newImportCmd(), newCompileCmd(), newDumpCmd(), newRunCmd(), newTestmodelCmd(), newVersionCmd())
+	root.AddCommand(newImportCmd(), newCompileCmd(), newDumpCmd(), newRunCmd(), newBenchCmd(), newTestmodelCmd(), newVersionCmd())
 	return root
 }

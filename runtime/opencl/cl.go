@@ -243,6 +243,56 @@ func (c *Context) Write(b *Buffer, off int64, data []byte) error {
 	return check("clEnqueueWriteBuffer", C.clEnqueueWriteBuffer(c.queue, b.mem, C.CL_TRUE, C.size_t(off), C.size_t(len(data)), unsafe.Pointer(&data[0]), 0, nil, nil))
 }
 
+// Staging is host memory outside Go's heap, which the device may still be
+// reading after the call that queued a write from it has returned (cgo
+// forbids C keeping Go pointers).
+type Staging struct {
+	p       unsafe.Pointer
+	n       int
+	ev      C.cl_event
+	pending bool
+}
+
+// NewStaging allocates n bytes of staging memory.
+func NewStaging(n int) *Staging { return &Staging{p: C.malloc(C.size_t(max(n, 1))), n: n} }
+
+// wait returns once the device has read the last write queued from s.
+func (s *Staging) wait() error {
+	if !s.pending {
+		return nil
+	}
+	s.pending = false
+	defer C.clReleaseEvent(s.ev)
+	return check("clWaitForEvents", C.clWaitForEvents(1, &s.ev))
+}
+
+// Free waits for s's last write and releases its memory.
+func (s *Staging) Free() {
+	s.wait()
+	C.free(s.p)
+}
+
+// WriteAsync queues a copy of data into b through s and returns without
+// waiting for the device: a step's small inputs then cost no round trip.
+// It waits only for s's previous write, whose bytes it is about to reuse.
+func (c *Context) WriteAsync(b *Buffer, s *Staging, data []byte) error {
+	if len(data) > s.n {
+		return fmt.Errorf("WriteAsync: %d bytes do not fit a %d-byte staging buffer", len(data), s.n)
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if err := s.wait(); err != nil {
+		return err
+	}
+	copy(unsafe.Slice((*byte)(s.p), s.n), data)
+	if err := check("clEnqueueWriteBuffer", C.clEnqueueWriteBuffer(c.queue, b.mem, C.CL_FALSE, 0, C.size_t(len(data)), s.p, 0, nil, &s.ev)); err != nil {
+		return err
+	}
+	s.pending = true
+	return nil
+}
+
 // Read copies from b at byte offset off into data, after every queued launch.
 func (c *Context) Read(b *Buffer, off int64, data []byte) error {
 	if len(data) == 0 {

@@ -17,6 +17,8 @@ type Executor struct {
 	prog   *Program
 	s      *schedule.Schedule
 	bufs   []*Buffer
+	// staging holds the bytes of each input buffer's latest async write.
+	staging map[int]*Staging
 	graphs [][]*Kernel // per graph, per launch
 	argmax *Kernel
 	best   *Buffer
@@ -30,7 +32,7 @@ func Load(s *schedule.Schedule, source string, device int, load func(*schedule.B
 	if err != nil {
 		return nil, err
 	}
-	e := &Executor{ctx: ctx, s: s}
+	e := &Executor{ctx: ctx, s: s, staging: map[int]*Staging{}}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -185,11 +187,17 @@ func (e *Executor) writeInts(buf int, vals []int32) error {
 	if int64(len(vals))*4 != b.Bytes {
 		return fmt.Errorf("input %s holds %d ids, got %d", b.Name, b.Bytes/4, len(vals))
 	}
-	data := make([]byte, 4*len(vals))
-	for i, v := range vals {
-		binary.LittleEndian.PutUint32(data[4*i:], uint32(v))
+	st := e.staging[buf]
+	if st == nil {
+		st = NewStaging(int(b.Bytes))
+		e.staging[buf] = st
 	}
-	return e.ctx.Write(e.bufs[buf], 0, data)
+	var small [64]byte // no allocation for decode's single token and position
+	data := small[:0]
+	for _, v := range vals {
+		data = binary.LittleEndian.AppendUint32(data, uint32(v))
+	}
+	return e.ctx.WriteAsync(e.bufs[buf], st, data)
 }
 
 // Write copies data into buffer buf (a graph input, or a state to seed).
@@ -270,6 +278,10 @@ func (e *Executor) Finish() error { return e.ctx.Finish() }
 
 // Close releases everything.
 func (e *Executor) Close() {
+	e.ctx.Finish()
+	for _, st := range e.staging {
+		st.Free()
+	}
 	for _, ks := range e.graphs {
 		for _, k := range ks {
 			k.Release()

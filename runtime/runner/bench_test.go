@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -84,10 +85,15 @@ func TestBenchOnFake(t *testing.T) {
 		schedule.Buffer{Name: "cache.v", Kind: schedule.State, DType: schedule.F32, Shape: []int64{1, 20, 2}, Bytes: 160})
 	s.Graphs[1].Launches = []schedule.Launch{{Part: 0}, {Part: 1}, {Part: 1}, {Part: 2}}
 	var progress strings.Builder
-	r, err := Bench(b, s, BenchOptions{Positions: []int64{1, 4, 19}, Repeat: 2, Seed: 3, Progress: &progress})
+	sess, err := NewSession(b, s, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
+	reps, err := BenchAll([]Measurer{sess}, BenchOptions{Positions: []int64{1, 4, 19}, Repeat: 2, Progress: &progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reps[0]
 	if b.wrote[4] != 80 || b.wrote[5] != 160 || len(b.wrote) != 2 {
 		t.Errorf("states written %v, want both caches in full", b.wrote)
 	}
@@ -95,11 +101,14 @@ func TestBenchOnFake(t *testing.T) {
 	for _, st := range b.steps {
 		steps = append(steps, st[:strings.IndexByte(st, ':')]+st[strings.LastIndexByte(st, ':'):])
 	}
-	want := "prefill:00 prefill:00 prefill:00 decode:01 decode:01 decode:01 decode:04 decode:04 decode:04 decode:19 decode:19 decode:19"
+	// MinTime 0: each measurement warms up with one step, then times one;
+	// the first round also times one to calibrate.
+	want := "prefill:00 prefill:00 prefill:00 decode:01 decode:01 decode:01 decode:04 decode:04 decode:04 decode:19 decode:19 decode:19 " +
+		"prefill:00 prefill:00 decode:01 decode:01 decode:04 decode:04 decode:19 decode:19"
 	if got := strings.Join(steps, " "); got != want {
 		t.Errorf("steps %s\nwant  %s", got, want)
 	}
-	if r.PrefillTokens != 4 || r.Partitions != 3 || r.WeightBytes != 1000 || r.Repeat != 2 || r.Device != "fake" || len(r.Positions) != 3 {
+	if r.PrefillTokens != 4 || r.Partitions != 3 || r.WeightBytes != 1000 || r.StateBytes != 240 || r.Repeat != 2 || r.Device != "fake" || len(r.Positions) != 3 {
 		t.Errorf("report %+v", r)
 	}
 	for i, st := range r.Positions {
@@ -111,6 +120,66 @@ func TestBenchOnFake(t *testing.T) {
 	if !strings.Contains(progress.String(), "position 19 (3/3)") || !strings.Contains(progress.String(), "time to first token (4-token prompt)") {
 		t.Errorf("progress:\n%s", progress.String())
 	}
+}
+
+// A measurement averages as many steps as fill minTime; the first at a
+// position warms up and calibrates first.
+func TestMeasureFillsMinTime(t *testing.T) {
+	b := &fakeBackend{vocab: 50, last: map[int][]int32{}, sleep: time.Millisecond}
+	sess, err := NewSession(b, fakeProgram(b).Schedule, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		before := len(b.steps)
+		d, n, err := sess.Measure(3, 5*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The calibration step took at least 1 ms, so at most 6 fill 5 ms.
+		calls, want := len(b.steps)-before, n+1
+		if round == 0 {
+			want++
+		}
+		if n < 1 || n > 6 || calls != want || d < time.Millisecond {
+			t.Errorf("round %d: %d steps of %s each, %d calls (want %d)", round, n, d, calls, want)
+		}
+	}
+	if _, _, err := sess.Measure(20, 0); err == nil || !strings.Contains(err.Error(), "position 20 is outside the cache (0..19)") {
+		t.Errorf("past the cache: %v", err)
+	}
+}
+
+// Repetitions go in rounds over every position, alternating executors.
+func TestBenchAllInterleaves(t *testing.T) {
+	var order []string
+	ms := []Measurer{&recorder{name: "a", order: &order}, &recorder{name: "b", order: &order}}
+	reps, err := BenchAll(ms, BenchOptions{Positions: []int64{2, 8}, Repeat: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(order, " "), "a-1 b-1 a2 b2 a8 b8 a-1 b-1 a2 b2 a8 b8"; got != want {
+		t.Errorf("order %s, want %s", got, want)
+	}
+	// recorder a takes 1 ms a step, b 2 ms.
+	if reps[0].Positions[1].StepMsMedian != 1 || reps[1].Positions[1].StepMsMedian != 2 || reps[1].TTFTMs != 2 || reps[0].Positions[0].Steps != 7 {
+		t.Errorf("reports %+v %+v", reps[0], reps[1])
+	}
+}
+
+type recorder struct {
+	name  string
+	order *[]string
+}
+
+func (r *recorder) Info() (*Report, error) { return &Report{MaxCacheLen: 10}, nil }
+
+func (r *recorder) Measure(pos int64, _ time.Duration) (time.Duration, int, error) {
+	*r.order = append(*r.order, fmt.Sprintf("%s%d", r.name, pos))
+	if r.name == "a" {
+		return time.Millisecond, 7, nil
+	}
+	return 2 * time.Millisecond, 7, nil
 }
 
 // --bench writes the report as JSON, with the load time.

@@ -20,12 +20,17 @@ type Program struct {
 	// WeightsDir is where the compiler found the weights; --weights
 	// overrides it.
 	WeightsDir string
+	// Stdin is what --bench-serve reads requests from (os.Stdin in Main).
+	Stdin io.Reader
 	// Open loads the schedule onto device index, weights from load.
 	Open func(device int, load WeightFunc) (Backend, error)
 }
 
 // Main runs the runner's command line and exits.
 func Main(p Program) {
+	if p.Stdin == nil {
+		p.Stdin = os.Stdin
+	}
 	err := Run(p, os.Args[1:], os.Stdout, os.Stderr)
 	var usage errUsage
 	switch {
@@ -43,9 +48,11 @@ type options struct {
 	tokens, logitsOut, weights string
 	generate, device, repeat   int
 	random, bench, profile     bool
+	serve                      bool
 	seed                       uint64
 	positions, benchJSON       string
 	maxPosition                int64
+	minTime                    time.Duration
 }
 
 // Run is Main without the exit: it parses args, loads the model and
@@ -64,6 +71,8 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.positions, "positions", "log2", "with --bench: decode positions, log2 (1, 2, 4, ... and --max-position) or a list like 1,8,64")
 	fs.Int64Var(&o.maxPosition, "max-position", 0, "with --bench: last position of log2 (default: max cache length - prefill chunk)")
 	fs.IntVar(&o.repeat, "repeat", 3, "timed repetitions of each --bench measurement")
+	fs.DurationVar(&o.minTime, "min-time", 20*time.Millisecond, "with --bench: each measurement averages as many steps as last this long (0: one step)")
+	fs.BoolVar(&o.serve, "bench-serve", false, "answer irc bench's measurement requests on stdin (see runner.Serve) instead of generating")
 	fs.StringVar(&o.benchJSON, "bench-json", "", "with --bench: write the measurements to this JSON file")
 	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and one decode step")
 	usage := func() {
@@ -89,22 +98,25 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if o.minTime < 0 {
+		return usagef("--min-time %s: want a duration >= 0", o.minTime)
+	}
 	if o.repeat < 1 {
 		return usagef("--repeat %d: want at least 1", o.repeat)
 	}
 	var positions []int64
+	if o.bench && o.serve {
+		return usagef("--bench and --bench-serve: give one")
+	}
 	if o.bench {
-		max, err := maxPosition(p.Schedule, o.maxPosition)
-		if err != nil {
-			return err
-		}
-		if positions, err = Positions(o.positions, max); err != nil {
+		var err error
+		if positions, err = BenchPositions(p.Schedule, o.positions, o.maxPosition); err != nil {
 			return err
 		}
 	}
 	prompt, err := ParseTokens(o.tokens)
 	if err != nil {
-		if !o.bench || o.tokens != "" {
+		if !(o.bench || o.serve) || o.tokens != "" {
 			return err
 		}
 		prompt = []int64{0}
@@ -125,14 +137,21 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	defer b.Close()
 	loaded := time.Since(start)
 	fmt.Fprintf(stderr, "%s on %s: loaded in %s\n", p.Schedule.Model.Name, b.Device(), ms(loaded))
-	if o.bench {
-		r, err := Bench(b, p.Schedule, BenchOptions{Positions: positions, Repeat: o.repeat, Seed: o.seed, Progress: stderr})
+	if o.bench || o.serve {
+		sess, err := NewSession(b, p.Schedule, o.seed)
 		if err != nil {
 			return err
 		}
-		r.LoadMs = float64(loaded) / 1e6
+		m := Loaded{sess, loaded}
+		if o.serve {
+			return Serve(m, p.Stdin, stdout)
+		}
+		reps, err := BenchAll([]Measurer{m}, BenchOptions{Positions: positions, Repeat: o.repeat, MinTime: o.minTime, Progress: stderr})
+		if err != nil {
+			return err
+		}
 		if o.benchJSON != "" {
-			if err := r.WriteJSON(o.benchJSON); err != nil {
+			if err := reps[0].WriteJSON(o.benchJSON); err != nil {
 				return err
 			}
 		}
@@ -159,24 +178,25 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// maxPosition is the last decode position --bench measures: flag, or by
-// default the seed's max cache length - prefill chunk.
-func maxPosition(s *schedule.Schedule, flag int64) (int64, error) {
+// BenchPositions are the decode positions of --positions spec (see
+// Positions) up to --max-position maxPosition, whose default (0) is the
+// seed's: max cache length - prefill chunk.
+func BenchPositions(s *schedule.Schedule, spec string, maxPosition int64) ([]int64, error) {
 	last := s.Model.MaxCacheLen - 1
-	if flag > last || flag < 0 {
-		return 0, usagef("--max-position %d: want a cache position in 0..%d", flag, last)
+	if maxPosition > last || maxPosition < 0 {
+		return nil, usagef("--max-position %d: want a cache position in 0..%d", maxPosition, last)
 	}
-	if flag > 0 {
-		return flag, nil
+	if maxPosition == 0 {
+		prefill, err := graphIndex(s, "prefill")
+		if err != nil {
+			return nil, err
+		}
+		maxPosition = last
+		if chunk := s.Buffers[s.Graphs[prefill].Inputs[0]].Bytes / 4; s.Model.MaxCacheLen-chunk > 0 {
+			maxPosition = s.Model.MaxCacheLen - chunk
+		}
 	}
-	prefill, err := graphIndex(s, "prefill")
-	if err != nil {
-		return 0, err
-	}
-	if chunk := s.Buffers[s.Graphs[prefill].Inputs[0]].Bytes / 4; s.Model.MaxCacheLen-chunk > 0 {
-		return s.Model.MaxCacheLen - chunk, nil
-	}
-	return last, nil
+	return Positions(spec, maxPosition)
 }
 
 // errUsage marks errors in the command line (exit status 2).

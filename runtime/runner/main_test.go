@@ -19,11 +19,13 @@ type fakeBackend struct {
 	steps []string // graph:first-token@pos
 	last  map[int][]int32
 	wrote map[int]int // buffer -> bytes written
+	sleep time.Duration
 }
 
 func (f *fakeBackend) Run(g int, tokens []int32, pos int32) error {
 	f.steps = append(f.steps, strings.Join([]string{[]string{"prefill", "decode"}[g], itoa(int(tokens[0])), itoa(int(pos))}, ":"))
 	f.last[g] = append([]int32(nil), tokens...)
+	time.Sleep(f.sleep)
 	return nil
 }
 

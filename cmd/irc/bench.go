@@ -1,0 +1,354 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irc-compiler/irc/bench"
+	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/runner"
+	"github.com/irc-compiler/irc/runtime/weights"
+)
+
+type benchFlags struct {
+	target, positions, executor string
+	jsonOut, chart, weightsDir  string
+	maxPosition                 int64
+	repeat, device              int
+	randomWeights               bool
+	seed                        uint64
+	minTime                     time.Duration
+}
+
+func newBenchCmd() *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench MODEL [--target opencl|ref] [--positions log2|1,8,64] [--executor whole|dag|both] [--json FILE] [--chart FILE.png]",
+		Short: "Measure TTFT and decode step time over KV-cache positions, whole graph vs DAG",
+		Long: `Bench measures a model the way the seed's benchmark does. It compiles the model once
+per executor (whole: one partition; dag: --partition layer, one partition per decoder
+layer), builds the generated runner and runs its bench mode, which
+  - times the first token of one full prefill chunk (TTFT), caches empty;
+  - fills every KV cache with random data and times ONE decode step at each position,
+    --repeat times after a warm-up: median, sample standard deviation, tokens/s, and
+    the bandwidth of the bytes a step must read (all weights + the cache so far).
+    Each measurement averages as many identical steps as fill --min-time, so that
+    timer and scheduler noise does not swamp millisecond steps (0: single steps);
+  - measures the device's copy bandwidth where the backend can.
+Compile time (IR to runner source) and weight-loading time are reported too.
+
+Positions: log2 is 1, 2, 4, ... up to --max-position (default: max cache length -
+prefill chunk, as the seed), then that position; or list them: --positions 1,8,64.
+
+The seed's tables go to stdout; --json writes the result (schema: bench/schema.json,
+documented in the README) and --chart a PNG of tokens/s and step time (error bars)
+over position on a log2 axis, plus the DAG/whole ratio when both executors ran.
+irc bench compare A.json B.json sets two results side by side with a speed-up panel.
+
+--target ref measures the reference CPU runtime in-process (slow: for small models).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return benchModel(cmd, args[0], f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.target, "target", "opencl", "backend to measure: opencl or ref (cuda has no backend yet)")
+	fl.StringVar(&f.positions, "positions", "log2", "decode positions: log2 or a comma-separated list")
+	fl.Int64Var(&f.maxPosition, "max-position", 0, "last log2 position (default: max cache length - prefill chunk)")
+	fl.IntVar(&f.repeat, "repeat", 3, "timed repetitions of each measurement")
+	fl.DurationVar(&f.minTime, "min-time", 20*time.Millisecond, "each measurement averages as many steps as last this long (0: one step)")
+	fl.StringVar(&f.executor, "executor", "both", "whole (one partition), dag (--partition layer) or both")
+	fl.StringVar(&f.jsonOut, "json", "", "write the result to this JSON file")
+	fl.StringVar(&f.chart, "chart", "", "draw the result to this PNG file")
+	fl.IntVar(&f.device, "device", 0, "device index (see the runner's --device)")
+	fl.StringVar(&f.weightsDir, "weights", "", "folder the weight files are relative to (default: the model file's folder)")
+	fl.BoolVar(&f.randomWeights, "random-weights", false, "use deterministic random weights instead of the checkpoint")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the random KV caches, tokens and --random-weights")
+	cmd.AddCommand(newBenchCompareCmd())
+	return cmd
+}
+
+func (f benchFlags) check() error {
+	switch {
+	case f.target == "cuda":
+		return fmt.Errorf("--target cuda: irc has no CUDA backend yet (available: opencl, ref)")
+	case f.target != "ref" && !gpuTargets[f.target]:
+		return fmt.Errorf("unknown --target %q (available: opencl, ref)", f.target)
+	case f.executor != "whole" && f.executor != "dag" && f.executor != "both":
+		return fmt.Errorf("unknown --executor %q (want whole, dag or both)", f.executor)
+	case f.minTime < 0:
+		return fmt.Errorf("--min-time %s: want a duration >= 0", f.minTime)
+	case f.repeat < 1:
+		return fmt.Errorf("--repeat %d: want at least 1", f.repeat)
+	case f.chart != "" && !strings.EqualFold(filepath.Ext(f.chart), ".png"):
+		return fmt.Errorf("--chart %s: charts are PNG files, name it .png", f.chart)
+	}
+	return nil
+}
+
+func benchModel(cmd *cobra.Command, path string, f benchFlags) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	log := cmd.ErrOrStderr()
+	names := []string{f.executor}
+	if f.executor == "both" {
+		names = []string{"whole", "dag"}
+	}
+	var (
+		positions []int64
+		compiled  []time.Duration
+		ms        []runner.Measurer
+	)
+	for _, name := range names {
+		fmt.Fprintf(log, "== %s executor\n", name)
+		m, err := ir.Load(path)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		pipeline := pipelineFlags{partition: map[string]string{"whole": "whole", "dag": "layer"}[name], gpuLayers: -1, dumpFormat: "text"}
+		if _, err := pipeline.run(m, filepath.Dir(path), f.target, log); err != nil {
+			return err
+		}
+		low, err := codegen.Lower(m)
+		if err != nil {
+			return err
+		}
+		if positions == nil {
+			if positions, err = runner.BenchPositions(low.Schedule, f.positions, f.maxPosition); err != nil {
+				return err
+			}
+		}
+		var meas runner.Measurer
+		var took time.Duration
+		if f.target == "ref" {
+			took = time.Since(start)
+			fmt.Fprintf(log, "compiled in %s\n", roundDur(took))
+			meas, err = refSession(m, low, path, f, log)
+		} else {
+			var stop func() error
+			meas, stop, took, err = startRunner(m, path, f, start, name, log)
+			if stop != nil {
+				defer stop()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s executor: %w", name, err)
+		}
+		compiled, ms = append(compiled, took), append(ms, meas)
+	}
+	fmt.Fprintf(log, "== measuring %s\n", strings.Join(names, " and "))
+	reps, err := runner.BenchAll(ms, runner.BenchOptions{Positions: positions, Repeat: f.repeat, MinTime: f.minTime,
+		Progress: prefixed(log, "  "), Names: names})
+	if err != nil {
+		return err
+	}
+	rep := reps[0]
+	res := &bench.Result{Format: bench.Format, Model: rep.Model, Target: f.target, Device: rep.Device, Executor: names[0],
+		CopyBandwidthGBs: rep.CopyBandwidthGBs, PrefillTokens: rep.PrefillTokens, MaxCacheLen: rep.MaxCacheLen,
+		Repeat: rep.Repeat, MinTimeMs: rep.MinTimeMs, WeightBytes: rep.WeightBytes,
+		Run: bench.FromReport(rep, float64(compiled[0])/1e6), Command: f.command(path), Date: time.Now().UTC().Format(time.RFC3339)}
+	if len(reps) > 1 {
+		if err := res.SetDAG(bench.FromReport(reps[1], float64(compiled[1])/1e6)); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(cmd.OutOrStdout())
+	bench.WriteTable(cmd.OutOrStdout(), res)
+	if f.jsonOut != "" {
+		if err := res.Write(f.jsonOut); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "wrote %s\n", f.jsonOut)
+	}
+	if f.chart != "" {
+		if err := bench.Chart(res, f.chart); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "wrote %s\n", f.chart)
+	}
+	return nil
+}
+
+// startRunner writes and builds the compiled model's runner in a
+// temporary folder and starts it serving bench requests; compilation ends
+// once the runner's source is written (go build is reported, not counted).
+// stop ends the runner and removes the folder.
+func startRunner(m *ir.Model, path string, f benchFlags, start time.Time, name string, log io.Writer) (_ runner.Measurer, stop func() error, _ time.Duration, _ error) {
+	dir, err := os.MkdirTemp("", "irc-bench-")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	stop = func() error { return os.RemoveAll(dir) }
+	src := filepath.Join(dir, "runner")
+	if _, err := writeRunner(m, f.target, filepath.Dir(path), src); err != nil {
+		return nil, stop, 0, err
+	}
+	compiled := time.Since(start)
+	fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
+	bin, err := buildRunner(src, prefixed(log, "  "))
+	if err != nil {
+		return nil, stop, 0, err
+	}
+	args := []string{"--bench-serve", "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10)}
+	if f.weightsDir != "" {
+		args = append(args, "--weights", f.weightsDir)
+	}
+	if f.randomWeights {
+		args = append(args, "--random-weights")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = prefixed(log, "  "+name+": ")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, stop, 0, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, stop, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, stop, 0, fmt.Errorf("starting the runner: %w", err)
+	}
+	stop = func() error {
+		in.Close()
+		err := cmd.Wait()
+		os.RemoveAll(dir)
+		return err
+	}
+	return runner.NewClient(in, out), stop, compiled, nil
+}
+
+// refSession loads the reference runtime and measures it in-process with
+// the runner's bench code.
+func refSession(m *ir.Model, low *codegen.Lowered, path string, f benchFlags, log io.Writer) (runner.Measurer, error) {
+	var src ref.WeightSource = ref.RandomWeights{Seed: f.seed}
+	if !f.randomWeights {
+		dir := f.weightsDir
+		if dir == "" {
+			dir = filepath.Dir(path)
+		}
+		files := weights.Open(dir)
+		defer files.Close()
+		src = files
+	}
+	start := time.Now()
+	rt, err := ref.New(m, src)
+	if err != nil {
+		return nil, fmt.Errorf("%w (use --weights DIR to point at the checkpoint, or --random-weights)", err)
+	}
+	loaded := time.Since(start)
+	fmt.Fprintf(log, "loaded in %s\n", roundDur(loaded))
+	sess, err := runner.NewSession(newRefBackend(rt, m, low.Schedule), low.Schedule, f.seed)
+	if err != nil {
+		return nil, err
+	}
+	return runner.Loaded{Session: sess, Load: loaded}, nil
+}
+
+// command is the command line that reproduces a result.
+func (f benchFlags) command(path string) string {
+	c := fmt.Sprintf("irc bench %s --target %s --positions %s --repeat %d --min-time %s --executor %s", path, f.target, f.positions, f.repeat, f.minTime, f.executor)
+	if f.maxPosition > 0 {
+		c += fmt.Sprintf(" --max-position %d", f.maxPosition)
+	}
+	if f.randomWeights {
+		c += " --random-weights"
+	}
+	return c
+}
+
+// prefixed indents every line written through it, so a child's progress
+// reads as part of the step that started it.
+func prefixed(w io.Writer, prefix string) io.Writer {
+	return &prefixWriter{w: w, prefix: prefix, start: true}
+}
+
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	start  bool
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	var out []byte
+	for _, c := range b {
+		if p.start {
+			out = append(out, p.prefix...)
+		}
+		out = append(out, c)
+		p.start = c == '\n'
+	}
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func newBenchCompareCmd() *cobra.Command {
+	var chart, labels string
+	cmd := &cobra.Command{
+		Use:   "compare A.json B.json [--chart FILE.png] [--labels A,B]",
+		Short: "Set two bench results side by side, with B's speed-up over A",
+		Long: `Compare reads two irc bench results (two backends, two devices, or before and after a
+change), prints the seed's comparison table at the positions both measured, with B's
+speed-up over A (A's step time / B's), and with --chart draws both runs' tokens/s and
+step time over position and the speed-up per position.
+
+Each result's top-level executor is compared (whole when both were measured). Labels
+default to target and device when those differ, else to the file names.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := bench.Read(args[0])
+			if err != nil {
+				return err
+			}
+			b, err := bench.Read(args[1])
+			if err != nil {
+				return err
+			}
+			la, lb := compareLabels(a, b, args[0], args[1])
+			if labels != "" {
+				parts := strings.Split(labels, ",")
+				if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+					return fmt.Errorf("--labels %q: want two labels, A,B", labels)
+				}
+				la, lb = parts[0], parts[1]
+			}
+			if len(bench.Speedups(a, b)) == 0 {
+				return fmt.Errorf("%s and %s measured no position in common", args[0], args[1])
+			}
+			bench.WriteCompareTable(cmd.OutOrStdout(), a, b, la, lb)
+			if chart != "" {
+				if err := bench.CompareChart(a, b, la, lb, chart); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", chart)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&chart, "chart", "", "draw both runs and the speed-up to this PNG file")
+	cmd.Flags().StringVar(&labels, "labels", "", "names of the two runs in tables and charts, A,B")
+	return cmd
+}
+
+// compareLabels names two results by what differs between them.
+func compareLabels(a, b *bench.Result, pathA, pathB string) (string, string) {
+	switch {
+	case a.Target != b.Target:
+		return a.Target, b.Target
+	case a.Device != b.Device:
+		return a.Device, b.Device
+	}
+	return strings.TrimSuffix(filepath.Base(pathA), ".json"), strings.TrimSuffix(filepath.Base(pathB), ".json")
+}

@@ -1,0 +1,119 @@
+package runner
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The bench protocol lets one process (irc bench) interleave the
+// measurements of several runners, each loaded once in its own process:
+// the runner (--bench-serve) reads one request per line and answers each
+// with one JSON line.
+//
+//	info                      -> a Report without timings
+//	measure POSITION MIN_NS   -> {"ns": mean step time, "steps": n}
+//	                             (POSITION -1 is TTFT)
+//
+// A failed request answers {"error": "..."} and the runner carries on.
+
+type measurement struct {
+	Ns    int64  `json:"ns"`
+	Steps int    `json:"steps"`
+	Error string `json:"error,omitempty"`
+}
+
+// Serve answers bench requests from in on out with m until in ends.
+func Serve(m Measurer, in io.Reader, out io.Writer) error {
+	sc := bufio.NewScanner(in)
+	enc := json.NewEncoder(out)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		var reply any
+		switch {
+		case len(f) == 1 && f[0] == "info":
+			r, err := m.Info()
+			if err != nil {
+				reply = measurement{Error: err.Error()}
+			} else {
+				reply = r
+			}
+		case len(f) == 3 && f[0] == "measure":
+			pos, err1 := strconv.ParseInt(f[1], 10, 64)
+			minNs, err2 := strconv.ParseInt(f[2], 10, 64)
+			if err1 != nil || err2 != nil {
+				reply = measurement{Error: fmt.Sprintf("bad request %q: want measure POSITION MIN_NS", sc.Text())}
+				break
+			}
+			d, n, err := m.Measure(pos, time.Duration(minNs))
+			if err != nil {
+				reply = measurement{Error: err.Error()}
+			} else {
+				reply = measurement{Ns: int64(d), Steps: n}
+			}
+		default:
+			reply = measurement{Error: fmt.Sprintf("unknown request %q (want info, or measure POSITION MIN_NS)", sc.Text())}
+		}
+		if err := enc.Encode(reply); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// Client is a Measurer that asks a serving runner over its stdin and
+// stdout.
+type Client struct {
+	w  io.Writer
+	sc *bufio.Scanner
+}
+
+// NewClient talks to a runner that reads requests from w and answers on r.
+func NewClient(w io.Writer, r io.Reader) *Client {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	return &Client{w: w, sc: sc}
+}
+
+func (c *Client) call(req string, reply any) error {
+	if _, err := fmt.Fprintln(c.w, req); err != nil {
+		return fmt.Errorf("runner request %q: %w (did the runner exit? see its messages above)", req, err)
+	}
+	if !c.sc.Scan() {
+		if err := c.sc.Err(); err != nil {
+			return fmt.Errorf("runner reply to %q: %w", req, err)
+		}
+		return fmt.Errorf("runner reply to %q: no reply (did the runner exit? see its messages above)", req)
+	}
+	line := c.sc.Bytes()
+	var failed measurement
+	if json.Unmarshal(line, &failed) == nil && failed.Error != "" {
+		return fmt.Errorf("%s", failed.Error)
+	}
+	if err := json.Unmarshal(line, reply); err != nil {
+		return fmt.Errorf("runner reply to %q: %w: %q", req, err, line)
+	}
+	return nil
+}
+
+// Info implements Measurer.
+func (c *Client) Info() (*Report, error) {
+	var r Report
+	if err := c.call("info", &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Measure implements Measurer.
+func (c *Client) Measure(pos int64, minTime time.Duration) (time.Duration, int, error) {
+	var m measurement
+	if err := c.call(fmt.Sprintf("measure %d %d", pos, int64(minTime)), &m); err != nil {
+		return 0, 0, err
+	}
+	return time.Duration(m.Ns), m.Steps, nil
+}
