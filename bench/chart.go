@@ -65,7 +65,16 @@ func CompareChart(a, b *Result, labelA, labelB string, path string) error {
 		pts = append(pts, plotter.XY{X: float64(p.Position), Y: p.Speedup})
 	}
 	speedup := ratioPanel("speed-up (×)", fmt.Sprintf("%s over %s (step time ratio)", labelB, labelA), pts)
-	return save([]*plot.Plot{tpsPanel(title, s), stepPanel(s), speedup}, path)
+	panels := []*plot.Plot{tpsPanel(title, s), stepPanel(s), speedup}
+	// The runs may cover different positions: one x range for all panels.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range panels {
+		lo, hi = min(lo, p.X.Min), max(hi, p.X.Max)
+	}
+	for _, p := range panels {
+		p.X.Min, p.X.Max = lo, hi
+	}
+	return save(panels, path)
 }
 
 // Speedup is one position both of two results measured.
@@ -97,8 +106,15 @@ func tpsPanel(title string, s []series) *plot.Plot {
 	for _, se := range s {
 		line(p, se.name, se.color, points(se.run.Positions, func(q Position) float64 { return q.TPS }))
 	}
-	p.Y.Min = 0
+	headroom(p, 0)
 	return p
+}
+
+// headroom sets the y range from lo to a third above the data, where the
+// legend goes without covering a curve.
+func headroom(p *plot.Plot, lo float64) {
+	p.Y.Min = lo
+	p.Y.Max = lo + (p.Y.Max-lo)*1.35
 }
 
 func stepPanel(s []series) *plot.Plot {
@@ -117,7 +133,7 @@ func stepPanel(s []series) *plot.Plot {
 			p.Add(bars)
 		}
 	}
-	p.Y.Min = 0
+	headroom(p, 0)
 	return p
 }
 
@@ -137,6 +153,7 @@ func ratioPanel(ylabel, name string, pts plotter.XYs) *plot.Plot {
 	}
 	pad := max(0.05, 0.1*(hi-lo))
 	p.Y.Min, p.Y.Max = lo-pad, hi+pad
+	headroom(p, p.Y.Min)
 	return p
 }
 
@@ -148,9 +165,10 @@ func panel(ylabel string) *plot.Plot {
 	p.X.Scale = log2Scale{}
 	p.X.Tick.Marker = plot.TickerFunc(log2Ticks)
 	p.Add(plotter.NewGrid())
-	// Bottom right: the curves of these panels live high and on the left
-	// of it rarely (y starts at 0).
-	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(8), vg.Points(8)
+	// Top right, in headroom above the data (see headroom); the offset
+	// keeps the legend's thumbnails inside the frame.
+	p.Legend.Top = true
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(60), -vg.Points(4)
 	return p
 }
 

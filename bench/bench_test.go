@@ -1,0 +1,254 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/irc-compiler/irc/runtime/runner"
+)
+
+// sample is a plausible two-executor result over positions 1..max (log2
+// and max), with random step times around base ms.
+func sample(seed uint64, base float64, max int64) *Result {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	rep := func() *runner.Report {
+		r := &runner.Report{Model: "Tiny", Device: "dev", Partitions: 1, LoadMs: 12, PrefillTokens: 128, MaxCacheLen: 256, Repeat: 3, WeightBytes: 1 << 20, TTFTMs: 10 * base}
+		for p := int64(1); ; p *= 2 {
+			p = min(p, max)
+			ms := base * (1 + 0.1*rng.Float64()) * (1 + float64(p)/float64(max))
+			r.Positions = append(r.Positions, runner.Step{Position: p, StepMsMedian: ms, StepMsStd: 0.05 * ms, TPS: 1e3 / ms, Steps: 20, ReadBytes: 1 << 20, GBs: 1})
+			if p == max {
+				return r
+			}
+		}
+	}
+	whole := rep()
+	res := &Result{Format: Format, Model: whole.Model, Target: "opencl", Device: whole.Device, Executor: "whole",
+		CopyBandwidthGBs: 30, PrefillTokens: 128, MaxCacheLen: 256, Repeat: 3, MinTimeMs: 20, WeightBytes: 1 << 20,
+		Run: FromReport(whole, 30), Date: "2026-11-23T10:00:00Z"}
+	dag := rep()
+	dag.Partitions = 4
+	if err := res.SetDAG(FromReport(dag, 31)); err != nil {
+		panic(err)
+	}
+	return res
+}
+
+func TestResultRoundTrip(t *testing.T) {
+	r := sample(1, 0.8, 200)
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := r.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Positions) != 9 || got.Positions[8].Position != 200 || got.DAG == nil || got.DAG.Partitions != 4 {
+		t.Fatalf("read back %+v", got)
+	}
+	for i, p := range got.Positions {
+		if want := p.StepMsMedian / got.DAG.Positions[i].StepMsMedian; p.DAGRatio != want {
+			t.Errorf("position %d: ratio %g, want %g", p.Position, p.DAGRatio, want)
+		}
+	}
+}
+
+func TestSetDAGNeedsTheSamePositions(t *testing.T) {
+	r := sample(1, 1, 64)
+	other := sample(2, 1, 32)
+	if err := r.SetDAG(other.Run); err == nil || !strings.Contains(err.Error(), "the DAG run measured 6 positions, the whole run 7") {
+		t.Errorf("got %v", err)
+	}
+	other = sample(2, 1, 64)
+	other.Positions[3].Position = 9
+	if err := r.SetDAG(other.Run); err == nil || !strings.Contains(err.Error(), "position 3 of the DAG run is 9, of the whole run 8") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// Files that break the schema fail with the field at fault.
+func TestValidateRejects(t *testing.T) {
+	good, err := json.Marshal(sample(1, 1, 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(good); err != nil {
+		t.Fatalf("a good result: %v", err)
+	}
+	edit := func(f func(m map[string]any)) []byte {
+		var m map[string]any
+		json.Unmarshal(good, &m)
+		f(m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not json", []byte("{"), "not JSON"},
+		{"no positions", edit(func(m map[string]any) { delete(m, "positions") }), "positions"},
+		{"wrong schema", edit(func(m map[string]any) { m["schema"] = "irc-bench/0" }), "schema"},
+		{"bad executor", edit(func(m map[string]any) { m["executor"] = "pipeline" }), "executor"},
+		{"unknown field", edit(func(m map[string]any) { m["tokens_per_joule"] = 3 }), "tokens_per_joule"},
+		{"negative time", edit(func(m map[string]any) {
+			m["positions"].([]any)[2].(map[string]any)["step_ms_median"] = -1.0
+		}), "/positions/2/step_ms_median"},
+		{"fractional position", edit(func(m map[string]any) {
+			m["dag"].(map[string]any)["positions"].([]any)[0].(map[string]any)["position"] = 1.5
+		}), "/dag/positions/0/position"},
+		{"bad date", edit(func(m map[string]any) { m["date"] = "yesterday" }), "date"},
+	} {
+		err := Validate(tc.data)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error naming %q", tc.name, err, tc.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(path, []byte(`{"schema": "irc-bench/1"}`), 0o644)
+	if _, err := Read(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("Read names the file: %v", err)
+	}
+}
+
+func FuzzValidate(f *testing.F) {
+	good, _ := json.Marshal(sample(1, 1, 8))
+	f.Add(good)
+	f.Add([]byte(`{"schema": "irc-bench/1", "positions": []}`))
+	f.Add([]byte(`[1, 2]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if Validate(data) != nil {
+			return
+		}
+		// Whatever the schema accepts decodes into a Result with at
+		// least one position.
+		var r Result
+		if err := json.Unmarshal(data, &r); err != nil || len(r.Positions) == 0 {
+			t.Fatalf("valid per the schema but %v, %d positions", err, len(r.Positions))
+		}
+	})
+}
+
+func TestTables(t *testing.T) {
+	r := sample(1, 0.8, 64)
+	var b strings.Builder
+	WriteTable(&b, r)
+	out := b.String()
+	for _, want := range []string{"| Position | Executor TPS | Executor Step (ms) | GB/s | DAG TPS | DAG Step (ms) | Ratio |",
+		"| 64       |", "| Partitions              | 1", "| Compile time            | 0.030 s", "TTFT (128-token prompt)", "DAG/whole TPS ratio", "Copy bandwidth          | 30.0 GB/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	fast := sample(2, 0.2, 32)
+	b.Reset()
+	WriteCompareTable(&b, r, fast, "pocl", "gpu")
+	out = b.String()
+	// 32 is the last position both measured.
+	if !strings.Contains(out, "| Position | pocl TPS | pocl Step (ms) | gpu TPS | gpu Step (ms) | Speedup |") || !strings.Contains(out, "\n| 32 ") || strings.Contains(out, "\n| 64 ") {
+		t.Errorf("compare table:\n%s", out)
+	}
+	sp := Speedups(r, fast)
+	if len(sp) != 6 || sp[5].Position != 32 || sp[5].Speedup != sp[5].A.StepMsMedian/sp[5].B.StepMsMedian || sp[5].Speedup < 2 {
+		t.Errorf("speedups %+v", sp)
+	}
+}
+
+func TestLog2Ticks(t *testing.T) {
+	labels := func(lo, hi float64) string {
+		var out []string
+		for _, tk := range log2Ticks(lo, hi) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	if got := labels(1, 64); got != "1 2 4 8 16 32 64" {
+		t.Errorf("1..64: %s", got)
+	}
+	if got := labels(1, 32640); got != "1 4 16 64 256 1K 4K 16K" {
+		t.Errorf("1..32640: %s", got)
+	}
+	if got := labels(0, 8); got != "0 1 2 4 8" {
+		t.Errorf("0..8: %s", got)
+	}
+	// Position 0 sits where 1/2 would on the log2 axis.
+	s := log2Scale{}
+	if a, b := s.Normalize(0, 8, 0), s.Normalize(0, 8, 1); a != 0 || b != 0.25 {
+		t.Errorf("normalize 0 -> %g, 1 -> %g", a, b)
+	}
+}
+
+// Charts decode as PNGs of the right size with every series drawn.
+func TestCharts(t *testing.T) {
+	dir := t.TempDir()
+	r := sample(1, 0.8, 32640)
+	one := filepath.Join(dir, "one.png")
+	if err := Chart(r, one); err != nil {
+		t.Fatal(err)
+	}
+	img := decode(t, one)
+	if b := img.Bounds(); b.Dx() != 990 || b.Dy() != 1056 { // 9 in x 3 panels of 3.2 in, at 110 dpi
+		t.Errorf("chart is %v", b)
+	}
+	if !has(img, blue) || !has(img, orange) {
+		t.Error("chart lacks the whole (blue) or DAG (orange) series")
+	}
+	whole := sample(3, 0.8, 64)
+	whole.DAG = nil
+	two := filepath.Join(dir, "two.png")
+	if err := Chart(whole, two); err != nil {
+		t.Fatal(err)
+	}
+	if img := decode(t, two); img.Bounds().Dy() != 704 || has(img, orange) {
+		t.Errorf("a whole-only chart has two panels and no DAG series: %v", img.Bounds())
+	}
+	cmp := filepath.Join(dir, "cmp.png")
+	if err := CompareChart(r, sample(4, 0.1, 1024), "pocl", "gpu", cmp); err != nil {
+		t.Fatal(err)
+	}
+	if img := decode(t, cmp); img.Bounds().Dy() != 1056 || !has(img, blue) || !has(img, orange) {
+		t.Errorf("compare chart %v", img.Bounds())
+	}
+	if err := Chart(r, filepath.Join(dir, "chart.svg")); err == nil || !strings.Contains(err.Error(), "only .png") {
+		t.Errorf("svg: %v", err)
+	}
+}
+
+func decode(t *testing.T, path string) image.Image {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
+}
+
+// has reports whether some pixel is exactly c.
+func has(img image.Image, c color.RGBA) bool {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if uint8(r>>8) == c.R && uint8(g>>8) == c.G && uint8(bl>>8) == c.B {
+				return true
+			}
+		}
+	}
+	return false
+}
