@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +25,7 @@ import (
 type benchFlags struct {
 	target, positions, executor string
 	jsonOut, chart, weightsDir  string
+	keep, runners               string
 	maxPosition                 int64
 	repeat, device              int
 	randomWeights               bool
@@ -33,7 +36,7 @@ type benchFlags struct {
 func newBenchCmd() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
-		Use:   "bench MODEL [--target opencl|ref] [--positions log2|1,8,64] [--executor whole|dag|both] [--json FILE] [--chart FILE.png]",
+		Use:   "bench MODEL|--runners DIR [--target opencl|ref] [--positions log2|1,8,64] [--executor whole|dag|both] [--json FILE] [--chart FILE.png]",
 		Short: "Measure TTFT and decode step time over KV-cache positions, whole graph vs DAG",
 		Long: `Bench measures a model the way the seed's benchmark does. It compiles the model once
 per executor (whole: one partition; dag: --partition layer, one partition per decoder
@@ -55,9 +58,13 @@ documented in the README) and --chart a PNG of tokens/s and step time (error bar
 over position on a log2 axis, plus the DAG/whole ratio when both executors ran.
 irc bench compare A.json B.json sets two results side by side with a speed-up panel.
 
---target ref measures the reference CPU runtime in-process (slow: for small models).`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return benchModel(cmd, args[0], f) },
+--target ref measures the reference CPU runtime in-process (slow: for small models).
+
+Both executors are loaded at once (twice the device memory; --executor whole or dag
+measures one). To measure on a machine without Go (a GPU host), build there with
+--keep DIR here, carry DIR, and run irc bench --runners DIR on it.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return benchModel(cmd, args, f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.target, "target", "opencl", "backend to measure: opencl or ref (cuda has no backend yet)")
@@ -68,6 +75,8 @@ irc bench compare A.json B.json sets two results side by side with a speed-up pa
 	fl.StringVar(&f.executor, "executor", "both", "whole (one partition), dag (--partition layer) or both")
 	fl.StringVar(&f.jsonOut, "json", "", "write the result to this JSON file")
 	fl.StringVar(&f.chart, "chart", "", "draw the result to this PNG file")
+	fl.StringVar(&f.keep, "keep", "", "keep the runners (source, binary) in DIR/whole and DIR/dag, to measure with --runners")
+	fl.StringVar(&f.runners, "runners", "", "measure the runners --keep built in DIR (e.g. carried to a machine without Go); no MODEL")
 	fl.IntVar(&f.device, "device", 0, "device index (see the runner's --device)")
 	fl.StringVar(&f.weightsDir, "weights", "", "folder the weight files are relative to (default: the model file's folder)")
 	fl.BoolVar(&f.randomWeights, "random-weights", false, "use deterministic random weights instead of the checkpoint")
@@ -76,8 +85,19 @@ irc bench compare A.json B.json sets two results side by side with a speed-up pa
 	return cmd
 }
 
-func (f benchFlags) check() error {
+func (f benchFlags) check(args []string) error {
+	if _, err := runner.Positions(f.positions, math.MaxInt32); err != nil {
+		return err // a typo fails now, not after compiling and loading
+	}
 	switch {
+	case f.runners != "" && f.keep != "":
+		return fmt.Errorf("--keep and --runners: give one (--keep builds runners for --runners to measure)")
+	case f.runners != "" && len(args) > 0:
+		return fmt.Errorf("--runners measures the runners in %s: give no MODEL", f.runners)
+	case f.runners == "" && len(args) != 1:
+		return fmt.Errorf("give the MODEL to measure (or --runners DIR)")
+	case f.runners != "" && f.target == "ref":
+		return fmt.Errorf("--runners: the ref target has no runner")
 	case f.target == "cuda":
 		return fmt.Errorf("--target cuda: irc has no CUDA backend yet (available: opencl, ref)")
 	case f.target != "ref" && !gpuTargets[f.target]:
@@ -94,8 +114,8 @@ func (f benchFlags) check() error {
 	return nil
 }
 
-func benchModel(cmd *cobra.Command, path string, f benchFlags) error {
-	if err := f.check(); err != nil {
+func benchModel(cmd *cobra.Command, args []string, f benchFlags) error {
+	if err := f.check(args); err != nil {
 		return err
 	}
 	log := cmd.ErrOrStderr()
@@ -104,47 +124,36 @@ func benchModel(cmd *cobra.Command, path string, f benchFlags) error {
 		names = []string{"whole", "dag"}
 	}
 	var (
-		positions []int64
-		compiled  []time.Duration
+		compileMs []float64
 		ms        []runner.Measurer
 	)
 	for _, name := range names {
 		fmt.Fprintf(log, "== %s executor\n", name)
-		m, err := ir.Load(path)
-		if err != nil {
-			return err
+		var x prepared
+		var err error
+		switch {
+		case f.runners != "":
+			x, err = startRunner(filepath.Join(f.runners, name), f, name, log)
+		case f.target == "ref":
+			x, err = prepareRef(args[0], name, f, log)
+		default:
+			x, err = prepareRunner(args[0], name, f, log)
 		}
-		start := time.Now()
-		pipeline := pipelineFlags{partition: map[string]string{"whole": "whole", "dag": "layer"}[name], gpuLayers: -1, dumpFormat: "text"}
-		if _, err := pipeline.run(m, filepath.Dir(path), f.target, log); err != nil {
-			return err
-		}
-		low, err := codegen.Lower(m)
-		if err != nil {
-			return err
-		}
-		if positions == nil {
-			if positions, err = runner.BenchPositions(low.Schedule, f.positions, f.maxPosition); err != nil {
-				return err
-			}
-		}
-		var meas runner.Measurer
-		var took time.Duration
-		if f.target == "ref" {
-			took = time.Since(start)
-			fmt.Fprintf(log, "compiled in %s\n", roundDur(took))
-			meas, err = refSession(m, low, path, f, log)
-		} else {
-			var stop func() error
-			meas, stop, took, err = startRunner(m, path, f, start, name, log)
-			if stop != nil {
-				defer stop()
-			}
+		if x.stop != nil {
+			defer x.stop()
 		}
 		if err != nil {
 			return fmt.Errorf("%s executor: %w", name, err)
 		}
-		compiled, ms = append(compiled, took), append(ms, meas)
+		compileMs, ms = append(compileMs, x.compileMs), append(ms, x.m)
+	}
+	info, err := ms[0].Info()
+	if err != nil {
+		return err
+	}
+	positions, err := runner.BenchPositions(info.MaxCacheLen, int64(info.PrefillTokens), f.positions, f.maxPosition)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(log, "== measuring %s\n", strings.Join(names, " and "))
 	reps, err := runner.BenchAll(ms, runner.BenchOptions{Positions: positions, Repeat: f.repeat, MinTime: f.minTime,
@@ -156,9 +165,9 @@ func benchModel(cmd *cobra.Command, path string, f benchFlags) error {
 	res := &bench.Result{Format: bench.Format, Model: rep.Model, Target: f.target, Device: rep.Device, Executor: names[0],
 		CopyBandwidthGBs: rep.CopyBandwidthGBs, PrefillTokens: rep.PrefillTokens, MaxCacheLen: rep.MaxCacheLen,
 		Repeat: rep.Repeat, MinTimeMs: rep.MinTimeMs, WeightBytes: rep.WeightBytes,
-		Run: bench.FromReport(rep, float64(compiled[0])/1e6), Command: f.command(path), Date: time.Now().UTC().Format(time.RFC3339)}
+		Run: bench.FromReport(rep, compileMs[0]), Command: f.command(args), Date: time.Now().UTC().Format(time.RFC3339)}
 	if len(reps) > 1 {
-		if err := res.SetDAG(bench.FromReport(reps[1], float64(compiled[1])/1e6)); err != nil {
+		if err := res.SetDAG(bench.FromReport(reps[1], compileMs[1])); err != nil {
 			return err
 		}
 	}
@@ -179,25 +188,99 @@ func benchModel(cmd *cobra.Command, path string, f benchFlags) error {
 	return nil
 }
 
-// startRunner writes and builds the compiled model's runner in a
-// temporary folder and starts it serving bench requests; compilation ends
-// once the runner's source is written (go build is reported, not counted).
-// stop ends the runner and removes the folder.
-func startRunner(m *ir.Model, path string, f benchFlags, start time.Time, name string, log io.Writer) (_ runner.Measurer, stop func() error, _ time.Duration, _ error) {
-	dir, err := os.MkdirTemp("", "irc-bench-")
+// prepared is one executor ready to measure.
+type prepared struct {
+	m         runner.Measurer
+	compileMs float64
+	stop      func() error // ends it and cleans up
+}
+
+// compileFor loads the model and runs the pipeline an executor needs.
+func compileFor(path, name string, f benchFlags, log io.Writer) (*ir.Model, error) {
+	m, err := ir.Load(path)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, err
 	}
-	stop = func() error { return os.RemoveAll(dir) }
-	src := filepath.Join(dir, "runner")
-	if _, err := writeRunner(m, f.target, filepath.Dir(path), src); err != nil {
-		return nil, stop, 0, err
+	pipeline := pipelineFlags{partition: map[string]string{"whole": "whole", "dag": "layer"}[name], gpuLayers: -1, dumpFormat: "text"}
+	if _, err := pipeline.run(m, filepath.Dir(path), f.target, log); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// builtRunner records, beside a runner kept by --keep, what --runners
+// needs to measure it elsewhere.
+type builtRunner struct {
+	Target    string  `json:"target"`
+	Model     string  `json:"model"`
+	CompileMs float64 `json:"compile_ms"`
+}
+
+// prepareRunner compiles the model for one executor, writes and builds its
+// runner (in --keep DIR/name, or a temporary folder) and starts it.
+// Compilation ends once the runner's source is written: go build is
+// reported, not counted.
+func prepareRunner(path, name string, f benchFlags, log io.Writer) (prepared, error) {
+	dir := filepath.Join(f.keep, name)
+	var cleanup func() error
+	if f.keep == "" {
+		tmp, err := os.MkdirTemp("", "irc-bench-")
+		if err != nil {
+			return prepared{}, err
+		}
+		dir, cleanup = filepath.Join(tmp, "runner"), func() error { return os.RemoveAll(tmp) }
+	}
+	fail := func(err error) (prepared, error) {
+		if cleanup != nil {
+			cleanup()
+		}
+		return prepared{}, err
+	}
+	start := time.Now()
+	m, err := compileFor(path, name, f, log)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := writeRunner(m, f.target, filepath.Dir(path), dir); err != nil {
+		return fail(err)
 	}
 	compiled := time.Since(start)
 	fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
-	bin, err := buildRunner(src, prefixed(log, "  "))
+	if _, err := buildRunner(dir, prefixed(log, "  ")); err != nil {
+		return fail(err)
+	}
+	built, err := json.MarshalIndent(builtRunner{Target: f.target, Model: path, CompileMs: float64(compiled) / 1e6}, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "built.json"), built, 0o644)
+	}
 	if err != nil {
-		return nil, stop, 0, err
+		return fail(err)
+	}
+	x, err := startRunner(dir, f, name, log)
+	if cleanup != nil {
+		stop := x.stop
+		x.stop = func() error {
+			if stop != nil {
+				stop()
+			}
+			return cleanup()
+		}
+	}
+	return x, err
+}
+
+// startRunner starts the runner built in dir serving bench requests.
+func startRunner(dir string, f benchFlags, name string, log io.Writer) (prepared, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "built.json"))
+	if err != nil {
+		return prepared{}, fmt.Errorf("%w (--runners wants the folder irc bench --keep wrote: whole/ and dag/, each with its runner and built.json)", err)
+	}
+	var built builtRunner
+	if err := json.Unmarshal(data, &built); err != nil {
+		return prepared{}, fmt.Errorf("%s: %w", filepath.Join(dir, "built.json"), err)
+	}
+	if built.Target != f.target {
+		return prepared{}, fmt.Errorf("%s holds a %s runner, not %s (give --target %s)", dir, built.Target, f.target, built.Target)
 	}
 	args := []string{"--bench-serve", "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10)}
 	if f.weightsDir != "" {
@@ -206,31 +289,40 @@ func startRunner(m *ir.Model, path string, f benchFlags, start time.Time, name s
 	if f.randomWeights {
 		args = append(args, "--random-weights")
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(filepath.Join(dir, "runner"), args...)
 	cmd.Stderr = prefixed(log, "  "+name+": ")
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, stop, 0, err
+		return prepared{}, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, stop, 0, err
+		return prepared{}, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, stop, 0, fmt.Errorf("starting the runner: %w", err)
+		return prepared{}, fmt.Errorf("starting the runner: %w", err)
 	}
-	stop = func() error {
+	stop := func() error {
 		in.Close()
-		err := cmd.Wait()
-		os.RemoveAll(dir)
-		return err
+		return cmd.Wait()
 	}
-	return runner.NewClient(in, out), stop, compiled, nil
+	return prepared{m: runner.NewClient(in, out), compileMs: built.CompileMs, stop: stop}, nil
 }
 
-// refSession loads the reference runtime and measures it in-process with
-// the runner's bench code.
-func refSession(m *ir.Model, low *codegen.Lowered, path string, f benchFlags, log io.Writer) (runner.Measurer, error) {
+// prepareRef compiles the model for one executor and loads it on the
+// reference runtime, measured in-process with the runner's session code.
+func prepareRef(path, name string, f benchFlags, log io.Writer) (prepared, error) {
+	start := time.Now()
+	m, err := compileFor(path, name, f, log)
+	if err != nil {
+		return prepared{}, err
+	}
+	low, err := codegen.Lower(m) // for the buffers and graphs the session drives
+	if err != nil {
+		return prepared{}, err
+	}
+	compiled := time.Since(start)
+	fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
 	var src ref.WeightSource = ref.RandomWeights{Seed: f.seed}
 	if !f.randomWeights {
 		dir := f.weightsDir
@@ -241,22 +333,26 @@ func refSession(m *ir.Model, low *codegen.Lowered, path string, f benchFlags, lo
 		defer files.Close()
 		src = files
 	}
-	start := time.Now()
+	start = time.Now()
 	rt, err := ref.New(m, src)
 	if err != nil {
-		return nil, fmt.Errorf("%w (use --weights DIR to point at the checkpoint, or --random-weights)", err)
+		return prepared{}, fmt.Errorf("%w (use --weights DIR to point at the checkpoint, or --random-weights)", err)
 	}
 	loaded := time.Since(start)
 	fmt.Fprintf(log, "loaded in %s\n", roundDur(loaded))
 	sess, err := runner.NewSession(newRefBackend(rt, m, low.Schedule), low.Schedule, f.seed)
 	if err != nil {
-		return nil, err
+		return prepared{}, err
 	}
-	return runner.Loaded{Session: sess, Load: loaded}, nil
+	return prepared{m: runner.Loaded{Session: sess, Load: loaded}, compileMs: float64(compiled) / 1e6}, nil
 }
 
 // command is the command line that reproduces a result.
-func (f benchFlags) command(path string) string {
+func (f benchFlags) command(args []string) string {
+	path := strings.Join(args, " ")
+	if f.runners != "" {
+		path = "--runners " + f.runners
+	}
 	c := fmt.Sprintf("irc bench %s --target %s --positions %s --repeat %d --min-time %s --executor %s", path, f.target, f.positions, f.repeat, f.minTime, f.executor)
 	if f.maxPosition > 0 {
 		c += fmt.Sprintf(" --max-position %d", f.maxPosition)

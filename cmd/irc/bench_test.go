@@ -25,8 +25,8 @@ func TestBenchExample(t *testing.T) {
 	if _, errOut, code := irc(t, "import", filepath.Join(root, "qwen2-tiny"), "-o", irpb); code != 0 {
 		t.Fatal(errOut)
 	}
-	js, chart := filepath.Join(root, "r.json"), filepath.Join(root, "r.png")
-	out, errOut, code := irc(t, "bench", irpb, "--target", "opencl", "--max-position", "64", "--repeat", "3", "--executor", "both", "--json", js, "--chart", chart)
+	js, chart, kept := filepath.Join(root, "r.json"), filepath.Join(root, "r.png"), filepath.Join(root, "kept")
+	out, errOut, code := irc(t, "bench", irpb, "--target", "opencl", "--max-position", "64", "--repeat", "3", "--executor", "both", "--json", js, "--chart", chart, "--keep", kept)
 	if code != 0 {
 		t.Fatalf("bench: %s", errOut)
 	}
@@ -73,6 +73,16 @@ func TestBenchExample(t *testing.T) {
 	}
 	if _, err := png.Decode(bytes.NewReader(img)); err != nil {
 		t.Fatalf("%s: %v", chart, err)
+	}
+
+	// The kept runners measure again without compiling (as on a machine
+	// without Go), reporting the compile time of their build.
+	again := filepath.Join(root, "again.json")
+	if _, errOut, code := irc(t, "bench", "--runners", kept, "--executor", "dag", "--positions", "1,2", "--repeat", "1", "--json", again); code != 0 {
+		t.Fatalf("--runners: %s", errOut)
+	}
+	if r2, err := bench.Read(again); err != nil || r2.Executor != "dag" || r2.CompileMs != r.DAG.CompileMs || len(r2.Positions) != 2 || r2.Partitions != 4 {
+		t.Errorf("--runners result %+v, %v", r2, err)
 	}
 
 	// compare: the run against itself is a speed-up of exactly 1.
@@ -124,6 +134,11 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{"bench", irpb, "--target", "ref", "--positions", "300"}, "300 is past the last position measured, 252"},
 		{[]string{"bench", irpb, "--target", "ref", "--max-position", "256"}, "--max-position 256: want a cache position in 0..255"},
 		{[]string{"bench", "compare", a, a}, a + ": not an irc bench result"},
+		{[]string{"bench", irpb, "--positions", "1,x"}, `"x" is not a position`},
+		{[]string{"bench"}, "give the MODEL to measure (or --runners DIR)"},
+		{[]string{"bench", irpb, "--runners", "r"}, "--runners measures the runners in r: give no MODEL"},
+		{[]string{"bench", "--runners", "r", "--keep", "k"}, "--keep and --runners: give one"},
+		{[]string{"bench", "--runners", filepath.Dir(a)}, "--runners wants the folder irc bench --keep wrote"},
 		{[]string{"bench", "compare", a}, "accepts 2 arg(s)"},
 	} {
 		_, errOut, code := irc(t, tc.args...)

@@ -384,7 +384,7 @@ func Positions(spec string, max int64) ([]int64, error) {
 	}
 	var out []int64
 	if strings.TrimSpace(spec) == "log2" {
-		for p := int64(1); p < max; p *= 2 {
+		for p := int64(1); p < max && p > 0; p *= 2 { // p > 0: stop at overflow
 			out = append(out, p)
 		}
 		return append(out, max), nil

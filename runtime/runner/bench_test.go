@@ -25,6 +25,7 @@ func TestPositions(t *testing.T) {
 		{"log2", 32640, []int64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32640}},
 		{"log2", 1, []int64{1}},
 		{"log2", 0, []int64{0}},
+		{"log2", math.MaxInt64, append(powers(63), math.MaxInt64)},
 		{"64, 1,8,8", 64, []int64{1, 8, 64}},
 		{"0", 5, []int64{0}},
 	} {
@@ -47,6 +48,15 @@ func TestPositions(t *testing.T) {
 			t.Errorf("Positions(%q, %d): got %v, want %q", tc.spec, tc.max, err, tc.want)
 		}
 	}
+}
+
+// powers is 1, 2, 4, ... 2^(n-1).
+func powers(n int) []int64 {
+	var out []int64
+	for i := range n {
+		out = append(out, 1<<i)
+	}
+	return out
 }
 
 func TestMsStats(t *testing.T) {

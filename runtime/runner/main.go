@@ -109,8 +109,12 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 		return usagef("--bench and --bench-serve: give one")
 	}
 	if o.bench {
-		var err error
-		if positions, err = BenchPositions(p.Schedule, o.positions, o.maxPosition); err != nil {
+		prefill, err := graphIndex(p.Schedule, "prefill")
+		if err != nil {
+			return err
+		}
+		chunk := p.Schedule.Buffers[p.Schedule.Graphs[prefill].Inputs[0]].Bytes / 4
+		if positions, err = BenchPositions(p.Schedule.Model.MaxCacheLen, chunk, o.positions, o.maxPosition); err != nil {
 			return err
 		}
 	}
@@ -179,21 +183,18 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 }
 
 // BenchPositions are the decode positions of --positions spec (see
-// Positions) up to --max-position maxPosition, whose default (0) is the
-// seed's: max cache length - prefill chunk.
-func BenchPositions(s *schedule.Schedule, spec string, maxPosition int64) ([]int64, error) {
-	last := s.Model.MaxCacheLen - 1
+// Positions) in a cache of maxCacheLen tokens, up to --max-position
+// maxPosition, whose default (0) is the seed's: max cache length - the
+// prefill chunk.
+func BenchPositions(maxCacheLen, chunk int64, spec string, maxPosition int64) ([]int64, error) {
+	last := maxCacheLen - 1
 	if maxPosition > last || maxPosition < 0 {
 		return nil, usagef("--max-position %d: want a cache position in 0..%d", maxPosition, last)
 	}
 	if maxPosition == 0 {
-		prefill, err := graphIndex(s, "prefill")
-		if err != nil {
-			return nil, err
-		}
 		maxPosition = last
-		if chunk := s.Buffers[s.Graphs[prefill].Inputs[0]].Bytes / 4; s.Model.MaxCacheLen-chunk > 0 {
-			maxPosition = s.Model.MaxCacheLen - chunk
+		if maxCacheLen-chunk > 0 {
+			maxPosition = maxCacheLen - chunk
 		}
 	}
 	return Positions(spec, maxPosition)
