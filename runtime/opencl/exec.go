@@ -13,15 +13,15 @@ import (
 // kernel object with its arguments set once at load time (all offsets are
 // static), so a step is a loop of enqueues.
 type Executor struct {
-	ctx    *Context
-	prog   *Program
-	s      *schedule.Schedule
-	bufs   []*Buffer
+	ctx  *Context
+	prog *Program
+	s    *schedule.Schedule
+	bufs []*Buffer
 	// staging holds the bytes of each input buffer's latest async write.
 	staging map[int]*Staging
-	graphs [][]*Kernel // per graph, per launch
-	argmax *Kernel
-	best   *Buffer
+	graphs  [][]*Kernel // per graph, per launch
+	argmax  *Kernel
+	best    *Buffer
 }
 
 // Load opens device index, builds the program from source, allocates every
