@@ -26,6 +26,7 @@ type benchFlags struct {
 	target, positions, executor string
 	jsonOut, chart, weightsDir  string
 	keep, runners               string
+	buildOnly                   bool
 	maxPosition                 int64
 	repeat, device              int
 	randomWeights               bool
@@ -76,6 +77,7 @@ measures one). To measure on a machine without Go (a GPU host), build there with
 	fl.StringVar(&f.jsonOut, "json", "", "write the result to this JSON file")
 	fl.StringVar(&f.chart, "chart", "", "draw the result to this PNG file")
 	fl.StringVar(&f.keep, "keep", "", "keep the runners (source, binary) in DIR/whole and DIR/dag, to measure with --runners")
+	fl.BoolVar(&f.buildOnly, "build-only", false, "with --keep: compile and build the runners, measure nothing")
 	fl.StringVar(&f.runners, "runners", "", "measure the runners --keep built in DIR (e.g. carried to a machine without Go); no MODEL")
 	fl.IntVar(&f.device, "device", 0, "device index (see the runner's --device)")
 	fl.StringVar(&f.weightsDir, "weights", "", "folder the weight files are relative to (default: the model file's folder)")
@@ -90,6 +92,8 @@ func (f benchFlags) check(args []string) error {
 		return err // a typo fails now, not after compiling and loading
 	}
 	switch {
+	case f.buildOnly && (f.keep == "" || f.target == "ref"):
+		return fmt.Errorf("--build-only builds runners into --keep DIR (and ref has none)")
 	case f.runners != "" && f.keep != "":
 		return fmt.Errorf("--keep and --runners: give one (--keep builds runners for --runners to measure)")
 	case f.runners != "" && len(args) > 0:
@@ -122,6 +126,16 @@ func benchModel(cmd *cobra.Command, args []string, f benchFlags) error {
 	names := []string{f.executor}
 	if f.executor == "both" {
 		names = []string{"whole", "dag"}
+	}
+	if f.buildOnly {
+		for _, name := range names {
+			fmt.Fprintf(log, "== %s executor\n", name)
+			if err := buildKept(args[0], name, f, log); err != nil {
+				return fmt.Errorf("%s executor: %w", name, err)
+			}
+		}
+		fmt.Fprintf(log, "built %s; measure with irc bench --runners %s\n", strings.Join(names, " and "), f.keep)
+		return nil
 	}
 	var (
 		compileMs []float64
@@ -218,55 +232,57 @@ type builtRunner struct {
 
 // prepareRunner compiles the model for one executor, writes and builds its
 // runner (in --keep DIR/name, or a temporary folder) and starts it.
-// Compilation ends once the runner's source is written: go build is
-// reported, not counted.
 func prepareRunner(path, name string, f benchFlags, log io.Writer) (prepared, error) {
-	dir := filepath.Join(f.keep, name)
-	var cleanup func() error
-	if f.keep == "" {
-		tmp, err := os.MkdirTemp("", "irc-bench-")
-		if err != nil {
+	if f.keep != "" {
+		if err := buildKept(path, name, f, log); err != nil {
 			return prepared{}, err
 		}
-		dir, cleanup = filepath.Join(tmp, "runner"), func() error { return os.RemoveAll(tmp) }
+		return startRunner(filepath.Join(f.keep, name), f, name, log)
 	}
-	fail := func(err error) (prepared, error) {
-		if cleanup != nil {
-			cleanup()
-		}
+	tmp, err := os.MkdirTemp("", "irc-bench-")
+	if err != nil {
 		return prepared{}, err
 	}
+	f.keep = tmp
+	if err := buildKept(path, name, f, log); err != nil {
+		os.RemoveAll(tmp)
+		return prepared{}, err
+	}
+	x, err := startRunner(filepath.Join(tmp, name), f, name, log)
+	stop := x.stop
+	x.stop = func() error {
+		if stop != nil {
+			stop()
+		}
+		return os.RemoveAll(tmp)
+	}
+	return x, err
+}
+
+// buildKept compiles the model for one executor and writes and builds its
+// runner in --keep DIR/name, with the built.json --runners reads.
+// Compilation ends once the runner's source is written: go build is
+// reported, not counted.
+func buildKept(path, name string, f benchFlags, log io.Writer) error {
+	dir := filepath.Join(f.keep, name)
 	start := time.Now()
 	m, err := compileFor(path, name, f, log)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if _, err := writeRunner(m, f.target, filepath.Dir(path), dir); err != nil {
-		return fail(err)
+		return err
 	}
 	compiled := time.Since(start)
 	fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
 	if _, err := buildRunner(dir, prefixed(log, "  ")); err != nil {
-		return fail(err)
+		return err
 	}
 	built, err := json.MarshalIndent(builtRunner{Target: f.target, Model: path, CompileMs: float64(compiled) / 1e6}, "", "  ")
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "built.json"), built, 0o644)
-	}
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	x, err := startRunner(dir, f, name, log)
-	if cleanup != nil {
-		stop := x.stop
-		x.stop = func() error {
-			if stop != nil {
-				stop()
-			}
-			return cleanup()
-		}
-	}
-	return x, err
+	return os.WriteFile(filepath.Join(dir, "built.json"), built, 0o644)
 }
 
 // startRunner starts the runner built in dir serving bench requests.

@@ -76,7 +76,14 @@ func TestBenchExample(t *testing.T) {
 	}
 
 	// The kept runners measure again without compiling (as on a machine
-	// without Go), reporting the compile time of their build.
+	// without Go), reporting the compile time of their build; --build-only
+	// builds without measuring.
+	if _, errOut, code := irc(t, "bench", irpb, "--keep", filepath.Join(root, "built"), "--build-only", "--executor", "whole"); code != 0 || !strings.Contains(errOut, "built whole; measure with irc bench --runners") {
+		t.Errorf("--build-only: %s", errOut)
+	}
+	if _, err := os.Stat(filepath.Join(root, "built", "whole", "runner")); err != nil {
+		t.Error(err)
+	}
 	again := filepath.Join(root, "again.json")
 	if _, errOut, code := irc(t, "bench", "--runners", kept, "--executor", "dag", "--positions", "1,2", "--repeat", "1", "--json", again); code != 0 {
 		t.Fatalf("--runners: %s", errOut)
@@ -138,6 +145,7 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{"bench"}, "give the MODEL to measure (or --runners DIR)"},
 		{[]string{"bench", irpb, "--runners", "r"}, "--runners measures the runners in r: give no MODEL"},
 		{[]string{"bench", "--runners", "r", "--keep", "k"}, "--keep and --runners: give one"},
+		{[]string{"bench", irpb, "--build-only"}, "--build-only builds runners into --keep DIR"},
 		{[]string{"bench", "--runners", filepath.Dir(a)}, "--runners wants the folder irc bench --keep wrote"},
 		{[]string{"bench", "compare", a}, "accepts 2 arg(s)"},
 	} {

@@ -41,7 +41,11 @@ func writeRunner(m *ir.Model, target, weightsDir, dir string) (*codegen.Lowered,
 // buildRunner runs go build in a runner folder and returns the binary's
 // path. -trimpath keeps the build cache valid across folders.
 func buildRunner(dir string, log io.Writer) (string, error) {
-	bin := filepath.Join(dir, "runner")
+	abs, err := filepath.Abs(dir) // go build runs in dir: -o must not be relative to ours
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(abs, "runner")
 	start := time.Now()
 	fmt.Fprintf(log, "building the runner in %s ...\n", dir)
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
