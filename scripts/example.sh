@@ -3,7 +3,8 @@
 # import it to the IR, compile it for OpenCL (a dump per pass, the stats and
 # the kernel schedule), build the generated runner, and generate tokens on
 # the OpenCL device (PoCL on the CPU where there is no GPU), with timings;
-# the reference runtime's ids follow for comparison.
+# benchmark it (irc bench: JSON and a PNG chart); the reference runtime's
+# ids follow for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -18,7 +19,9 @@ sed -n '/^graph decode/,/launches:/p' "$out/schedule.txt" | head -n 4
 (cd "$out/runner" && go build -trimpath -o qwen2-tiny .)
 echo "== opencl: generate 8 tokens after the prompt 1,2,3,4,5"
 "$out/runner/qwen2-tiny" --tokens 1,2,3,4,5 --generate 8 --logits-out "$out/logits.npy"
-"$out/runner/qwen2-tiny" --bench --max-position 64
+echo "== irc bench: TTFT and one decode step at positions 1..64, whole graph vs DAG (--partition layer)"
+"$out/irc" bench "$out/qwen2-tiny.irpb" --target opencl --max-position 64 --repeat 3 --executor both \
+  --json "$out/bench.json" --chart "$out/bench.png"
 echo "== ref"
 "$out/irc" run "$out/qwen2-tiny.irpb" --tokens 1,2,3,4,5 --generate 8
-echo "runner: $out/runner; per-pass dumps: $out/dumps; schedule: $out/schedule.txt; logits: $out/logits.npy"
+echo "runner: $out/runner; per-pass dumps: $out/dumps; schedule: $out/schedule.txt; logits: $out/logits.npy; bench: $out/bench.json, $out/bench.png"

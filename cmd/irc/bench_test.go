@@ -35,7 +35,7 @@ func TestBenchExample(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	for _, want := range []string{"== whole executor", "== dag executor", "whole: Qwen2ForCausalLM on", "position 64 (7/7): whole", "round 2 of 3 done"} {
+	for _, want := range []string{"== whole executor", "== dag executor", "runner: Qwen2ForCausalLM on", "position 64 (7/7): whole", "round 2 of 3 done"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("progress lacks %q:\n%s", want, errOut)
 		}
@@ -78,17 +78,17 @@ func TestBenchExample(t *testing.T) {
 	// The kept runners measure again without compiling (as on a machine
 	// without Go), reporting the compile time of their build; --build-only
 	// builds without measuring.
-	if _, errOut, code := irc(t, "bench", irpb, "--keep", filepath.Join(root, "built"), "--build-only", "--executor", "whole"); code != 0 || !strings.Contains(errOut, "built whole; measure with irc bench --runners") {
+	if _, errOut, code := irc(t, "bench", irpb, "--keep", filepath.Join(root, "built"), "--build-only", "--executor", "whole"); code != 0 || !strings.Contains(errOut, "built the bench runner (whole) in") {
 		t.Errorf("--build-only: %s", errOut)
 	}
-	if _, err := os.Stat(filepath.Join(root, "built", "whole", "runner")); err != nil {
+	if _, err := os.Stat(filepath.Join(root, "built", "runner")); err != nil {
 		t.Error(err)
 	}
 	again := filepath.Join(root, "again.json")
-	if _, errOut, code := irc(t, "bench", "--runners", kept, "--executor", "dag", "--positions", "1,2", "--repeat", "1", "--json", again); code != 0 {
+	if _, errOut, code := irc(t, "bench", "--runners", kept, "--positions", "1,2", "--repeat", "1", "--json", again); code != 0 {
 		t.Fatalf("--runners: %s", errOut)
 	}
-	if r2, err := bench.Read(again); err != nil || r2.Executor != "dag" || r2.CompileMs != r.DAG.CompileMs || len(r2.Positions) != 2 || r2.Partitions != 4 {
+	if r2, err := bench.Read(again); err != nil || r2.Executor != "whole" || r2.DAG == nil || r2.DAG.CompileMs != r.DAG.CompileMs || len(r2.Positions) != 2 || r2.DAG.Partitions != 4 {
 		t.Errorf("--runners result %+v, %v", r2, err)
 	}
 
@@ -143,9 +143,10 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{"bench", "compare", a, a}, a + ": not an irc bench result"},
 		{[]string{"bench", irpb, "--positions", "1,x"}, `"x" is not a position`},
 		{[]string{"bench"}, "give the MODEL to measure (or --runners DIR)"},
-		{[]string{"bench", irpb, "--runners", "r"}, "--runners measures the runners in r: give no MODEL"},
+		{[]string{"bench", irpb, "--runners", "r"}, "--runners measures the runner in r: give no MODEL"},
+		{[]string{"bench", "--runners", "r", "--executor", "dag"}, "--runners measures the executors its runner was built with"},
 		{[]string{"bench", "--runners", "r", "--keep", "k"}, "--keep and --runners: give one"},
-		{[]string{"bench", irpb, "--build-only"}, "--build-only builds runners into --keep DIR"},
+		{[]string{"bench", irpb, "--build-only"}, "--build-only builds the runner into --keep DIR"},
 		{[]string{"bench", "--runners", filepath.Dir(a)}, "--runners wants the folder irc bench --keep wrote"},
 		{[]string{"bench", "compare", a}, "accepts 2 arg(s)"},
 	} {

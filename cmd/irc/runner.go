@@ -24,18 +24,33 @@ func writeRunner(m *ir.Model, target, weightsDir, dir string) (*codegen.Lowered,
 	if err != nil {
 		return nil, err
 	}
+	r, err := newRunner(low, target, weightsDir, dir)
+	if err != nil {
+		return nil, err
+	}
+	return low, writeRunnerFiles(r, dir)
+}
+
+// newRunner is the runner of a lowered model, to be written into dir.
+func newRunner(low *codegen.Lowered, target, weightsDir, dir string) (*runnergen.Runner, error) {
 	abs, err := filepath.Abs(weightsDir)
 	if err != nil {
 		return nil, err
 	}
-	r := &runnergen.Runner{
+	return &runnergen.Runner{
 		Name: filepath.Base(filepath.Clean(dir)), Schedule: low.Schedule, WeightsDir: abs,
 		Backend: runnergen.Backend{Name: target, Package: "github.com/irc-compiler/irc/runtime/opencl", KernelFile: clgen.FileName, Kernels: clgen.Source(low)},
-	}
+	}, nil
+}
+
+// kernelSource is a lowered model's kernel program for target.
+func kernelSource(low *codegen.Lowered) string { return clgen.Source(low) }
+
+func writeRunnerFiles(r *runnergen.Runner, dir string) error {
 	if err := r.Write(dir); err != nil {
-		return nil, fmt.Errorf("writing the runner to %s: %w", dir, err)
+		return fmt.Errorf("writing the runner to %s: %w", dir, err)
 	}
-	return low, nil
+	return nil
 }
 
 // buildRunner runs go build in a runner folder and returns the binary's

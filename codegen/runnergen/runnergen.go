@@ -41,18 +41,60 @@ type Runner struct {
 	Schedule   *schedule.Schedule
 	WeightsDir string // absolute; --weights overrides it
 	Backend    Backend
+	// Executor names Schedule beside Variants: further compilations of
+	// the same model that the runner's bench loads and measures alongside
+	// it in one process (irc bench's whole graph and DAG).
+	Executor string
+	Variants []Variant
+}
+
+// Variant is one more compilation of the runner's model.
+type Variant struct {
+	Name     string
+	Schedule *schedule.Schedule
+	Kernels  string // its kernel program
+}
+
+// compiled is one schedule as the generated code names it.
+type compiled struct {
+	schedVar, schedFile   string
+	kernelVar, kernelFile string // shared with an earlier one when the programs are equal
+	kernels               string
+	s                     *schedule.Schedule
+}
+
+// compilations are the runner's schedule and its variants, with the
+// names of their Go variables and files.
+func (r *Runner) compilations() []compiled {
+	out := []compiled{{"sched", "schedule.go", "kernelSource", r.Backend.KernelFile, r.Backend.Kernels, r.Schedule}}
+	ext := path.Ext(r.Backend.KernelFile)
+	for i, v := range r.Variants {
+		c := compiled{fmt.Sprintf("sched%d", i+1), "schedule_" + v.Name + ".go",
+			fmt.Sprintf("kernelSource%d", i+1), strings.TrimSuffix(r.Backend.KernelFile, ext) + "_" + v.Name + ext, v.Kernels, v.Schedule}
+		for _, prev := range out {
+			if prev.kernels == c.kernels {
+				c.kernelVar, c.kernelFile = prev.kernelVar, prev.kernelFile
+				break
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // Files returns every file of the runner's folder by relative path. The
 // same input gives byte-identical files.
 func (r *Runner) Files() (map[string][]byte, error) {
-	files := map[string][]byte{r.Backend.KernelFile: []byte(r.Backend.Kernels)}
+	files := map[string][]byte{}
 	var err error
 	if files["main.go"], err = r.mainFile(); err != nil {
 		return nil, err
 	}
-	if files["schedule.go"], err = r.scheduleFile(); err != nil {
-		return nil, err
+	for _, c := range r.compilations() {
+		files[c.kernelFile] = []byte(c.kernels)
+		if files[c.schedFile], err = scheduleFile(c.s, c.schedVar); err != nil {
+			return nil, err
+		}
 	}
 	sources, err := runtimeSources(r.Backend.Package)
 	if err != nil {
@@ -104,20 +146,43 @@ func (r *Runner) mainFile() ([]byte, error) {
 	header(f)
 	f.PackageComment(fmt.Sprintf("Command %s runs %s on %s: see --help.", r.Name, r.Schedule.Model.Name, r.Backend.Name))
 	f.Anon("embed")
-	f.Comment("kernelSource is the " + r.Backend.Name + " program, built at load time.")
-	f.Comment("")
-	f.Comment("//go:embed " + r.Backend.KernelFile)
-	f.Var().Id("kernelSource").String()
+	open := func(c compiled) jen.Code {
+		return jen.Func().Params(jen.Id("device").Int(), jen.Id("load").Qual(runnerPkg, "WeightFunc")).
+			Params(jen.Qual(runnerPkg, "Backend"), jen.Error()).Block(
+			jen.Return(jen.Qual(r.Backend.Package, "Load").Call(jen.Id(c.schedVar), jen.Id(c.kernelVar), jen.Id("device"), jen.Id("load"))),
+		)
+	}
+	cs := r.compilations()
+	embedded := map[string]bool{}
+	for _, c := range cs {
+		if !embedded[c.kernelVar] {
+			embedded[c.kernelVar] = true
+			f.Comment(c.kernelVar + " is a " + r.Backend.Name + " program, built at load time.")
+			f.Comment("")
+			f.Comment("//go:embed " + c.kernelFile)
+			f.Var().Id(c.kernelVar).String()
+		}
+	}
+	program := jen.Dict{
+		jen.Id("Name"):       jen.Lit(r.Name),
+		jen.Id("Schedule"):   jen.Id("sched"),
+		jen.Id("WeightsDir"): jen.Lit(r.WeightsDir),
+		jen.Id("Open"):       open(cs[0]),
+	}
+	if r.Executor != "" {
+		program[jen.Id("Executor")] = jen.Lit(r.Executor)
+	}
+	if len(r.Variants) > 0 {
+		var variants []jen.Code
+		for i, v := range r.Variants {
+			variants = append(variants, jen.Values(jen.Dict{
+				jen.Id("Name"): jen.Lit(v.Name), jen.Id("Schedule"): jen.Id(cs[i+1].schedVar), jen.Id("Open"): open(cs[i+1]),
+			}))
+		}
+		program[jen.Id("Variants")] = jen.Index().Qual(runnerPkg, "Variant").Values(variants...)
+	}
 	f.Func().Id("main").Params().Block(
-		jen.Qual(runnerPkg, "Main").Call(jen.Qual(runnerPkg, "Program").Values(jen.Dict{
-			jen.Id("Name"):       jen.Lit(r.Name),
-			jen.Id("Schedule"):   jen.Id("sched"),
-			jen.Id("WeightsDir"): jen.Lit(r.WeightsDir),
-			jen.Id("Open"): jen.Func().Params(jen.Id("device").Int(), jen.Id("load").Qual(runnerPkg, "WeightFunc")).
-				Params(jen.Qual(runnerPkg, "Backend"), jen.Error()).Block(
-				jen.Return(jen.Qual(r.Backend.Package, "Load").Call(jen.Id("sched"), jen.Id("kernelSource"), jen.Id("device"), jen.Id("load"))),
-			),
-		})),
+		jen.Qual(runnerPkg, "Main").Call(jen.Qual(runnerPkg, "Program").Values(program)),
 	)
 	return render(f)
 }

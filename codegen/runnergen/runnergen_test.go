@@ -90,3 +90,49 @@ func BenchmarkCompileRunnerQwen25_1_5B(b *testing.B) {
 		compileConfig(b, m)
 	}
 }
+
+// A bench runner carries variants: one schedule file each, a kernel file
+// only where its program differs, all named in main.go, all gofmt-clean.
+func TestRunnerVariants(t *testing.T) {
+	low := func(partition string) *codegen.Lowered {
+		m := importConfig(t, "qwen2.5-0.5b-instruct")
+		pipe, _ := passes.DefaultPipeline("opencl")
+		if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "opencl", Partition: partition}); err != nil {
+			t.Fatal(err)
+		}
+		l, err := codegen.Lower(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	whole, dag := low("whole"), low("layer")
+	r := &runnergen.Runner{Name: "bench", Schedule: whole.Schedule, WeightsDir: "/models/x", Executor: "whole",
+		Backend:  runnergen.Backend{Name: "opencl", Package: "github.com/irc-compiler/irc/runtime/opencl", KernelFile: clgen.FileName, Kernels: clgen.Source(whole)},
+		Variants: []runnergen.Variant{{Name: "dag", Schedule: dag.Schedule, Kernels: clgen.Source(dag)}, {Name: "odd", Schedule: dag.Schedule, Kernels: "// another program\n"}}}
+	files, err := r.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"schedule.go", "schedule_dag.go", "schedule_odd.go", "kernels.cl", "kernels_odd.cl"} {
+		if files[want] == nil {
+			t.Errorf("no %s", want)
+		}
+	}
+	if files["kernels_dag.cl"] != nil {
+		t.Error("dag's program equals whole's: it should share kernels.cl")
+	}
+	main := string(files["main.go"])
+	for _, want := range []string{`Executor: "whole"`, `Name: "dag"`, "Schedule: sched1", "Load(sched1, kernelSource, device, load)", "Load(sched2, kernelSource2, device, load)", "//go:embed kernels_odd.cl"} {
+		if !strings.Contains(main, want) {
+			t.Errorf("main.go lacks %q:\n%s", want, main)
+		}
+	}
+	for name, data := range files {
+		if strings.HasSuffix(name, ".go") && !strings.Contains(name, "/") {
+			if formatted, err := format.Source(data); err != nil || !bytes.Equal(formatted, data) {
+				t.Errorf("%s is not gofmt-clean: %v", name, err)
+			}
+		}
+	}
+}

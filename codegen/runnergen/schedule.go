@@ -6,10 +6,9 @@ import (
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
-// scheduleFile writes the schedule as one Go variable: buffers, kernels
-// and the launch tables, one launch per line.
-func (r *Runner) scheduleFile() ([]byte, error) {
-	s := r.Schedule
+// scheduleFile writes a schedule as one Go variable, name: buffers,
+// kernels and the launch tables, one launch per line.
+func scheduleFile(s *schedule.Schedule, name string) ([]byte, error) {
 	f := jen.NewFile("main")
 	header(f)
 	q := func(name string) *jen.Statement { return jen.Qual(schedulePkg, name) }
@@ -81,8 +80,8 @@ func (r *Runner) scheduleFile() ([]byte, error) {
 	for _, id := range s.Model.EOS {
 		eos = append(eos, lit64(id))
 	}
-	f.Comment("sched is the kernel schedule: device buffers, kernels and one launch table per graph.")
-	f.Var().Id("sched").Op("=").Op("&").Add(q("Schedule")).Values(jen.Dict{
+	f.Comment(name + " is a kernel schedule: device buffers, kernels and one launch table per graph.")
+	f.Var().Id(name).Op("=").Op("&").Add(q("Schedule")).Values(jen.Dict{
 		jen.Id("Model"): q("Model").Values(jen.Dict{
 			jen.Id("Name"): jen.Lit(s.Model.Name), jen.Id("Vocab"): lit64(s.Model.Vocab),
 			jen.Id("MaxCacheLen"): lit64(s.Model.MaxCacheLen), jen.Id("EOS"): jen.Index().Int64().Values(eos...),

@@ -95,11 +95,11 @@ func TestBenchOnFake(t *testing.T) {
 		schedule.Buffer{Name: "cache.v", Kind: schedule.State, DType: schedule.F32, Shape: []int64{1, 20, 2}, Bytes: 160})
 	s.Graphs[1].Launches = []schedule.Launch{{Part: 0}, {Part: 1}, {Part: 1}, {Part: 2}}
 	var progress strings.Builder
-	sess, err := NewSession(b, s, 3)
+	sess, err := NewSession("", b, s, time.Millisecond, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reps, err := BenchAll([]Measurer{sess}, BenchOptions{Positions: []int64{1, 4, 19}, Repeat: 2, Progress: &progress})
+	reps, err := BenchAll(NewGroup(sess), BenchOptions{Positions: []int64{1, 4, 19}, Repeat: 2, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestBenchOnFake(t *testing.T) {
 	if got := strings.Join(steps, " "); got != want {
 		t.Errorf("steps %s\nwant  %s", got, want)
 	}
-	if r.PrefillTokens != 4 || r.Partitions != 3 || r.WeightBytes != 1000 || r.StateBytes != 240 || r.Repeat != 2 || r.Device != "fake" || len(r.Positions) != 3 {
+	if r.PrefillTokens != 4 || r.LoadMs != 1 || r.Partitions != 3 || r.WeightBytes != 1000 || r.StateBytes != 240 || r.Repeat != 2 || r.Device != "fake" || len(r.Positions) != 3 {
 		t.Errorf("report %+v", r)
 	}
 	for i, st := range r.Positions {
@@ -132,17 +132,18 @@ func TestBenchOnFake(t *testing.T) {
 	}
 }
 
-// A measurement averages as many steps as fill minTime; the first at a
-// position warms up and calibrates first.
+// A measurement averages as many steps as fill minTime; each warms up
+// with one, and the first at a position times one more to calibrate.
 func TestMeasureFillsMinTime(t *testing.T) {
 	b := &fakeBackend{vocab: 50, last: map[int][]int32{}, sleep: time.Millisecond}
-	sess, err := NewSession(b, fakeProgram(b).Schedule, 1)
+	sess, err := NewSession("", b, fakeProgram(b).Schedule, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	g := NewGroup(sess)
 	for round := range 2 {
 		before := len(b.steps)
-		d, n, err := sess.Measure(3, 5*time.Millisecond)
+		ds, n, err := g.Measure(3, 5*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,63 +152,104 @@ func TestMeasureFillsMinTime(t *testing.T) {
 		if round == 0 {
 			want++
 		}
-		if n < 1 || n > 6 || calls != want || d < time.Millisecond {
-			t.Errorf("round %d: %d steps of %s each, %d calls (want %d)", round, n, d, calls, want)
+		if n < 1 || n > 6 || calls != want || len(ds) != 1 || ds[0] < time.Millisecond {
+			t.Errorf("round %d: %d steps of %v each, %d calls (want %d)", round, n, ds, calls, want)
 		}
 	}
-	if _, _, err := sess.Measure(20, 0); err == nil || !strings.Contains(err.Error(), "position 20 is outside the cache (0..19)") {
+	if _, _, err := g.Measure(20, 0); err == nil || !strings.Contains(err.Error(), "position 20 is outside the cache (0..19)") {
 		t.Errorf("past the cache: %v", err)
 	}
 }
 
-// Repetitions go in rounds over every position, alternating executors.
-func TestBenchAllInterleaves(t *testing.T) {
-	var order []string
-	ms := []Measurer{&recorder{name: "a", order: &order}, &recorder{name: "b", order: &order}}
-	reps, err := BenchAll(ms, BenchOptions{Positions: []int64{2, 8}, Repeat: 2})
+// logged is a fake executor that logs its steps in a shared order.
+type logged struct {
+	*fakeBackend
+	name string
+	log  *[]string
+}
+
+func (l logged) Run(g int, tokens []int32, pos int32) error {
+	*l.log = append(*l.log, fmt.Sprintf("%s%d", l.name, pos))
+	return l.fakeBackend.Run(g, tokens, pos)
+}
+
+// A group takes its executors' steps in turn, step by step.
+func TestGroupTakesTurns(t *testing.T) {
+	var log []string
+	var sessions []*Session
+	for _, name := range []string{"a", "b"} {
+		b := logged{&fakeBackend{vocab: 50, last: map[int][]int32{}}, name, &log}
+		sess, err := NewSession(name, b, fakeProgram(b.fakeBackend).Schedule, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, sess)
+	}
+	ds, n, err := NewGroup(sessions...).Measure(5, 0)
+	if err != nil || n != 1 || len(ds) != 2 {
+		t.Fatalf("%v %d %v", ds, n, err)
+	}
+	// Warm-up, calibration, the measured step: every other round reversed.
+	if got := strings.Join(log, " "); got != "a5 b5 b5 a5 a5 b5" {
+		t.Errorf("order %s", got)
+	}
+	reps, err := NewGroup(sessions...).Info()
+	if err != nil || len(reps) != 2 || reps[0].Executor != "a" || reps[1].Executor != "b" {
+		t.Errorf("info %v %v", reps, err)
+	}
+}
+
+// Repetitions go in rounds over TTFT and every position.
+func TestBenchAllRounds(t *testing.T) {
+	rec := &recorder{}
+	reps, err := BenchAll(rec, BenchOptions{Positions: []int64{2, 8}, Repeat: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(order, " "), "a-1 b-1 a2 b2 a8 b8 a-1 b-1 a2 b2 a8 b8"; got != want {
+	if got, want := strings.Join(rec.order, " "), "-1 2 8 -1 2 8"; got != want {
 		t.Errorf("order %s, want %s", got, want)
 	}
-	// recorder a takes 1 ms a step, b 2 ms.
+	// executor a takes 1 ms a step, b 2 ms.
 	if reps[0].Positions[1].StepMsMedian != 1 || reps[1].Positions[1].StepMsMedian != 2 || reps[1].TTFTMs != 2 || reps[0].Positions[0].Steps != 7 {
 		t.Errorf("reports %+v %+v", reps[0], reps[1])
 	}
 }
 
-type recorder struct {
-	name  string
-	order *[]string
+type recorder struct{ order []string }
+
+func (r *recorder) Info() ([]*Report, error) {
+	return []*Report{{Executor: "a", MaxCacheLen: 10}, {Executor: "b", MaxCacheLen: 10}}, nil
 }
 
-func (r *recorder) Info() (*Report, error) { return &Report{MaxCacheLen: 10}, nil }
-
-func (r *recorder) Measure(pos int64, _ time.Duration) (time.Duration, int, error) {
-	*r.order = append(*r.order, fmt.Sprintf("%s%d", r.name, pos))
-	if r.name == "a" {
-		return time.Millisecond, 7, nil
-	}
-	return 2 * time.Millisecond, 7, nil
+func (r *recorder) Measure(pos int64, _ time.Duration) ([]time.Duration, int, error) {
+	r.order = append(r.order, fmt.Sprint(pos))
+	return []time.Duration{time.Millisecond, 2 * time.Millisecond}, 7, nil
 }
 
-// --bench writes the report as JSON, with the load time.
+// --bench measures the runner's schedule and its variants, and writes
+// their reports as JSON, with the load times.
 func TestBenchFlags(t *testing.T) {
 	b := &fakeBackend{vocab: 50, last: map[int][]int32{}}
+	p := fakeProgram(b)
+	p.Executor = "whole"
+	p.Variants = []Variant{{Name: "dag", Schedule: p.Schedule, Open: p.Open}}
 	path := filepath.Join(t.TempDir(), "r.json")
 	var stdout, stderr strings.Builder
-	if err := Run(fakeProgram(b), []string{"--bench", "--random-weights", "--repeat", "1", "--bench-json", path}, &stdout, &stderr); err != nil {
+	if err := Run(p, []string{"--bench", "--random-weights", "--repeat", "1", "--bench-json", path}, &stdout, &stderr); err != nil {
 		t.Fatal(err, stderr.String())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r Report
-	if err := json.Unmarshal(data, &r); err != nil {
+	var reps []Report
+	if err := json.Unmarshal(data, &reps); err != nil {
 		t.Fatal(err)
 	}
+	if len(reps) != 2 || reps[0].Executor != "whole" || reps[1].Executor != "dag" || !strings.Contains(stderr.String(), "position 16 (5/5): whole ") {
+		t.Fatalf("%d reports; stderr:\n%s", len(reps), stderr.String())
+	}
+	r := reps[1]
 	// MaxCacheLen 20, chunk 4: the seed's last position is 16.
 	var got []int64
 	for _, st := range r.Positions {

@@ -24,6 +24,19 @@ type Program struct {
 	Stdin io.Reader
 	// Open loads the schedule onto device index, weights from load.
 	Open func(device int, load WeightFunc) (Backend, error)
+	// Executor names Schedule in bench reports when there are Variants.
+	Executor string
+	// Variants are further compilations of the same model (irc bench's
+	// DAG executor beside the whole graph) that --bench and --bench-serve
+	// load and measure alongside Schedule, in the same process.
+	Variants []Variant
+}
+
+// Variant is one more compilation a runner carries for the bench.
+type Variant struct {
+	Name     string
+	Schedule *schedule.Schedule
+	Open     func(device int, load WeightFunc) (Backend, error)
 }
 
 // Main runs the runner's command line and exits.
@@ -71,7 +84,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.positions, "positions", "log2", "with --bench: decode positions, log2 (1, 2, 4, ... and --max-position) or a list like 1,8,64")
 	fs.Int64Var(&o.maxPosition, "max-position", 0, "with --bench: last position of log2 (default: max cache length - prefill chunk)")
 	fs.IntVar(&o.repeat, "repeat", 3, "timed repetitions of each --bench measurement")
-	fs.DurationVar(&o.minTime, "min-time", 20*time.Millisecond, "with --bench: each measurement averages as many steps as last this long (0: one step)")
+	fs.DurationVar(&o.minTime, "min-time", 50*time.Millisecond, "with --bench: each measurement is the median of as many steps as last this long (0: one step)")
 	fs.BoolVar(&o.serve, "bench-serve", false, "answer irc bench's measurement requests on stdin (see runner.Serve) instead of generating")
 	fs.StringVar(&o.benchJSON, "bench-json", "", "with --bench: write the measurements to this JSON file")
 	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and one decode step")
@@ -131,31 +144,49 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 		defer ckpt.Close()
 		load = ckpt.Load
 	}
-	start := time.Now()
-	load, done := loadProgress(p.Schedule, load, stderr)
-	b, err := p.Open(o.device, load)
-	done()
+	open := func(s *schedule.Schedule, open func(int, WeightFunc) (Backend, error)) (Backend, time.Duration, error) {
+		start := time.Now()
+		load, done := loadProgress(s, load, stderr)
+		b, err := open(o.device, load)
+		done()
+		if err != nil {
+			return nil, 0, err
+		}
+		loaded := time.Since(start)
+		fmt.Fprintf(stderr, "%s on %s: loaded in %s\n", s.Model.Name, b.Device(), ms(loaded))
+		return b, loaded, nil
+	}
+	b, loaded, err := open(p.Schedule, p.Open)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	loaded := time.Since(start)
-	fmt.Fprintf(stderr, "%s on %s: loaded in %s\n", p.Schedule.Model.Name, b.Device(), ms(loaded))
 	if o.bench || o.serve {
-		sess, err := NewSession(b, p.Schedule, o.seed)
+		sess, err := NewSession(p.Executor, b, p.Schedule, loaded, o.seed)
 		if err != nil {
 			return err
 		}
-		m := Loaded{sess, loaded}
-		if o.serve {
-			return Serve(m, p.Stdin, stdout)
+		sessions := []*Session{sess}
+		for _, v := range p.Variants {
+			vb, vloaded, err := open(v.Schedule, v.Open)
+			if err != nil {
+				return fmt.Errorf("%s: %w", v.Name, err)
+			}
+			defer vb.Close()
+			if sess, err = NewSession(v.Name, vb, v.Schedule, vloaded, o.seed); err != nil {
+				return err
+			}
+			sessions = append(sessions, sess)
 		}
-		reps, err := BenchAll([]Measurer{m}, BenchOptions{Positions: positions, Repeat: o.repeat, MinTime: o.minTime, Progress: stderr})
+		if o.serve {
+			return Serve(NewGroup(sessions...), p.Stdin, stdout)
+		}
+		reps, err := BenchAll(NewGroup(sessions...), BenchOptions{Positions: positions, Repeat: o.repeat, MinTime: o.minTime, Progress: stderr})
 		if err != nil {
 			return err
 		}
 		if o.benchJSON != "" {
-			if err := reps[0].WriteJSON(o.benchJSON); err != nil {
+			if err := writeJSON(o.benchJSON, reps); err != nil {
 				return err
 			}
 		}

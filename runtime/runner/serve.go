@@ -15,16 +15,16 @@ import (
 // the runner (--bench-serve) reads one request per line and answers each
 // with one JSON line.
 //
-//	info                      -> a Report without timings
-//	measure POSITION MIN_NS   -> {"ns": mean step time, "steps": n}
+//	info                      -> [Report without timings, one per executor]
+//	measure POSITION MIN_NS   -> {"ns": [mean step time per executor], "steps": n}
 //	                             (POSITION -1 is TTFT)
 //
 // A failed request answers {"error": "..."} and the runner carries on.
 
 type measurement struct {
-	Ns    int64  `json:"ns"`
-	Steps int    `json:"steps"`
-	Error string `json:"error,omitempty"`
+	Ns    []int64 `json:"ns"`
+	Steps int     `json:"steps"`
+	Error string  `json:"error,omitempty"`
 }
 
 // Serve answers bench requests from in on out with m until in ends.
@@ -49,12 +49,16 @@ func Serve(m Measurer, in io.Reader, out io.Writer) error {
 				reply = measurement{Error: fmt.Sprintf("bad request %q: want measure POSITION MIN_NS", sc.Text())}
 				break
 			}
-			d, n, err := m.Measure(pos, time.Duration(minNs))
+			ds, n, err := m.Measure(pos, time.Duration(minNs))
 			if err != nil {
 				reply = measurement{Error: err.Error()}
-			} else {
-				reply = measurement{Ns: int64(d), Steps: n}
+				break
 			}
+			ns := make([]int64, len(ds))
+			for i, d := range ds {
+				ns[i] = int64(d)
+			}
+			reply = measurement{Ns: ns, Steps: n}
 		default:
 			reply = measurement{Error: fmt.Sprintf("unknown request %q (want info, or measure POSITION MIN_NS)", sc.Text())}
 		}
@@ -101,19 +105,23 @@ func (c *Client) call(req string, reply any) error {
 }
 
 // Info implements Measurer.
-func (c *Client) Info() (*Report, error) {
-	var r Report
-	if err := c.call("info", &r); err != nil {
+func (c *Client) Info() ([]*Report, error) {
+	var reps []*Report
+	if err := c.call("info", &reps); err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return reps, nil
 }
 
 // Measure implements Measurer.
-func (c *Client) Measure(pos int64, minTime time.Duration) (time.Duration, int, error) {
+func (c *Client) Measure(pos int64, minTime time.Duration) ([]time.Duration, int, error) {
 	var m measurement
 	if err := c.call(fmt.Sprintf("measure %d %d", pos, int64(minTime)), &m); err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
-	return time.Duration(m.Ns), m.Steps, nil
+	ds := make([]time.Duration, len(m.Ns))
+	for i, ns := range m.Ns {
+		ds[i] = time.Duration(ns)
+	}
+	return ds, m.Steps, nil
 }

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/codegen/runnergen"
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/runner"
+	"github.com/irc-compiler/irc/runtime/weights"
+)
+
+// prepared is a bench's executors, loaded side by side and ready to
+// measure.
+type prepared struct {
+	m         runner.Measurer
+	compileMs []float64    // per executor
+	stop      func() error // ends them and cleans up
+}
+
+// compileFor loads the model, runs the pipeline the executor needs (whole:
+// one partition; dag: --partition layer) and lowers it.
+func compileFor(path, executor string, f benchFlags, log io.Writer) (*ir.Model, *codegen.Lowered, error) {
+	m, err := ir.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	pipeline := pipelineFlags{partition: map[string]string{"whole": "whole", "dag": "layer"}[executor], gpuLayers: -1, dumpFormat: "text"}
+	if _, err := pipeline.run(m, filepath.Dir(path), f.target, log); err != nil {
+		return nil, nil, err
+	}
+	low, err := codegen.Lower(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, low, nil
+}
+
+// builtRunner records, beside a bench runner, what --runners needs to
+// measure it elsewhere.
+type builtRunner struct {
+	Target    string    `json:"target"`
+	Model     string    `json:"model"`
+	Executors []string  `json:"executors"`
+	CompileMs []float64 `json:"compile_ms"`
+}
+
+// prepareRunner compiles the model once per executor and writes one
+// runner holding them all (the first as its schedule, the others as
+// variants), so that they run in one process and their steps can take
+// turns. It builds the runner in --keep DIR or a temporary folder and,
+// unless --build-only, starts it. An executor's compile time ends once its
+// schedule and kernels exist: writing and building the runner are
+// reported, not counted.
+func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (prepared, error) {
+	dir, cleanup := f.keep, func() error { return nil }
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "irc-bench-")
+		if err != nil {
+			return prepared{}, err
+		}
+		dir, cleanup = filepath.Join(tmp, "runner"), func() error { return os.RemoveAll(tmp) }
+	}
+	built := builtRunner{Target: f.target, Model: path, Executors: names}
+	var r *runnergen.Runner
+	for _, name := range names {
+		fmt.Fprintf(log, "== %s executor\n", name)
+		start := time.Now()
+		_, low, err := compileFor(path, name, f, log)
+		if err != nil {
+			return prepared{stop: cleanup}, fmt.Errorf("%s executor: %w", name, err)
+		}
+		if r == nil {
+			if r, err = newRunner(low, f.target, filepath.Dir(path), dir); err != nil {
+				return prepared{stop: cleanup}, err
+			}
+			r.Executor = name
+		} else {
+			r.Variants = append(r.Variants, runnergen.Variant{Name: name, Schedule: low.Schedule, Kernels: kernelSource(low)})
+		}
+		compiled := time.Since(start)
+		built.CompileMs = append(built.CompileMs, float64(compiled)/1e6)
+		fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
+	}
+	if err := writeRunnerFiles(r, dir); err != nil {
+		return prepared{stop: cleanup}, err
+	}
+	if _, err := buildRunner(dir, prefixed(log, "  ")); err != nil {
+		return prepared{stop: cleanup}, err
+	}
+	data, err := json.MarshalIndent(built, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "built.json"), data, 0o644)
+	}
+	if err != nil || f.buildOnly {
+		if err == nil {
+			fmt.Fprintf(log, "built the bench runner (%s) in %s; measure it with irc bench --runners %s\n", strings.Join(names, ", "), dir, dir)
+		}
+		return prepared{stop: cleanup}, err
+	}
+	x, err := startRunner(dir, f, log)
+	stop := x.stop
+	x.stop = func() error {
+		if stop != nil {
+			stop()
+		}
+		return cleanup()
+	}
+	return x, err
+}
+
+// startRunner starts the bench runner built in dir serving measurements.
+func startRunner(dir string, f benchFlags, log io.Writer) (prepared, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "built.json"))
+	if err != nil {
+		return prepared{}, fmt.Errorf("%w (--runners wants the folder irc bench --keep wrote, with the runner and its built.json)", err)
+	}
+	var built builtRunner
+	if err := json.Unmarshal(data, &built); err != nil {
+		return prepared{}, fmt.Errorf("%s: %w", filepath.Join(dir, "built.json"), err)
+	}
+	if built.Target != f.target {
+		return prepared{}, fmt.Errorf("%s holds a %s runner, not %s (give --target %s)", dir, built.Target, f.target, built.Target)
+	}
+	args := []string{"--bench-serve", "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10)}
+	if f.weightsDir != "" {
+		args = append(args, "--weights", f.weightsDir)
+	}
+	if f.randomWeights {
+		args = append(args, "--random-weights")
+	}
+	cmd := exec.Command(filepath.Join(dir, "runner"), args...)
+	cmd.Stderr = prefixed(log, "  runner: ")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return prepared{}, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return prepared{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return prepared{}, fmt.Errorf("starting the runner: %w", err)
+	}
+	stop := func() error {
+		in.Close()
+		return cmd.Wait()
+	}
+	return prepared{m: runner.NewClient(in, out), compileMs: built.CompileMs, stop: stop}, nil
+}
+
+// prepareRef compiles the model once per executor and loads each on the
+// reference runtime, measured in-process by the runner's session code.
+func prepareRef(path string, names []string, f benchFlags, log io.Writer) (prepared, error) {
+	var x prepared
+	var sessions []*runner.Session
+	for _, name := range names {
+		fmt.Fprintf(log, "== %s executor\n", name)
+		start := time.Now()
+		m, low, err := compileFor(path, name, f, log) // low: the buffers and graphs the session drives
+		if err != nil {
+			return prepared{}, fmt.Errorf("%s executor: %w", name, err)
+		}
+		compiled := time.Since(start)
+		fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
+		var src ref.WeightSource = ref.RandomWeights{Seed: f.seed}
+		if !f.randomWeights {
+			dir := f.weightsDir
+			if dir == "" {
+				dir = filepath.Dir(path)
+			}
+			files := weights.Open(dir)
+			defer files.Close()
+			src = files
+		}
+		start = time.Now()
+		rt, err := ref.New(m, src)
+		if err != nil {
+			return prepared{}, fmt.Errorf("%w (use --weights DIR to point at the checkpoint, or --random-weights)", err)
+		}
+		loaded := time.Since(start)
+		fmt.Fprintf(log, "loaded in %s\n", roundDur(loaded))
+		sess, err := runner.NewSession(name, newRefBackend(rt, m, low.Schedule), low.Schedule, loaded, f.seed)
+		if err != nil {
+			return prepared{}, err
+		}
+		sessions, x.compileMs = append(sessions, sess), append(x.compileMs, float64(compiled)/1e6)
+	}
+	x.m = runner.NewGroup(sessions...)
+	return x, nil
+}
