@@ -27,4 +27,5 @@ done <<'LIST'
 ./ir/hf FuzzParseConfig 150000x
 ./ir/safetensors FuzzParseHeader 150000x
 ./passes FuzzPipeline 50000x
+./bench FuzzValidate 20000x
 LIST
