@@ -190,6 +190,31 @@ func TestLog2Ticks(t *testing.T) {
 	}
 }
 
+func TestLinearTicks(t *testing.T) {
+	labels := func(lo, hi float64) string {
+		var out []string
+		for _, tk := range linearTicks(lo, hi) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		lo, hi float64
+		want   string
+	}{
+		{0, 2624, "0 500 1000 1500 2000 2500"},
+		{0.92, 1.14, "0.95 1.00 1.05 1.10"},
+		{0, 0.75, "0.0 0.2 0.4 0.6"},
+		{1, 1, "1"},
+	} {
+		if got := labels(tc.lo, tc.hi); got != tc.want {
+			t.Errorf("%g..%g: %s, want %s", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
+
 // Charts decode as PNGs of the right size with every series drawn.
 func TestCharts(t *testing.T) {
 	dir := t.TempDir()

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -164,6 +165,7 @@ func panel(ylabel string) *plot.Plot {
 	p.Y.Label.Text = ylabel
 	p.X.Scale = log2Scale{}
 	p.X.Tick.Marker = plot.TickerFunc(log2Ticks)
+	p.Y.Tick.Marker = plot.TickerFunc(linearTicks)
 	p.Add(plotter.NewGrid())
 	// Top right, in headroom above the data (see headroom); the offset
 	// keeps the legend's thumbnails inside the frame.
@@ -232,6 +234,35 @@ func log2Ticks(lo, hi float64) []plot.Tick {
 			label = powerLabel(e)
 		}
 		ticks = append(ticks, plot.Tick{Value: math.Exp2(float64(e)), Label: label})
+	}
+	return ticks
+}
+
+// linearTicks marks about six round values (1, 2 or 5 times a power of
+// ten apart) labelled with just the decimals that step needs, and minor
+// ticks between them.
+func linearTicks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{2, 5, 10} {
+		if step >= raw {
+			break
+		}
+		step = m * mag
+	}
+	decimals := max(0, -int(math.Floor(math.Log10(step)+1e-9)))
+	var ticks []plot.Tick
+	for k := math.Ceil(lo / step * 2); k/2*step <= hi+1e-9*step; k++ {
+		v := k / 2 * step
+		label := ""
+		if int(k)%2 == 0 {
+			label = strconv.FormatFloat(v, 'f', decimals, 64)
+		}
+		ticks = append(ticks, plot.Tick{Value: v, Label: label})
 	}
 	return ticks
 }
