@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
+
 	"github.com/irc-compiler/irc/runtime/runner"
 )
 
@@ -164,16 +166,19 @@ func TestTables(t *testing.T) {
 	}
 }
 
-func TestLog2Ticks(t *testing.T) {
-	labels := func(lo, hi float64) string {
-		var out []string
-		for _, tk := range log2Ticks(lo, hi) {
-			if tk.Label != "" {
-				out = append(out, tk.Label)
-			}
+// tickLabels joins the labelled ticks' labels.
+func tickLabels(ticks []plot.Tick) string {
+	var out []string
+	for _, tk := range ticks {
+		if tk.Label != "" {
+			out = append(out, tk.Label)
 		}
-		return strings.Join(out, " ")
 	}
+	return strings.Join(out, " ")
+}
+
+func TestLog2Ticks(t *testing.T) {
+	labels := func(lo, hi float64) string { return tickLabels(log2Ticks(lo, hi)) }
 	if got := labels(1, 64); got != "1 2 4 8 16 32 64" {
 		t.Errorf("1..64: %s", got)
 	}
@@ -191,15 +196,7 @@ func TestLog2Ticks(t *testing.T) {
 }
 
 func TestLinearTicks(t *testing.T) {
-	labels := func(lo, hi float64) string {
-		var out []string
-		for _, tk := range linearTicks(lo, hi) {
-			if tk.Label != "" {
-				out = append(out, tk.Label)
-			}
-		}
-		return strings.Join(out, " ")
-	}
+	labels := func(lo, hi float64) string { return tickLabels(linearTicks(lo, hi)) }
 	for _, tc := range []struct {
 		lo, hi float64
 		want   string

@@ -14,9 +14,7 @@ import (
 	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/codegen/runnergen"
 	"github.com/irc-compiler/irc/ir"
-	"github.com/irc-compiler/irc/runtime/ref"
 	"github.com/irc-compiler/irc/runtime/runner"
-	"github.com/irc-compiler/irc/runtime/weights"
 )
 
 // prepared is a bench's executors, loaded side by side and ready to
@@ -172,20 +170,10 @@ func prepareRef(path string, names []string, f benchFlags, log io.Writer) (prepa
 		}
 		compiled := time.Since(start)
 		fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
-		var src ref.WeightSource = ref.RandomWeights{Seed: f.seed}
-		if !f.randomWeights {
-			dir := f.weightsDir
-			if dir == "" {
-				dir = filepath.Dir(path)
-			}
-			files := weights.Open(dir)
-			defer files.Close()
-			src = files
-		}
 		start = time.Now()
-		rt, err := ref.New(m, src)
+		rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.seed)
 		if err != nil {
-			return prepared{}, fmt.Errorf("%w (use --weights DIR to point at the checkpoint, or --random-weights)", err)
+			return prepared{}, err
 		}
 		loaded := time.Since(start)
 		fmt.Fprintf(log, "loaded in %s\n", roundDur(loaded))

@@ -77,19 +77,9 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	if gpuTargets[f.backend] {
 		return runOnGPU(cmd, m, path, f)
 	}
-	var src ref.WeightSource = ref.RandomWeights{Seed: f.seed}
-	if !f.randomWeights {
-		dir := f.weightsDir
-		if dir == "" {
-			dir = filepath.Dir(path)
-		}
-		files := weights.Open(dir)
-		defer files.Close()
-		src = files
-	}
-	rt, err := ref.New(m, src)
+	rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.seed)
 	if err != nil {
-		return fmt.Errorf("%w (use --weights DIR to point at the checkpoint, or --random-weights)", err)
+		return err
 	}
 	gen, err := rt.Generate(prompt, f.generate)
 	if err != nil {
@@ -106,6 +96,25 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), strings.Join(ids, ","))
 	return nil
+}
+
+// loadRef loads the model from path on the reference runtime, with the
+// weights in weightsDir (default: the model's folder) or random ones.
+func loadRef(m *ir.Model, path, weightsDir string, random bool, seed uint64) (*ref.Runtime, error) {
+	var src ref.WeightSource = ref.RandomWeights{Seed: seed}
+	if !random {
+		if weightsDir == "" {
+			weightsDir = filepath.Dir(path)
+		}
+		files := weights.Open(weightsDir)
+		defer files.Close()
+		src = files
+	}
+	rt, err := ref.New(m, src)
+	if err != nil {
+		return nil, fmt.Errorf("%w (use --weights DIR to point at the checkpoint, or --random-weights)", err)
+	}
+	return rt, nil
 }
 
 // runOnGPU writes the model's runner into a temporary folder, builds it and
