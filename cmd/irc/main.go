@@ -37,14 +37,17 @@ func newRoot() *cobra.Command {
 		Use:   "irc",
 		Short: "irc compiles Llama and Qwen models to GPU kernels and a Go runner",
 		Long: `irc is a graph compiler for Llama- and Qwen-family LLMs. It imports a Hugging Face
-checkpoint into a primitive-level IR (protobuf, .irpb), prints it, and runs it on the
-reference CPU runtime.
+checkpoint into a primitive-level IR (protobuf, .irpb), prints it, runs it on the
+reference CPU runtime, compiles it to a generated runner for OpenCL devices, and
+benchmarks it.
 
   irc testmodel -o tiny                      # write tiny random checkpoints
   irc import tiny/qwen2-tiny -o qwen2.irpb   # checkpoint -> IR
   irc dump qwen2.irpb                        # IR as text
   irc compile qwen2.irpb -o qwen2.fused.ir --dump-after=all --dump-dir dumps
-  irc run qwen2.irpb --tokens 5,17,3 --generate 8`,
+  irc run qwen2.irpb --tokens 5,17,3 --generate 8
+  irc compile qwen2.irpb --target opencl -o runner   # a Go runner for OpenCL devices
+  irc bench qwen2.irpb --json r.json --chart r.png    # TTFT and step time over positions`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

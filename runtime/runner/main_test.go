@@ -155,4 +155,7 @@ func TestLoadProgress(t *testing.T) {
 	if got := w.String(); got != "loading weights:  50% (1.00 of 2.00 GiB)\nloading weights: 100% (2.00 of 2.00 GiB)\n" {
 		t.Fatalf("progress %q", got)
 	}
+	if got := ofSize(3<<20, 100<<20); got != "3.00 of 100.00 MiB" {
+		t.Errorf("a small model's progress reads %q", got)
+	}
 }

@@ -37,7 +37,7 @@ func loadProgressAt(s *schedule.Schedule, load WeightFunc, w io.Writer, clock fu
 		data, err := load(b)
 		done += b.Bytes
 		if now := clock(); now.Sub(start) > time.Second && now.Sub(last) > 500*time.Millisecond {
-			fmt.Fprintf(w, "loading weights: %3.0f%% (%.2f of %.2f GiB)%s", 100*float64(done)/float64(max(total, 1)), gib(done), gib(total), end)
+			fmt.Fprintf(w, "loading weights: %3.0f%% (%s)%s", 100*float64(done)/float64(max(total, 1)), ofSize(done, total), end)
 			last, shown = now, true
 		}
 		return data, err
@@ -50,4 +50,11 @@ func loadProgressAt(s *schedule.Schedule, load WeightFunc, w io.Writer, clock fu
 	return wrapped, finish
 }
 
-func gib(b int64) float64 { return float64(b) / (1 << 30) }
+// ofSize is "done of total" in GiB, or MiB for totals under a GiB.
+func ofSize(done, total int64) string {
+	unit, name := float64(1<<30), "GiB"
+	if total < 1<<30 {
+		unit, name = 1<<20, "MiB"
+	}
+	return fmt.Sprintf("%.2f of %.2f %s", float64(done)/unit, float64(total)/unit, name)
+}
