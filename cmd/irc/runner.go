@@ -39,11 +39,11 @@ func newRunner(low *codegen.Lowered, target, weightsDir, dir string) (*runnergen
 	}
 	return &runnergen.Runner{
 		Name: filepath.Base(filepath.Clean(dir)), Schedule: low.Schedule, WeightsDir: abs,
-		Backend: runnergen.Backend{Name: target, Package: "github.com/irc-compiler/irc/runtime/opencl", KernelFile: clgen.FileName, Kernels: clgen.Source(low)},
+		Backend: runnergen.Backend{Name: target, Package: "github.com/irc-compiler/irc/runtime/opencl", KernelFile: clgen.FileName, Kernels: kernelSource(low)},
 	}, nil
 }
 
-// kernelSource is a lowered model's kernel program for target.
+// kernelSource is a lowered model's kernel program.
 func kernelSource(low *codegen.Lowered) string { return clgen.Source(low) }
 
 func writeRunnerFiles(r *runnergen.Runner, dir string) error {

@@ -157,7 +157,7 @@ func (r *Runner) mainFile() ([]byte, error) {
 	for _, c := range cs {
 		if !embedded[c.kernelVar] {
 			embedded[c.kernelVar] = true
-			f.Comment(c.kernelVar + " is a " + r.Backend.Name + " program, built at load time.")
+			f.Comment(c.kernelVar + " holds " + r.Backend.Name + " kernels, built at load time.")
 			f.Comment("")
 			f.Comment("//go:embed " + c.kernelFile)
 			f.Var().Id(c.kernelVar).String()

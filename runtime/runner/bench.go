@@ -93,8 +93,8 @@ type Measurer interface {
 	// Info is each executor's report without timings.
 	Info() ([]*Report, error)
 	// Measure times one measurement of the time to first token (position
-	// TTFT) or of a decode step at a position: for each executor, the mean
-	// time of as many steps as fill minTime, and that number.
+	// TTFT) or of a decode step at a position: for each executor, the
+	// median time of as many steps as fill minTime, and that number.
 	Measure(position int64, minTime time.Duration) ([]time.Duration, int, error)
 }
 
@@ -120,7 +120,6 @@ func BenchAll(m Measurer, o BenchOptions) ([]*Report, error) {
 	}
 	whats := append([]int64{TTFT}, o.Positions...)
 	times := make([][][]time.Duration, len(whats)) // by what, executor
-	steps := make([]int, len(whats))
 	for w := range whats {
 		times[w] = make([][]time.Duration, len(reps))
 	}
@@ -141,7 +140,6 @@ func BenchAll(m Measurer, o BenchOptions) ([]*Report, error) {
 			for i, d := range ds {
 				times[w][i] = append(times[w][i], d)
 			}
-			steps[w] = n
 			if last {
 				report(progress, reps, pos, w, len(o.Positions), times[w], n)
 			}

@@ -271,3 +271,36 @@ func TestBenchFlags(t *testing.T) {
 		}
 	}
 }
+
+// metered is a fake executor whose device can measure its copy bandwidth.
+type metered struct {
+	*fakeBackend
+	calls *int
+}
+
+func (m metered) CopyBandwidth() (float64, error) { *m.calls++; return 42e9, nil }
+
+// The executors of a group share the device: its copy bandwidth is
+// measured once and reported for each.
+func TestGroupMeasuresBandwidthOnce(t *testing.T) {
+	calls := 0
+	var sessions []*Session
+	for _, name := range []string{"whole", "dag"} {
+		b := metered{&fakeBackend{vocab: 50, last: map[int][]int32{}}, &calls}
+		sess, err := NewSession(name, b, fakeProgram(b.fakeBackend).Schedule, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, sess)
+	}
+	g := NewGroup(sessions...)
+	for range 2 {
+		reps, err := g.Info()
+		if err != nil || reps[0].CopyBandwidthGBs != 42 || reps[1].CopyBandwidthGBs != 42 {
+			t.Fatalf("info %+v %+v, %v", reps[0], reps[1], err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("copy bandwidth measured %d times, want once", calls)
+	}
+}

@@ -52,6 +52,12 @@ func graphIndex(s *schedule.Schedule, name string) (int, error) {
 	return 0, fmt.Errorf("schedule has no %s graph", name)
 }
 
+// stepTokens is how many token ids one step of graph g takes: a prefill
+// chunk, or 1 for decode.
+func stepTokens(s *schedule.Schedule, g int) int {
+	return int(s.Buffers[s.Graphs[g].Inputs[0]].Bytes / 4)
+}
+
 // Generate runs prompt through the prefill graph in chunks (the last one
 // padded), then decodes n tokens greedily, exactly as ref.Generate does;
 // the greedy choice is made on the device. Logits are read back only when
@@ -79,7 +85,7 @@ func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits
 	if err != nil {
 		return nil, err
 	}
-	chunk := int(s.Buffers[s.Graphs[prefill].Inputs[0]].Bytes / 4)
+	chunk := stepTokens(s, prefill)
 	if err := b.Reset(); err != nil {
 		return nil, err
 	}

@@ -24,7 +24,8 @@ type Program struct {
 	Stdin io.Reader
 	// Open loads the schedule onto device index, weights from load.
 	Open func(device int, load WeightFunc) (Backend, error)
-	// Executor names Schedule in bench reports when there are Variants.
+	// Executor names Schedule in bench reports (whole, dag; irc bench
+	// sets it).
 	Executor string
 	// Variants are further compilations of the same model (irc bench's
 	// DAG executor beside the whole graph) that --bench and --bench-serve
@@ -126,7 +127,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		chunk := p.Schedule.Buffers[p.Schedule.Graphs[prefill].Inputs[0]].Bytes / 4
+		chunk := int64(stepTokens(p.Schedule, prefill))
 		if positions, err = BenchPositions(p.Schedule.Model.MaxCacheLen, chunk, o.positions, o.maxPosition); err != nil {
 			return err
 		}
@@ -144,10 +145,10 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 		defer ckpt.Close()
 		load = ckpt.Load
 	}
-	open := func(s *schedule.Schedule, open func(int, WeightFunc) (Backend, error)) (Backend, time.Duration, error) {
+	open := func(s *schedule.Schedule, openOn func(int, WeightFunc) (Backend, error)) (Backend, time.Duration, error) {
 		start := time.Now()
 		load, done := loadProgress(s, load, stderr)
-		b, err := open(o.device, load)
+		b, err := openOn(o.device, load)
 		done()
 		if err != nil {
 			return nil, 0, err

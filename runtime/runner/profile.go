@@ -64,7 +64,7 @@ func profile(b Backend, s *schedule.Schedule, w io.Writer) error {
 
 // benchTokens is a full chunk of valid ids for graph g.
 func benchTokens(s *schedule.Schedule, g int) []int32 {
-	tokens := make([]int32, s.Buffers[s.Graphs[g].Inputs[0]].Bytes/4)
+	tokens := make([]int32, stepTokens(s, g))
 	for i := range tokens {
 		tokens[i] = int32(i % int(s.Model.Vocab))
 	}

@@ -10,13 +10,12 @@ import (
 	"time"
 )
 
-// The bench protocol lets one process (irc bench) interleave the
-// measurements of several runners, each loaded once in its own process:
-// the runner (--bench-serve) reads one request per line and answers each
-// with one JSON line.
+// The bench protocol lets irc bench drive a runner it built (or one built
+// elsewhere and carried): the runner (--bench-serve) loads its executors
+// once, reads one request per line and answers each with one JSON line.
 //
 //	info                      -> [Report without timings, one per executor]
-//	measure POSITION MIN_NS   -> {"ns": [mean step time per executor], "steps": n}
+//	measure POSITION MIN_NS   -> {"ns": [median step time per executor], "steps": n}
 //	                             (POSITION -1 is TTFT)
 //
 // A failed request answers {"error": "..."} and the runner carries on.

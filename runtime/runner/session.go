@@ -19,7 +19,6 @@ type Session struct {
 	prompt          []int32
 	seed            uint64
 	rng             *rand.Rand
-	info            *Report
 	ttftDone        bool // the caches were emptied for TTFT
 	filled          bool // the caches hold random data
 }
@@ -37,7 +36,7 @@ func NewSession(name string, b Backend, s *schedule.Schedule, load time.Duration
 	if x.decode, err = graphIndex(s, "decode"); err != nil {
 		return nil, err
 	}
-	x.prompt = make([]int32, s.Buffers[s.Graphs[x.prefill].Inputs[0]].Bytes/4)
+	x.prompt = make([]int32, stepTokens(s, x.prefill))
 	for i := range x.prompt {
 		x.prompt[i] = x.token()
 	}
@@ -46,32 +45,20 @@ func NewSession(name string, b Backend, s *schedule.Schedule, load time.Duration
 
 func (x *Session) token() int32 { return int32(x.rng.IntN(int(x.s.Model.Vocab))) }
 
-// Info is the executor's report without timings; the copy bandwidth is
-// measured once.
-func (x *Session) Info() (*Report, error) {
-	if x.info == nil {
-		s := x.s
-		r := &Report{Executor: x.name, Model: s.Model.Name, Device: x.b.Device(), Partitions: partitions(s.Graphs[x.decode]),
-			MaxCacheLen: s.Model.MaxCacheLen, PrefillTokens: len(x.prompt), LoadMs: float64(x.load) / 1e6}
-		for _, buf := range s.Buffers {
-			switch buf.Kind {
-			case schedule.Weight:
-				r.WeightBytes += buf.Bytes
-			case schedule.State:
-				r.StateBytes += buf.Bytes
-			}
+// report is the executor's report without timings or copy bandwidth.
+func (x *Session) report() *Report {
+	s := x.s
+	r := &Report{Executor: x.name, Model: s.Model.Name, Device: x.b.Device(), Partitions: partitions(s.Graphs[x.decode]),
+		MaxCacheLen: s.Model.MaxCacheLen, PrefillTokens: len(x.prompt), LoadMs: float64(x.load) / 1e6}
+	for _, buf := range s.Buffers {
+		switch buf.Kind {
+		case schedule.Weight:
+			r.WeightBytes += buf.Bytes
+		case schedule.State:
+			r.StateBytes += buf.Bytes
 		}
-		if m, ok := x.b.(BandwidthMeter); ok {
-			bw, err := m.CopyBandwidth()
-			if err != nil {
-				return nil, err
-			}
-			r.CopyBandwidthGBs = bw / 1e9
-		}
-		x.info = r
 	}
-	r := *x.info
-	return &r, nil
+	return r
 }
 
 // step returns one step of TTFT (a full prefill chunk to its greedy id on
@@ -126,6 +113,10 @@ func (x *Session) step(pos int64) (func() error, error) {
 type Group struct {
 	sessions []*Session
 	steps    map[int64]int // steps per measurement, by position, once calibrated
+	// bandwidth is the device's copy bandwidth in GB/s, measured once
+	// (the executors share the device) when measured is set.
+	bandwidth float64
+	measured  bool
 }
 
 // NewGroup measures sessions side by side.
@@ -133,14 +124,23 @@ func NewGroup(sessions ...*Session) *Group {
 	return &Group{sessions: sessions, steps: map[int64]int{}}
 }
 
-// Info implements Measurer.
+// Info implements Measurer. The first call measures the copy bandwidth
+// through the first executor, where its backend can.
 func (g *Group) Info() ([]*Report, error) {
+	if !g.measured {
+		if m, ok := g.sessions[0].b.(BandwidthMeter); ok {
+			bw, err := m.CopyBandwidth()
+			if err != nil {
+				return nil, err
+			}
+			g.bandwidth = bw / 1e9
+		}
+		g.measured = true
+	}
 	var reps []*Report
 	for _, x := range g.sessions {
-		r, err := x.Info()
-		if err != nil {
-			return nil, err
-		}
+		r := x.report()
+		r.CopyBandwidthGBs = g.bandwidth
 		reps = append(reps, r)
 	}
 	return reps, nil
