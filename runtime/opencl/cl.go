@@ -63,24 +63,27 @@ func Devices() ([]Device, error) {
 }
 
 func platformString(p C.cl_platform_id, param C.cl_platform_info) string {
-	var n C.size_t
-	C.clGetPlatformInfo(p, param, 0, nil, &n)
-	if n == 0 {
-		return ""
-	}
-	b := make([]byte, n)
-	C.clGetPlatformInfo(p, param, n, unsafe.Pointer(&b[0]), nil)
-	return strings.TrimRight(string(b), "\x00")
+	return infoString(func(n C.size_t, v unsafe.Pointer, size *C.size_t) {
+		C.clGetPlatformInfo(p, param, n, v, size)
+	})
 }
 
 func deviceString(d C.cl_device_id, param C.cl_device_info) string {
+	return infoString(func(n C.size_t, v unsafe.Pointer, size *C.size_t) {
+		C.clGetDeviceInfo(d, param, n, v, size)
+	})
+}
+
+// infoString reads a string property through an OpenCL clGet*Info call:
+// its size first, then its bytes.
+func infoString(get func(n C.size_t, v unsafe.Pointer, size *C.size_t)) string {
 	var n C.size_t
-	C.clGetDeviceInfo(d, param, 0, nil, &n)
+	get(0, nil, &n)
 	if n == 0 {
 		return ""
 	}
 	b := make([]byte, n)
-	C.clGetDeviceInfo(d, param, n, unsafe.Pointer(&b[0]), nil)
+	get(n, unsafe.Pointer(&b[0]), nil)
 	return strings.TrimRight(string(b), "\x00")
 }
 
