@@ -135,17 +135,3 @@ func (g *Graph) AddInput(name string, t TensorType) *Value {
 	g.Inputs = append(g.Inputs, v)
 	return v
 }
-
-// Uses counts, for every value, how many node inputs and graph outputs read it.
-func (g *Graph) Uses() map[*Value]int {
-	uses := map[*Value]int{}
-	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
-			uses[in]++
-		}
-	}
-	for _, o := range g.Outputs {
-		uses[o]++
-	}
-	return uses
-}
