@@ -87,14 +87,38 @@ func init() {
 			return []TensorType{out}, nil
 		}})
 	Register(&OpDef{Name: "grouped_matmul", Doc: "Grouped-query matmul: out[h] = a[h] @ b[h / (H/G)] for a[H, M, K] and " +
-		"b[G, K, N]; each of b's G heads is read once for its group of H/G heads of a (no repeated K/V tensor). " +
-		"With rows_first=1 the result is laid out [M, H, N] (attention output ready for o_proj).",
-		Inputs: []string{"a", "b"},
-		Attrs:  []AttrSpec{{Name: "rows_first", Kind: AttrInt, Optional: true, Doc: "1: result [M, H, N]; default 0: [H, M, N]"}},
+		"b[G, K, N]: each query head of a indexes its group's head of b in place, so no repeated K/V tensor exists " +
+		"(whether a device shares b's loads across a group is the kernel's business). " +
+		"With rows_first=1 the result is laid out [M, H, N] (attention output ready for o_proj). " +
+		"In causal attention a third operand, positions (i32[M], one per row of a), bounds row m by positions[m], " +
+		"and causal_bound says how: \"columns\" (the scores feeding a causal softmax): outputs with n > positions[m] " +
+		"are unspecified, a device may skip them; \"reduction\" (the probabilities times V): the sum over k stops " +
+		"at k <= positions[m]. The operand is present exactly when the attribute is.",
+		Inputs: []string{"a", "b", "positions"}, OptionalInputs: 1,
+		Attrs: []AttrSpec{{Name: "rows_first", Kind: AttrInt, Optional: true, Doc: "1: result [M, H, N]; default 0: [H, M, N]"},
+			{Name: CausalBoundAttr, Kind: AttrString, Optional: true,
+				Doc: "columns or reduction: how positions bound each row (absent: no bound, no positions operand)"}},
 		Infer: func(in []TensorType, a Attrs) ([]TensorType, error) {
-			out, err := inferGrouped(in)
-			if err != nil || a.Int("rows_first", 0) == 0 {
-				return out, err
+			out, err := inferGrouped(in[:2])
+			if err != nil {
+				return nil, err
+			}
+			bound, hasBound := a[CausalBoundAttr]
+			switch {
+			case hasBound && bound != CausalColumns && bound != CausalReduction:
+				return nil, fmt.Errorf("%s=%q, want %q or %q", CausalBoundAttr, bound, CausalColumns, CausalReduction)
+			case hasBound && len(in) != 3:
+				return nil, fmt.Errorf("%s=%q needs the positions operand (a third input)", CausalBoundAttr, bound)
+			case !hasBound && len(in) == 3:
+				return nil, fmt.Errorf("a third input (positions) without %s: say how it bounds the rows", CausalBoundAttr)
+			}
+			if hasBound {
+				if p, rows := in[2], in[0].Shape[1]; p.DType != I32 || !p.Shape.Equal(Shape{rows}) {
+					return nil, fmt.Errorf("positions are %v, want i32[%d] (one per row of a %v)", p, rows, in[0].Shape)
+				}
+			}
+			if a.Int("rows_first", 0) == 0 {
+				return out, nil
 			}
 			s := out[0].Shape
 			return []TensorType{{DType: out[0].DType, Shape: Shape{s[1], s[0], s[2]}}}, nil
@@ -119,6 +143,16 @@ func init() {
 			return []TensorType{x}, nil
 		}})
 }
+
+// The causal bound of a grouped_matmul in causal attention: the attribute,
+// and its two values.
+const (
+	CausalBoundAttr = "causal_bound"
+	// CausalColumns: output columns n > positions[m] are unspecified.
+	CausalColumns = "columns"
+	// CausalReduction: the sum over k runs to k <= positions[m].
+	CausalReduction = "reduction"
+)
 
 func inferGrouped(in []TensorType) ([]TensorType, error) {
 	a, b := in[0], in[1]

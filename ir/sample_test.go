@@ -45,11 +45,12 @@ func sampleModel() *Model {
 	causal := b.Op("masked_softmax", Attrs{"scale": 0.5, "causal": int64(1), "dtype": BF16}, rows, tok)
 	additive := b.Op("masked_softmax", Attrs{"scale": 0.25}, rows, x)
 	grouped := b.Op("grouped_matmul", Attrs{"rows_first": int64(1)}, rows, b.Op("view", Attrs{"shape": []int64{1, 6, 2}, "strides": []int64{0, 1, 6}}, sm))
+	bounded := b.Op("grouped_matmul", Attrs{CausalBoundAttr: CausalReduction}, rows, b.Op("view", Attrs{"shape": []int64{1, 6, 2}, "strides": []int64{0, 1, 6}}, sm), tok)
 	proj := m.AddWeight("proj", T(F32, 3, 6), "model.safetensors", "model.proj.weight")
 	lin := b.Op("linear", Attrs{"bias": int64(1), "residual": int64(1)}, sm, proj, b.Op("linear", nil, b.Op("view", Attrs{"shape": []int64{6}, "strides": []int64{1}}, sm), proj), v)
 	if b.Err() != nil {
 		panic(b.Err())
 	}
-	g.Outputs = []*Value{out, moved, causal, additive, grouped, lin}
+	g.Outputs = []*Value{out, moved, causal, additive, grouped, bounded, lin}
 	return m
 }

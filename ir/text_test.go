@@ -79,6 +79,11 @@ func TestParseErrors(t *testing.T) {
 		{"rope freqs", strings.Replace(good, "inv_freq=[1,0.1,0.01]", "inv_freq=[1,0.1]", 1), "inv_freq has 2 entries, want 3"},
 		{"causal positions", strings.Replace(good, "masked_softmax(%s.rope, %tokens)", "masked_softmax(%s.rope, %pos)", 1), "positions are i32[1], want an integer vector of 2"},
 		{"grouped heads", strings.Replace(good, "grouped_matmul(%s.rope, %s.view_2)", "grouped_matmul(%s.rope, %s.rope)", 1), "cannot group"},
+		{"bound value", strings.Replace(good, `{causal_bound="reduction"}`, `{causal_bound="rows"}`, 1), `causal_bound="rows", want "columns" or "reduction"`},
+		{"bound kind", strings.Replace(good, `{causal_bound="reduction"}`, `{causal_bound=1}`, 1), "causal_bound"},
+		{"bound without positions", strings.Replace(good, "%s.view_3, %tokens) {causal_bound", "%s.view_3) {causal_bound", 1), "needs the positions operand"},
+		{"positions without bound", strings.Replace(good, `%tokens) {causal_bound="reduction"}`, "%tokens)", 1), "third input (positions) without causal_bound"},
+		{"bound positions", strings.Replace(good, `%s.view_3, %tokens) {causal_bound`, `%s.view_3, %pos) {causal_bound`, 1), "positions are i32[1], want i32[2]"},
 		{"linear epilogues", strings.Replace(good, "{bias=1, residual=1}", "{bias=1}", 1), "4 inputs, want 3 for bias=1 residual=0"},
 		{"cache_write on value", strings.Replace(good, "cache_write(@cache.0.k", "cache_write(%s.transpose", 1), "cache_write"},
 	}

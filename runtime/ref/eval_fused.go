@@ -1,7 +1,10 @@
 package ref
 
 import (
+	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/irc-compiler/irc/ir"
 )
@@ -124,6 +127,9 @@ func maskedSoftmax(n *ir.Node, in []*Tensor) (*Tensor, error) {
 // groupedMatmul runs each group of a's heads against the one head of b they share.
 func groupedMatmul(n *ir.Node, in []*Tensor) (*Tensor, error) {
 	a, b := in[0], in[1]
+	if bound := n.Attrs.String(ir.CausalBoundAttr); bound != "" {
+		return boundedGroupedMatmul(n, a, b, in[2], bound)
+	}
 	h, g := a.Shape[0], b.Shape[0]
 	// Viewing a as [G, H/G*M, K] puts every group's rows against its own b head.
 	a3 := a.withShape(ir.Shape{g, h / g * a.Shape[1], a.Shape[2]})
@@ -134,6 +140,65 @@ func groupedMatmul(n *ir.Node, in []*Tensor) (*Tensor, error) {
 	}
 	// [H, M, N] -> [M, H, N]
 	m, nn := int(a.Shape[1]), int(b.Shape[2])
+	t := NewTensor(n.Outputs[0].Type)
+	gather(t, out, stridedOffsets(t.Shape, []int{nn, m * nn, 1}, 0))
+	return t, nil
+}
+
+// boundedGroupedMatmul is grouped_matmul with its causal bound taken
+// literally, row m bounded by p = positions[m]: with "columns" the outputs
+// n > p are 0 (a device may leave them unwritten; the causal softmax never
+// reads them), with "reduction" the sum runs over k < min(K, p+1). What is
+// computed is summed in the order matmul sums it, so where the skipped terms
+// are zero (probabilities past p) the result is bit for bit the unbounded one.
+func boundedGroupedMatmul(n *ir.Node, a, b, pos *Tensor, bound string) (*Tensor, error) {
+	h, g := int(a.Shape[0]), int(b.Shape[0])
+	m, k, nn := int(a.Shape[1]), int(a.Shape[2]), int(b.Shape[2])
+	if bound != ir.CausalColumns && bound != ir.CausalReduction {
+		return nil, fmt.Errorf("grouped_matmul: unknown %s %q", ir.CausalBoundAttr, bound)
+	}
+	out := NewTensor(ir.TensorType{DType: a.DType, Shape: ir.Shape{int64(h), int64(m), int64(nn)}})
+	limit := func(p int64, size int) int { return int(min(max(p+1, 0), int64(size))) }
+	work := func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			head, i := r/m, r%m
+			kEnd, nEnd := k, nn
+			if bound == ir.CausalColumns {
+				nEnd = limit(pos.I[i], nn)
+			} else {
+				kEnd = limit(pos.I[i], k)
+			}
+			arow := a.F[r*k : r*k+kEnd]
+			bmat := b.F[head/(h/g)*k*nn : (head/(h/g)+1)*k*nn]
+			crow := out.F[r*nn : r*nn+nEnd]
+			for kk, av := range arow {
+				brow := bmat[kk*nn : kk*nn+nEnd]
+				for j, bv := range brow {
+					crow[j] += av * bv
+				}
+			}
+		}
+	}
+	rows := h * m
+	workers := runtime.GOMAXPROCS(0)
+	if workers == 1 || rows*k*nn < 1<<16 {
+		work(0, rows)
+	} else {
+		var wg sync.WaitGroup
+		chunk := (rows + workers - 1) / workers
+		for lo := 0; lo < rows; lo += chunk {
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				work(lo, hi)
+			}(lo, min(lo+chunk, rows))
+		}
+		wg.Wait()
+	}
+	if n.Attrs.Int("rows_first", 0) == 0 {
+		return out, nil
+	}
+	// [H, M, N] -> [M, H, N]
 	t := NewTensor(n.Outputs[0].Type)
 	gather(t, out, stridedOffsets(t.Shape, []int{nn, m * nn, 1}, 0))
 	return t, nil
