@@ -29,6 +29,7 @@ var table = []*Pass{
 	{Name: "rope", Doc: "x*cos + rotate_half(x)*sin over position tables -> rope with angles on the fly", Run: runRoPE},
 	{Name: "masked_softmax", Doc: "softmax(x*scale + mask) -> masked_softmax; an iota causal mask becomes causal=1", Run: runMaskedSoftmax},
 	{Name: "gqa", Doc: "attention matmuls (against repeat_kv of K or V, or over equal heads) -> grouped_matmul", Run: runGQA},
+	{Name: "causal_bound", Doc: "causal attention's grouped_matmuls carry the query positions: scores skip columns, probs x V stop the sum", Run: runCausalBound},
 	{Name: "linear", Doc: "matmul against a transposed 2-D weight, + bias, + residual -> linear with fused epilogues", Run: runLinear},
 	{Name: "views", Doc: "reshape/transpose/expand/slice/unsqueeze/squeeze chains -> one strided view (copy only where strides cannot)", Run: runViews},
 	{Name: "partition", Doc: "place every node in a DAG of partitions on the target or the CPU, with transfers at cuts", Run: runPartition},
@@ -44,6 +45,11 @@ var constraints = [][2]string{
 	// The causal-mask and rope patterns read positions through x+0, which const_fold removes.
 	{"const_fold", "rope"},
 	{"const_fold", "masked_softmax"},
+	// The causal bound is read off the fused attention: a causal masked_softmax
+	// and the grouped_matmuls around it. It adds an operand the softmax already
+	// reads, so it needs no order with views (which leaves that value alone).
+	{"masked_softmax", "causal_bound"},
+	{"gqa", "causal_bound"},
 	// Placement is the last word: no rewrite may add unplaced nodes after it.
 	{"dce", "partition"},
 	{"cse", "partition"},
@@ -53,6 +59,7 @@ var constraints = [][2]string{
 	{"rope", "partition"},
 	{"masked_softmax", "partition"},
 	{"gqa", "partition"},
+	{"causal_bound", "partition"},
 	{"linear", "partition"},
 	{"views", "partition"},
 }

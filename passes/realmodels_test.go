@@ -19,7 +19,8 @@ func importConfig(t testing.TB, name string) *ir.Model {
 
 // The acceptance: after the default pipeline the decode graph of a
 // real model holds one fused op per pattern instance and none of the
-// primitives they replace.
+// primitives they replace, and both grouped_matmuls of every layer carry
+// the causal bound.
 func TestDefaultPipelineOnRealConfigs(t *testing.T) {
 	gone := []string{"matmul", "expand", "transpose", "reshape", "slice", "unsqueeze", "squeeze", "copy", "pow", "rsqrt", "softmax", "sigmoid", "silu", "cos", "sin"}
 	for _, tc := range []struct {
@@ -63,6 +64,10 @@ func TestDefaultPipelineOnRealConfigs(t *testing.T) {
 				}
 				if biases != tc.biases*layers || residuals != 2*layers {
 					t.Errorf("%s: %d bias and %d residual epilogues, want %d and %d", g.Name, biases, residuals, tc.biases*layers, 2*layers)
+				}
+				// Both halves of each layer's causal attention carry the bound.
+				if err := checkCausalBounds(g, layers); err != nil {
+					t.Errorf("%s: %v", g.Name, err)
 				}
 				if h["where"] != 0 || h["greater"] != 0 {
 					t.Errorf("%s: the causal mask tensor is still built (%d where, %d greater)", g.Name, h["where"], h["greater"])
