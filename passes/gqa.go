@@ -16,8 +16,10 @@ const GQAOp = "grouped_matmul"
 //	reshape(expand(unsqueeze(kv, 1), [G, n, S, D]), [G*n, S, D])   (then maybe transposed to [G*n, D, S])
 //
 // and replaces the matmul with grouped_matmul(a, kv) (or of kv's transpose):
-// each K/V head is read once for its n query heads and the repeated tensor
-// never exists. A transpose of the result to [rows, heads, d] is absorbed
+// the repeated tensor never exists, each of a group's n query heads indexes
+// its K/V head in place. (Whether those heads share the K/V loads is the
+// kernel's business: today's kernel reads K/V again for every query head.)
+// A transpose of the result to [rows, heads, d] is absorbed
 // as rows_first=1. Multi-head attention (rank-3 matmuls over equal heads)
 // becomes grouped_matmul with groups of one, so attention has one form.
 func runGQA(c *Context) {
