@@ -64,6 +64,13 @@ Passes, in their canonical order:
 			if err != nil {
 				return err
 			}
+			// The stats describe the pipeline's result, whatever the target
+			// then makes of it.
+			if statsJSON != "" {
+				if err := writeStatsJSON(statsJSON, m, rep); err != nil {
+					return err
+				}
+			}
 			if gpuTargets[target] {
 				low, err := writeRunner(m, target, filepath.Dir(args[0]), out)
 				if err != nil {
@@ -88,11 +95,6 @@ Passes, in their canonical order:
 			}
 			if err := writeModel(out, m); err != nil {
 				return err
-			}
-			if statsJSON != "" {
-				if err := writeStatsJSON(statsJSON, m, rep); err != nil {
-					return err
-				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "compiled %s for %s: %d passes in %s -> %s\n", args[0], target, len(rep.Pipeline), roundDur(time.Since(start)), out)
 			return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,6 +116,7 @@ func TestPipelineFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--passes", "views,rms_norm"}, "pass rms_norm must run before views"},
+		{[]string{"--passes", "causal_bound,gqa"}, "pass gqa must run before causal_bound"},
 		{[]string{"--passes", "fuse_everything"}, `unknown pass "fuse_everything"`},
 		{[]string{"--passes", "dce,dce"}, "listed twice"},
 		{[]string{"--target", "tpu"}, `unknown target "tpu"`},
@@ -133,5 +135,89 @@ func TestPipelineFlagErrors(t *testing.T) {
 	}
 	if _, errOut, code := irc(t, "compile", irpb); code != 1 || !strings.Contains(errOut, "-o OUT is required") {
 		t.Errorf("compile without -o: exit %d, %q", code, errOut)
+	}
+}
+
+// --stats-json writes the same document for every target (the opencl target
+// writes a runner folder besides, and used to drop the stats): the op
+// histograms after the pipeline, the partitions on the target's device, and
+// the pass counters, causal_bound's among them. Its dump, numbered by its
+// place after gqa, shows the bound on both halves of attention.
+func TestCompileStatsJSONEveryTarget(t *testing.T) {
+	_, irpb := tinyModel(t, "qwen2-tiny")
+	dir := t.TempDir()
+	type stats struct {
+		GQAOp  string `json:"gqa_op"`
+		Decode struct {
+			Ops        map[string]int `json:"ops"`
+			Partitions []struct {
+				Device string `json:"device"`
+			} `json:"partitions"`
+		} `json:"decode"`
+		Passes []struct {
+			Pass     string `json:"pass"`
+			Graph    string `json:"graph"`
+			Rewrites int    `json:"rewrites"`
+			Declined int    `json:"declined"`
+		} `json:"passes"`
+	}
+	read := func(target string) stats {
+		file := filepath.Join(dir, target+".json")
+		out := filepath.Join(dir, target+".irpb")
+		if target == "opencl" {
+			out = filepath.Join(dir, "runner")
+		}
+		args := []string{"compile", irpb, "--target", target, "-o", out, "--stats-json", file}
+		if target == "ref" {
+			args = append(args, "--explain", "causal_bound", "--dump-after", "causal_bound", "--dump-dir", filepath.Join(dir, "dumps"))
+		}
+		_, errOut, code := irc(t, args...)
+		if code != 0 {
+			t.Fatalf("compile --target %s: %s", target, errOut)
+		}
+		if strings.Contains(errOut, "explain causal_bound") {
+			t.Errorf("causal_bound declined a candidate of the tiny model:\n%s", errOut)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("--target %s --stats-json: %v", target, err)
+		}
+		var s stats
+		if err := json.Unmarshal(data, &s); err != nil {
+			t.Fatalf("--target %s --stats-json: %v", target, err)
+		}
+		return s
+	}
+	ref, none, gpu := read("ref"), read("none"), read("opencl")
+	if ref.GQAOp != passes.GQAOp || gpu.GQAOp != passes.GQAOp || ref.Decode.Ops[passes.GQAOp] != 4 {
+		t.Fatalf("gqa_op %q / %q, decode ops %v", ref.GQAOp, gpu.GQAOp, ref.Decode.Ops)
+	}
+	if fmt.Sprint(gpu.Decode.Ops) != fmt.Sprint(ref.Decode.Ops) || fmt.Sprint(none.Decode.Ops) != fmt.Sprint(ref.Decode.Ops) {
+		t.Errorf("decode ops: opencl %v, none %v, ref %v", gpu.Decode.Ops, none.Decode.Ops, ref.Decode.Ops)
+	}
+	if len(gpu.Decode.Partitions) != 1 || gpu.Decode.Partitions[0].Device != "opencl" || len(none.Decode.Partitions) != 0 {
+		t.Errorf("partitions: opencl %+v, none %+v", gpu.Decode.Partitions, none.Decode.Partitions)
+	}
+	for _, s := range []stats{ref, none, gpu} {
+		bounded := 0
+		for _, p := range s.Passes {
+			if p.Pass == "causal_bound" {
+				bounded += p.Rewrites
+				if p.Declined != 0 {
+					t.Errorf("causal_bound declined %d in %s", p.Declined, p.Graph)
+				}
+			}
+		}
+		if bounded != 8 { // 2 layers x 2 matmuls x 2 graphs
+			t.Errorf("causal_bound rewrote %d grouped_matmuls, want 8", bounded)
+		}
+	}
+	at := slices.Index(passes.Names(), "causal_bound") + 1
+	dump, err := os.ReadFile(filepath.Join(dir, "dumps", fmt.Sprintf("%03d_causal_bound.ir", at)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, m := strings.Count(string(dump), `causal_bound="columns"`), strings.Count(string(dump), `causal_bound="reduction"`); n != 4 || m != 4 {
+		t.Errorf("the causal_bound dump holds %d columns and %d reduction bounds, want 4 and 4", n, m)
 	}
 }
