@@ -1,13 +1,8 @@
 package runner
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
-	"github.com/x448/float16"
-
-	"github.com/irc-compiler/irc/ir/bf16"
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/randinit"
 	"github.com/irc-compiler/irc/runtime/schedule"
@@ -45,34 +40,6 @@ func (c *Checkpoint) Close() { c.folder.Close() }
 // the same values the reference runtime's --random-weights uses.
 func RandomWeights(seed uint64) WeightFunc {
 	return func(b *schedule.Buffer) ([]byte, error) {
-		return Encode(b.DType, randinit.Values(seed, b.Name, b.Shape)), nil
+		return schedule.Encode(b.DType, randinit.Values(seed, b.Name, b.Shape)), nil
 	}
-}
-
-// EncodeInts stores integers as little-endian i32.
-func EncodeInts(vals []int64) []byte {
-	out := make([]byte, 4*len(vals))
-	for i, v := range vals {
-		binary.LittleEndian.PutUint32(out[4*i:], uint32(int32(v)))
-	}
-	return out
-}
-
-// Encode stores float32 values in float dtype d, little-endian, rounding
-// to nearest even (integers go through EncodeInts, exactly).
-func Encode(d schedule.DType, vals []float32) []byte {
-	out := make([]byte, int64(len(vals))*d.Size())
-	for i, v := range vals {
-		switch d {
-		case schedule.F32:
-			binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
-		case schedule.BF16:
-			binary.LittleEndian.PutUint16(out[2*i:], bf16.FromFloat32(v))
-		case schedule.F16:
-			binary.LittleEndian.PutUint16(out[2*i:], float16.Fromfloat32(v).Bits())
-		default:
-			panic(fmt.Sprintf("runner.Encode: unknown dtype %q", d))
-		}
-	}
-	return out
 }

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"codeberg.org/sbinet/npyio/npy"
 
-	"github.com/irc-compiler/irc/ir/bf16"
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
@@ -51,20 +49,6 @@ func TestCheckpointErrorsNameTheWeight(t *testing.T) {
 				t.Errorf("%s: %q does not mention %q", tc.name, err, w)
 			}
 		}
-	}
-}
-
-func TestEncodeRoundsToTheDType(t *testing.T) {
-	got := Encode(schedule.BF16, []float32{1.00390625, -2})
-	if bf16.ToFloat32(uint16(got[0])|uint16(got[1])<<8) != 1 || bf16.ToFloat32(uint16(got[2])|uint16(got[3])<<8) != -2 {
-		t.Fatalf("bf16 encoding %x", got)
-	}
-	if len(Encode(schedule.F32, []float32{1, 2, 3})) != 12 || len(Encode(schedule.F16, []float32{1})) != 2 {
-		t.Fatal("wrong sizes")
-	}
-	// Integers are exact past float32's 24-bit mantissa.
-	if b := EncodeInts([]int64{1<<24 + 1, -3}); binary.LittleEndian.Uint32(b) != 1<<24+1 || int32(binary.LittleEndian.Uint32(b[4:])) != -3 {
-		t.Fatalf("i32 encoding %x", b)
 	}
 }
 

@@ -6,7 +6,8 @@
 // the runner generator writes it out as Go data, so a runner's hot loop is a
 // walk over a slice of launches with no graph, types or switches left.
 //
-// The package has no dependencies: it is copied into every generated runner.
+// The package depends only on packages that are copied into every generated
+// runner with it.
 package schedule
 
 // DType names an element type the way the IR prints it.
@@ -44,9 +45,11 @@ const (
 	Input
 	// Constant is uploaded once from Data.
 	Constant
+	// Result is written by a kernel for the host to read (the greedy id).
+	Result
 )
 
-var kindNames = [...]string{Arena: "arena", Weight: "weight", State: "state", Input: "input", Constant: "constant"}
+var kindNames = [...]string{Arena: "arena", Weight: "weight", State: "state", Input: "input", Constant: "constant", Result: "result"}
 
 func (k BufferKind) String() string { return kindNames[k] }
 
@@ -96,11 +99,13 @@ type Arg struct {
 }
 
 // Launch is one kernel launch: a work grid of Global items in groups of
-// Local (Global is a multiple of Local in every dimension).
+// Local (Global is a multiple of Local in every dimension), each group
+// with Shared bytes of dynamic shared (local) memory.
 type Launch struct {
 	Kernel int
 	Global [3]int
 	Local  [3]int
+	Shared int
 	Args   []Arg
 	// Node is the IR node the launch computes, for profiles and errors.
 	Node string
@@ -135,10 +140,19 @@ type Schedule struct {
 	Buffers []Buffer
 	// Kernels are the kernel function names, indexed by Launch.Kernel.
 	Kernels []string
-	// Argmax is the kernel index of argmax(x f32[n], n, out i32[1]) used
-	// for greedy decoding on the device.
-	Argmax int
+	// Argmax is greedy decoding on the device.
+	Argmax Argmax
 	Graphs []Graph
+}
+
+// Argmax is the launch that writes the index of the largest logit of one
+// row into a Result buffer. Its arguments are complete but for the row:
+// the host sets argument Row to the row's tensor and argument Count to
+// the row's length before each launch.
+type Argmax struct {
+	Launch     Launch
+	Row, Count int
+	Out        int // the Result buffer holding the i32 index
 }
 
 // T is a tensor argument: buffer buf at element offset off.
