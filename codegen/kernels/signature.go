@@ -1,0 +1,288 @@
+package kernels
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// The kernel calling convention, written once: every kernel's parameters,
+// the named constants its body compares against, and how its launch grid
+// is shaped. The lowering binds arguments by parameter name, the tests
+// read them by name, and each backend renders the C signatures and
+// constants from this table (Signature, Header), so no number or argument
+// position is written both in Go and in a kernel source.
+
+// ParamKind is how a parameter is passed.
+type ParamKind uint8
+
+const (
+	// TensorParam is a buffer and an element offset: two C parameters,
+	// NAME_base and NAME_off.
+	TensorParam ParamKind = iota
+	// IntParam is a 32-bit signed integer.
+	IntParam
+	// FloatParam is a 32-bit float.
+	FloatParam
+)
+
+// Param is one kernel parameter.
+type Param struct {
+	Name string
+	Kind ParamKind
+	// Elem is a tensor's element type as the templates spell it: T (the
+	// instantiated type), SRC_T and DST_T (a cast's), float or int.
+	Elem string
+}
+
+func tensor(name, elem string) Param { return Param{Name: name, Kind: TensorParam, Elem: elem} }
+func ints(names ...string) []Param {
+	out := make([]Param, len(names))
+	for i, n := range names {
+		out[i] = Param{Name: n, Kind: IntParam}
+	}
+	return out
+}
+func float(name string) Param { return Param{Name: name, Kind: FloatParam} }
+
+// Grid is a kernel's launch-shape rule.
+type Grid uint8
+
+const (
+	// PerItem: one work item per output element, in 1-D groups of the
+	// target's work-group size.
+	PerItem Grid = iota
+	// PerRow: one work group of the target's work-group size per row.
+	PerRow
+	// PerTile: 2-D groups of Tile x Tile items over (columns, rows).
+	PerTile
+	// PerOutput3D: one item per element of a 3-D output (n, m, h), in
+	// groups of the target's matmul group along n.
+	PerOutput3D
+	// OneGroup: a single work group.
+	OneGroup
+)
+
+// Instantiation says which instances of a template exist.
+type Instantiation uint8
+
+const (
+	// FloatTypes: one per float dtype (f32, bf16, f16), named NAME_dtype.
+	FloatTypes Instantiation = iota
+	// AllTypes: one per dtype, i32 included.
+	AllTypes
+	// Casts: one per (from, to) pair, named cast_from_to.
+	Casts
+	// Once: the name as it is.
+	Once
+)
+
+// Kernel is one kernel template's calling convention.
+type Kernel struct {
+	Name   string
+	Inst   Instantiation
+	Grid   Grid
+	Params []Param
+}
+
+// The kernel table, in the order the templates define them.
+var (
+	Embedding = &Kernel{Name: "embedding", Grid: PerItem,
+		Params: append([]Param{tensor("table", "T"), tensor("ids", "int"), tensor("out", "T")}, ints("rows", "dim")...)}
+	RMSNorm = &Kernel{Name: "rms_norm", Grid: PerRow,
+		Params: []Param{tensor("x", "T"), tensor("w", "T"), tensor("out", "T"), {Name: "dim", Kind: IntParam}, float("eps"), {Name: "has_weight", Kind: IntParam}}}
+	LinearGEMV = &Kernel{Name: "linear_gemv", Grid: PerRow, Params: linearParams}
+	LinearGEMM = &Kernel{Name: "linear_gemm", Grid: PerTile, Params: linearParams}
+	SiLUMul    = &Kernel{Name: "silu_mul", Grid: PerItem,
+		Params: append([]Param{tensor("gate", "T"), tensor("up", "T"), tensor("out", "T")}, ints("n")...)}
+	CausalSoftmax = &Kernel{Name: "causal_softmax", Grid: PerRow,
+		Params: append([]Param{tensor("x", "T"), tensor("pos", "int"), tensor("out", "T")}, append(ints("rows", "cols"), float("scale"))...)}
+	GroupedMatmul = &Kernel{Name: "grouped_matmul", Grid: PerOutput3D,
+		Params: append([]Param{tensor("a", "T"), tensor("b", "T"), tensor("out", "T"), tensor("pos", "int")},
+			ints("bound", "H", "G", "M", "K", "N", "sa0", "sa1", "sa2", "sb0", "sb1", "sb2", "so0", "so1", "so2")...)}
+	Rope = &Kernel{Name: "rope", Grid: PerItem,
+		Params: append([]Param{tensor("x", "T"), tensor("pos", "int"), tensor("inv_freq", "float"), tensor("out", "T")},
+			ints("H", "Tn", "D", "pairs", "sx0", "sx1", "sx2")...)}
+	CacheWrite = &Kernel{Name: "cache_write", Grid: PerItem,
+		Params: append([]Param{tensor("cache", "T"), tensor("x", "T"), tensor("pos", "int")},
+			ints("G", "L", "D", "count", "sx0", "sx1", "sx2")...)}
+	Unary = &Kernel{Name: "unary", Grid: PerItem,
+		Params: append([]Param{tensor("x", "T"), tensor("out", "T"), {Name: "op", Kind: IntParam}, float("p")},
+			ints("n", "d1", "d2", "d3", "s0", "s1", "s2", "s3")...)}
+	Binary = &Kernel{Name: "binary", Inst: AllTypes, Grid: PerItem,
+		Params: append([]Param{tensor("a", "T"), tensor("b", "T"), tensor("out", "T")},
+			ints("op", "n", "d1", "d2", "d3", "sa0", "sa1", "sa2", "sa3", "sb0", "sb1", "sb2", "sb3")...)}
+	Copy = &Kernel{Name: "copy", Inst: AllTypes, Grid: PerItem,
+		Params: append([]Param{tensor("x", "T"), tensor("out", "T")}, ints("n", "d1", "d2", "d3", "s0", "s1", "s2", "s3")...)}
+	Cast = &Kernel{Name: "cast", Inst: Casts, Grid: PerItem,
+		Params: append([]Param{tensor("x", "SRC_T"), tensor("out", "DST_T")}, ints("n", "d1", "d2", "d3", "s0", "s1", "s2", "s3")...)}
+	ArgmaxF32 = &Kernel{Name: "argmax_f32", Inst: Once, Grid: OneGroup,
+		Params: []Param{tensor("x", "float"), {Name: "n", Kind: IntParam}, tensor("out", "int")}}
+
+	linearParams = append([]Param{tensor("x", "T"), tensor("w", "T"), tensor("bias", "T"), tensor("res", "T"), tensor("out", "T")},
+		ints("M", "N", "K", "flags")...)
+)
+
+// Table lists every kernel template.
+var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMM, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, Unary, Binary, Copy, Cast, ArgmaxF32}
+
+// Const is a named value a kernel body compares an argument against.
+type Const struct {
+	Name  string
+	Value int64
+	// Op is the IR op an op code stands for.
+	Op string
+}
+
+// The constants, rendered into every program's header.
+var (
+	// UnaryOps are the codes of Unary's op argument.
+	UnaryOps = []Const{{"OP_NEG", 1, "neg"}, {"OP_SQRT", 2, "sqrt"}, {"OP_RSQRT", 3, "rsqrt"}, {"OP_EXP", 4, "exp"},
+		{"OP_SIGMOID", 5, "sigmoid"}, {"OP_SILU", 6, "silu"}, {"OP_COS", 7, "cos"}, {"OP_SIN", 8, "sin"}, {"OP_POW", 9, "pow"}}
+	// BinaryOps are the codes of Binary's op argument.
+	BinaryOps = []Const{{"OP_ADD", 0, "add"}, {"OP_SUB", 1, "sub"}, {"OP_MUL", 2, "mul"}, {"OP_DIV", 3, "div"}}
+	// LinearBias and LinearResidual are the bits of the linear kernels'
+	// flags argument: which epilogue operands they read.
+	LinearBias     = Const{Name: "LINEAR_BIAS", Value: 1}
+	LinearResidual = Const{Name: "LINEAR_RESIDUAL", Value: 2}
+	// The values of GroupedMatmul's bound argument (the IR attribute
+	// causal_bound): none, skip columns past pos[m], or stop the sum there.
+	BoundNone      = Const{Name: "BOUND_NONE", Value: 0}
+	BoundColumns   = Const{Name: "BOUND_COLUMNS", Value: 1, Op: ir.CausalColumns}
+	BoundReduction = Const{Name: "BOUND_REDUCTION", Value: 2, Op: ir.CausalReduction}
+)
+
+// Consts lists every named constant.
+func Consts() []Const {
+	out := slices.Concat(UnaryOps, BinaryOps)
+	return append(out, LinearBias, LinearResidual, BoundNone, BoundColumns, BoundReduction)
+}
+
+// Code is the constant standing for IR op (or attribute value) op in table.
+func Code(table []Const, op string) (int64, bool) {
+	for _, c := range table {
+		if c.Op == op {
+			return c.Value, true
+		}
+	}
+	return 0, false
+}
+
+// Instance is a kernel's function name for dtype d (a cast's: from, to).
+func (k *Kernel) Instance(d ...schedule.DType) string {
+	switch k.Inst {
+	case Once:
+		return k.Name
+	case Casts:
+		return k.Name + "_" + string(d[0]) + "_" + string(d[1])
+	}
+	return k.Name + "_" + string(d[0])
+}
+
+// Args are a launch's arguments by parameter name.
+type Args map[string]schedule.Arg
+
+// Bind orders args as k's parameters, checking that each parameter gets
+// exactly one argument of its kind.
+func (k *Kernel) Bind(args Args) ([]schedule.Arg, error) {
+	if len(args) != len(k.Params) {
+		var extra []string
+		for name := range args {
+			if k.Index(name) < 0 {
+				extra = append(extra, name)
+			}
+		}
+		slices.Sort(extra)
+		if len(extra) > 0 {
+			return nil, fmt.Errorf("kernel %s has no parameters %s", k.Name, strings.Join(extra, ", "))
+		}
+	}
+	out := make([]schedule.Arg, len(k.Params))
+	for i, p := range k.Params {
+		a, ok := args[p.Name]
+		if !ok {
+			return nil, fmt.Errorf("kernel %s: no argument for parameter %s", k.Name, p.Name)
+		}
+		if want := argKind(p.Kind); a.Kind != want {
+			return nil, fmt.Errorf("kernel %s: parameter %s takes a %s, got a %s", k.Name, p.Name, kindName(want), kindName(a.Kind))
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// Index is the position of parameter name among k's arguments (a tensor
+// counts once), or -1.
+func (k *Kernel) Index(name string) int {
+	return slices.IndexFunc(k.Params, func(p Param) bool { return p.Name == name })
+}
+
+func argKind(p ParamKind) schedule.ArgKind {
+	switch p {
+	case IntParam:
+		return schedule.IntArg
+	case FloatParam:
+		return schedule.FloatArg
+	}
+	return schedule.TensorArg
+}
+
+func kindName(k schedule.ArgKind) string {
+	return [...]string{schedule.TensorArg: "tensor", schedule.IntArg: "int", schedule.FloatArg: "float"}[k]
+}
+
+// Style is how a backend's C dialect spells parameters.
+type Style interface {
+	// Param spells one C parameter of type ctype (a pointer's element type
+	// for a buffer) at C parameter position slot; buffer tells a pointer
+	// from a scalar.
+	Param(ctype, name string, buffer bool, slot int) string
+	// IndexParams are the thread-index parameters after the others
+	// (Metal's attributes), or "".
+	IndexParams() string
+}
+
+// Signature renders k's C parameter list in style s.
+func (k *Kernel) Signature(s Style) string {
+	var parts []string
+	slot := 0
+	add := func(ctype, name string, buffer bool) {
+		parts = append(parts, s.Param(ctype, name, buffer, slot))
+		slot++
+	}
+	for _, p := range k.Params {
+		switch p.Kind {
+		case TensorParam:
+			add(p.Elem, p.Name+"_base", true)
+			add("int", p.Name+"_off", false)
+		case IntParam:
+			add("int", p.Name, false)
+		case FloatParam:
+			add("float", p.Name, false)
+		}
+	}
+	if ix := s.IndexParams(); ix != "" {
+		parts = append(parts, ix)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Header renders what every program starts with after the backend's
+// prelude: the target's sizes, the named constants, and one
+// PARAMS_<kernel> macro per kernel holding its parameter list (the
+// templates write KERNEL void NAME(PARAMS(kernel))).
+func Header(s Style, sizes []Const) string {
+	var b strings.Builder
+	b.WriteString("/* The calling convention, generated from codegen/kernels/signature.go. */\n")
+	for _, c := range slices.Concat(sizes, Consts()) {
+		fmt.Fprintf(&b, "#define %s %d\n", c.Name, c.Value)
+	}
+	b.WriteString("#define PARAMS(kernel) PARAMS_##kernel\n")
+	for _, k := range Table {
+		fmt.Fprintf(&b, "#define PARAMS_%s %s\n", k.Name, k.Signature(s))
+	}
+	return b.String()
+}
