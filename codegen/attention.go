@@ -2,15 +2,15 @@ package codegen
 
 import (
 	"fmt"
-	"slices"
 
+	"github.com/irc-compiler/irc/codegen/kernels"
 	"github.com/irc-compiler/irc/ir"
-	"github.com/irc-compiler/irc/runtime/runner"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // The attention ops: causal softmax, grouped matmuls (bounded by the query
-// positions in causal attention), RoPE and the KV-cache write.
+// positions where the causal_bound pass said so), RoPE and the KV-cache
+// write.
 
 func (gl *graphLowering) lowerSoftmax(n *ir.Node) error {
 	out := n.Outputs[0]
@@ -21,16 +21,14 @@ func (gl *graphLowering) lowerSoftmax(n *ir.Node) error {
 	if out.Type.DType != x.Type.DType {
 		return fmt.Errorf("masked_softmax kernel keeps the input dtype %s, the node gives %s", x.Type.DType, out.Type.DType)
 	}
-	args, err := gl.denseArgs(x, n.Inputs[1], out)
-	if err != nil {
-		return err
-	}
 	s := x.Type.Shape
 	cols, rows := s[len(s)-1], s[len(s)-2]
 	all := s.NumElements() / max(cols, 1)
-	gl.launch(gl.typed("causal_softmax", out), [3]int{int(all) * wg}, [3]int{wg},
-		append(args, intArg(rows), intArg(cols), floatArg(n.Attrs.Float("scale", 1)))...)
-	return nil
+	args := kernels.Args{"rows": intArg(rows), "cols": intArg(cols), "scale": floatArg(n.Attrs.Float("scale", 1))}
+	if err := gl.bindDense(args, operand{"x", x}, operand{"pos", n.Inputs[1]}, operand{"out", out}); err != nil {
+		return err
+	}
+	return gl.launchTyped(kernels.CausalSoftmax, out, [3]int{int(all)}, args)
 }
 
 func (gl *graphLowering) lowerGroupedMatmul(n *ir.Node) error {
@@ -43,72 +41,42 @@ func (gl *graphLowering) lowerGroupedMatmul(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	oa, _, err := gl.arg(out)
+	oa, err := gl.dense1(out)
 	if err != nil {
 		return err
 	}
 	H, M, K := ta.Shape[0], ta.Shape[1], ta.Shape[2]
 	G, N := tb.Shape[0], tb.Shape[2]
-	limit, pos, err := gl.causalLimit(n)
-	if err != nil {
-		return err
-	}
 	so := []int64{M * N, N, 1} // [H, M, N]
 	if n.Attrs.Int("rows_first", 0) != 0 {
 		so = []int64{N, H * N, 1} // [M, H, N] read as (h, m, n)
 	}
-	gl.launch(gl.typed("grouped_matmul", out), [3]int{int(N), int(M), int(H)}, [3]int{32, 1, 1},
-		aa, ba, oa, pos, intArg(limit), intArg(H), intArg(G), intArg(M), intArg(K), intArg(N),
-		intArg(ta.Strides[0]), intArg(ta.Strides[1]), intArg(ta.Strides[2]),
-		intArg(tb.Strides[0]), intArg(tb.Strides[1]), intArg(tb.Strides[2]),
-		intArg(so[0]), intArg(so[1]), intArg(so[2]))
-	return nil
+	args := kernels.Args{"a": aa, "b": ba, "out": oa, "H": intArg(H), "G": intArg(G), "M": intArg(M), "K": intArg(K), "N": intArg(N),
+		"sa0": intArg(ta.Strides[0]), "sa1": intArg(ta.Strides[1]), "sa2": intArg(ta.Strides[2]),
+		"sb0": intArg(tb.Strides[0]), "sb1": intArg(tb.Strides[1]), "sb2": intArg(tb.Strides[2]),
+		"so0": intArg(so[0]), "so1": intArg(so[1]), "so2": intArg(so[2])}
+	if err := gl.causalBound(n, args); err != nil {
+		return err
+	}
+	return gl.launchTyped(kernels.GroupedMatmul, out, [3]int{int(N), int(M), int(H)}, args)
 }
 
-// Limits of a grouped_matmul in causal attention (see the template).
-const (
-	limitNone = 0
-	limitN    = 1 // the scores feeding a causal softmax: skip columns past pos[m]
-	limitK    = 2 // the causal softmax's probabilities times V: sum keys up to pos[m]
-)
-
-// causalLimit finds whether grouped_matmul n is one half of causal
-// attention, and the positions that bound it: the scores when every reader
-// of the output is a causal masked_softmax with positions per row, the
-// weighted sum when a is such a softmax's output. Otherwise the positions
-// argument is a placeholder the kernel does not read.
-func (gl *graphLowering) causalLimit(n *ir.Node) (int64, schedule.Arg, error) {
-	rowsPos := func(sm *ir.Node, rows int64) *ir.Value {
-		if sm == nil || sm.Op != "masked_softmax" || sm.Attrs.Int("causal", 0) == 0 {
-			return nil
-		}
-		if p := sm.Inputs[1]; p.Type.Shape.NumElements() == rows {
-			return p
-		}
+// causalBound passes the bound the causal_bound pass recorded on a grouped
+// matmul (attribute causal_bound, positions as the third operand), or no
+// bound, with a positions argument the kernel does not read.
+func (gl *graphLowering) causalBound(n *ir.Node, args kernels.Args) error {
+	bound := n.Attrs.String(ir.CausalBoundAttr)
+	if bound == "" {
+		args["bound"] = intArg(kernels.BoundNone.Value)
+		args["pos"] = schedule.T(arenaBuf, 0)
 		return nil
 	}
-	rows := n.Inputs[0].Type.Shape[1]
-	out := n.Outputs[0]
-	var pos *ir.Value
-	limit := int64(limitNone)
-	if p := rowsPos(n.Inputs[0].Def, rows); p != nil {
-		pos, limit = p, limitK
-	} else if users := gl.users[out]; len(users) > 0 && !slices.Contains(gl.g.Outputs, out) {
-		pos, limit = rowsPos(users[0], rows), limitN
-		for _, u := range users {
-			if u.Inputs[0] != out || rowsPos(u, rows) != pos {
-				pos = nil
-			}
-		}
+	code, ok := kernels.Code([]kernels.Const{kernels.BoundColumns, kernels.BoundReduction}, bound)
+	if !ok || len(n.Inputs) < 3 {
+		return fmt.Errorf("%s=%q has no kernel (%s or %s, with the positions as third operand)", ir.CausalBoundAttr, bound, ir.CausalColumns, ir.CausalReduction)
 	}
-	if pos == nil {
-		return limitNone, schedule.Arg{Kind: schedule.TensorArg, Buf: arenaBuf}, nil
-	}
-	args, err := gl.denseArgs(pos)
-	if err != nil {
-		return 0, schedule.Arg{}, err
-	}
-	return limit, args[0], nil
+	args["bound"] = intArg(code)
+	return gl.bindDense(args, operand{"pos", n.Inputs[2]})
 }
 
 func (gl *graphLowering) lowerRope(n *ir.Node) error {
@@ -120,25 +88,23 @@ func (gl *graphLowering) lowerRope(n *ir.Node) error {
 	if len(tx.Shape) != 3 {
 		return fmt.Errorf("rope kernel wants x as [heads, tokens, head_dim], got %v", tx.Shape)
 	}
-	rest, err := gl.denseArgs(n.Inputs[1], out)
-	if err != nil {
-		return err
-	}
 	invFreq := n.Attrs.Floats("inv_freq")
 	freqs := make([]float32, len(invFreq))
 	for i, f := range invFreq {
 		freqs[i] = float32(f)
 	}
-	fb := gl.constant("rope.inv_freq", schedule.F32, []int64{int64(len(freqs))}, runner.Encode(schedule.F32, freqs))
+	fb := gl.constant("rope.inv_freq", schedule.F32, []int64{int64(len(freqs))}, schedule.Encode(schedule.F32, freqs))
 	H, T, D := tx.Shape[0], tx.Shape[1], tx.Shape[2]
 	half := int64(len(invFreq))
 	if 2*half != D {
 		return fmt.Errorf("rope has %d frequencies for head_dim %d, want head_dim/2", half, D)
 	}
-	gl.launch(gl.typed("rope", out), [3]int{int(H * T * half)}, [3]int{wg},
-		xa, rest[0], schedule.Arg{Kind: schedule.TensorArg, Buf: fb}, rest[1],
-		intArg(H), intArg(T), intArg(D), intArg(half), intArg(tx.Strides[0]), intArg(tx.Strides[1]), intArg(tx.Strides[2]))
-	return nil
+	args := kernels.Args{"x": xa, "inv_freq": schedule.T(fb, 0), "H": intArg(H), "Tn": intArg(T), "D": intArg(D), "pairs": intArg(half),
+		"sx0": intArg(tx.Strides[0]), "sx1": intArg(tx.Strides[1]), "sx2": intArg(tx.Strides[2])}
+	if err := gl.bindDense(args, operand{"pos", n.Inputs[1]}, operand{"out", out}); err != nil {
+		return err
+	}
+	return gl.launchTyped(kernels.Rope, out, [3]int{int(H * T * half)}, args)
 }
 
 func (gl *graphLowering) lowerCacheWrite(n *ir.Node) error {
@@ -147,21 +113,15 @@ func (gl *graphLowering) lowerCacheWrite(n *ir.Node) error {
 	if ax, _ := ir.NormAxis(n.Attrs.Int("axis", 0), len(s)); len(s) != 3 || ax != 1 {
 		return fmt.Errorf("cache_write kernel wants a [heads, positions, head_dim] cache written along axis 1")
 	}
-	ca, err := gl.denseArgs(state)
-	if err != nil {
-		return err
-	}
 	xa, tx, err := gl.arg(rows)
 	if err != nil {
 		return err
 	}
-	pa, err := gl.denseArgs(n.Inputs[2])
-	if err != nil {
+	G, L, D, count := s[0], s[1], s[2], tx.Shape[1]
+	args := kernels.Args{"x": xa, "G": intArg(G), "L": intArg(L), "D": intArg(D), "count": intArg(count),
+		"sx0": intArg(tx.Strides[0]), "sx1": intArg(tx.Strides[1]), "sx2": intArg(tx.Strides[2])}
+	if err := gl.bindDense(args, operand{"cache", state}, operand{"pos", n.Inputs[2]}); err != nil {
 		return err
 	}
-	G, L, D, count := s[0], s[1], s[2], tx.Shape[1]
-	gl.launch(gl.typed("cache_write", state), [3]int{int(G * count * D)}, [3]int{wg},
-		ca[0], xa, pa[0], intArg(G), intArg(L), intArg(D), intArg(count),
-		intArg(tx.Strides[0]), intArg(tx.Strides[1]), intArg(tx.Strides[2]))
-	return nil
+	return gl.launchTyped(kernels.CacheWrite, state, [3]int{int(G * count * D)}, args)
 }

@@ -15,7 +15,7 @@ func Format(l *Lowered) string {
 	s := l.Schedule
 	var b strings.Builder
 	fmt.Fprintf(&b, "# kernel schedule of %s: %d buffers, %d kernels, %d graphs\n", s.Model.Name, len(s.Buffers), len(s.Kernels), len(s.Graphs))
-	var total [5]int64
+	var total [schedule.Result + 1]int64
 	for _, buf := range s.Buffers {
 		total[buf.Kind] += buf.Bytes
 	}
@@ -35,7 +35,11 @@ func Format(l *Lowered) string {
 		fmt.Fprintf(&b, "\ngraph %s: %d launches; arena %s for %d values (%s without reuse)\n", g.Name, len(g.Launches), ir.FormatBytes(plan.Bytes), len(plan.Slots), ir.FormatBytes(sum))
 		b.WriteString("  arena plan (offset, bytes, live nodes):\n")
 		for _, v := range plan.Slots {
-			fmt.Fprintf(&b, "    %10d %10d [%d, %d] %%%s\n", v.Offset, v.Bytes, v.First, v.Last, v.Value)
+			what := "%" + v.Value
+			if v.Scratch {
+				what = "scratch " + v.Value
+			}
+			fmt.Fprintf(&b, "    %10d %10d [%d, %d] %s\n", v.Offset, v.Bytes, v.First, v.Last, what)
 		}
 		b.WriteString("  launches:\n")
 		for i, ln := range g.Launches {

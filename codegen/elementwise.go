@@ -8,12 +8,6 @@ import (
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
-// The elementwise ops' codes, the OP_* constants of typed.c.in.
-var (
-	unaryOps  = map[string]int64{"neg": 1, "sqrt": 2, "rsqrt": 3, "exp": 4, "sigmoid": 5, "silu": 6, "cos": 7, "sin": 8, "pow": 9}
-	binaryOps = map[string]int64{"add": 0, "sub": 1, "mul": 2, "div": 3}
-)
-
 // rank4 pads a shape and its strides to rank 4 in front.
 func rank4(shape, strides []int64) ([4]int64, [4]int64, error) {
 	var d, s [4]int64
@@ -43,18 +37,28 @@ func broadcastStrides(t schedule.Tensor, outShape []int64) []int64 {
 	return st
 }
 
-func (gl *graphLowering) lowerElementwise(n *ir.Node, template string, code int64, param float64) error {
+// lowerElementwise launches the unary or binary kernel k for op code
+// code: operands read through strides over the output shape.
+func (gl *graphLowering) lowerElementwise(n *ir.Node, k *kernels.Kernel, code int64, param float64) error {
 	out := n.Outputs[0]
-	oa, err := gl.denseArgs(out)
-	if err != nil {
+	count := out.Type.Shape.NumElements()
+	args := kernels.Args{"op": intArg(code), "n": intArg(count)}
+	if err := gl.bindDense(args, operand{"out", out}); err != nil {
 		return err
 	}
-	count := out.Type.Shape.NumElements()
-	var args, strides []schedule.Arg
+	names := []string{"x"}
+	if k == kernels.Binary {
+		names = []string{"a", "b"}
+	} else {
+		if !out.Type.DType.IsFloat() {
+			return fmt.Errorf("%s on %s has no kernel (float types only)", n.Op, out.Type.DType)
+		}
+		args["p"] = floatArg(param)
+	}
 	var dims [4]int64
-	for _, v := range n.Inputs {
+	for i, v := range n.Inputs {
 		if v.Type.DType != out.Type.DType {
-			return fmt.Errorf("%s kernel wants one dtype, %%%s is %s", template, v.Name, v.Type.DType)
+			return fmt.Errorf("%s kernel wants one dtype, %%%s is %s", k.Name, v.Name, v.Type.DType)
 		}
 		a, t, err := gl.arg(v)
 		if err != nil {
@@ -65,21 +69,21 @@ func (gl *graphLowering) lowerElementwise(n *ir.Node, template string, code int6
 			return err
 		}
 		dims = d
-		args = append(args, a)
-		for _, x := range s {
-			strides = append(strides, intArg(x))
+		args[names[i]] = a
+		// Strides are named after the operand: s0.. for the unary's x,
+		// sa0.. and sb0.. for the binary's a and b.
+		prefix := "s"
+		if k == kernels.Binary {
+			prefix += names[i]
+		}
+		for j, x := range s {
+			args[fmt.Sprintf("%s%d", prefix, j)] = intArg(x)
 		}
 	}
-	args = append(args, oa[0], intArg(code))
-	if template == "unary" {
-		if !out.Type.DType.IsFloat() {
-			return fmt.Errorf("%s on %s has no kernel (float types only)", n.Op, out.Type.DType)
-		}
-		args = append(args, floatArg(param))
+	for j := 1; j < 4; j++ {
+		args[fmt.Sprintf("d%d", j)] = intArg(dims[j])
 	}
-	args = append(args, intArg(count), intArg(dims[1]), intArg(dims[2]), intArg(dims[3]))
-	gl.launch(gl.typed(template, out), [3]int{int(count)}, [3]int{wg}, append(args, strides...)...)
-	return nil
+	return gl.launchTyped(k, out, [3]int{int(count)}, args)
 }
 
 // lowerCopy makes a dense copy of a strided tensor, converting its dtype
@@ -90,7 +94,7 @@ func (gl *graphLowering) lowerCopy(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	oa, err := gl.denseArgs(out)
+	oa, err := gl.dense1(out)
 	if err != nil {
 		return err
 	}
@@ -105,15 +109,14 @@ func (gl *graphLowering) lowerCopy(n *ir.Node) error {
 		return err
 	}
 	count := out.Type.Shape.NumElements()
-	name := kernels.Name("copy", dto)
+	k, name := kernels.Copy, kernels.Copy.Instance(dto)
 	if from != dto {
 		gl.casts[[2]schedule.DType{from, dto}] = true
-		name = kernels.CastName(from, dto)
+		k, name = kernels.Cast, kernels.Cast.Instance(from, dto)
 	}
-	args := []schedule.Arg{xa, oa[0], intArg(count), intArg(d[1]), intArg(d[2]), intArg(d[3])}
-	for _, x := range s {
-		args = append(args, intArg(x))
+	args := kernels.Args{"x": xa, "out": oa, "n": intArg(count), "d1": intArg(d[1]), "d2": intArg(d[2]), "d3": intArg(d[3])}
+	for j, x := range s {
+		args[fmt.Sprintf("s%d", j)] = intArg(x)
 	}
-	gl.launch(name, [3]int{int(count)}, [3]int{wg}, args...)
-	return nil
+	return gl.launch(k, name, [3]int{int(count)}, args)
 }

@@ -4,21 +4,36 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/irc-compiler/irc/codegen/kernels"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // graphLowering lowers one graph: it finds which values need arena storage
-// and how long they live, plans the arena, then emits one launch per node
-// with every operand's location resolved.
+// and how long they live, emits one launch per node with arena operands
+// still symbolic, then plans the arena (the values and any scratch the
+// launches asked for) and resolves the operands to offsets.
 type graphLowering struct {
 	*lowerer
-	g        *ir.Graph
-	node     *ir.Node // the node being lowered, for errors
-	slots    map[*ir.Value]*slot
-	users    map[*ir.Value][]*ir.Node // the nodes reading each value
-	loc      map[*ir.Value]schedule.Tensor
+	g      *ir.Graph
+	inputs []int    // the buffers of the graph's inputs
+	node   *ir.Node // the node being lowered, for errors
+	index  int      // its index in the graph, for scratch lifetimes
+	slots  map[*ir.Value]*slot
+	order  []*slot                  // every slot, in definition order
+	users  map[*ir.Value][]*ir.Node // the nodes reading each value
+	loc    map[*ir.Value]schedule.Tensor
+	// refs are the arena operands of the launches, resolved after the
+	// plan: an argument or tensor with Buf = -(i+1) is refs[i].
+	refs     []arenaRef
 	launches []schedule.Launch
+}
+
+// arenaRef is an operand inside an arena slot whose offset is not planned
+// yet: an element offset from the slot's start, in elements of size bytes.
+type arenaRef struct {
+	slot      *slot
+	off, size int64
 }
 
 // aliasOf is the value whose storage v shares, or nil when v has its own:
@@ -44,6 +59,22 @@ func root(v *ir.Value) *ir.Value {
 }
 
 func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
+	gl, err := l.newGraphLowering(g)
+	if err != nil {
+		return GraphPlan{}, err
+	}
+	for i, n := range g.Nodes {
+		gl.node, gl.index = n, i
+		if err := gl.lowerNode(n); err != nil {
+			return GraphPlan{}, fmt.Errorf("graph %s node `%s`: %w", g.Name, ir.FormatNode(n), err)
+		}
+	}
+	return gl.finish()
+}
+
+// newGraphLowering checks that g runs on one device, gives its inputs
+// buffers and finds the lifetimes of its values.
+func (l *lowerer) newGraphLowering(g *ir.Graph) (*graphLowering, error) {
 	gl := &graphLowering{lowerer: l, g: g, slots: map[*ir.Value]*slot{}, loc: map[*ir.Value]schedule.Tensor{}, users: map[*ir.Value][]*ir.Node{}}
 	devices := map[string]bool{}
 	for _, n := range g.Nodes {
@@ -55,66 +86,103 @@ func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
 		}
 	}
 	if len(devices) > 1 {
-		return GraphPlan{}, fmt.Errorf("graph %s is placed on %d devices: a runner drives one device, so compile without --gpu-layers", g.Name, len(devices))
+		return nil, fmt.Errorf("graph %s is placed on %d devices: a runner drives one device, so compile without --gpu-layers", g.Name, len(devices))
 	}
-	var graph schedule.Graph
-	graph.Name = g.Name
 	for _, v := range g.Inputs {
 		d, err := dtypeOf(v)
 		if err != nil {
-			return GraphPlan{}, fmt.Errorf("graph %s input %w", g.Name, err)
+			return nil, fmt.Errorf("graph %s input %w", g.Name, err)
 		}
-		graph.Inputs = append(graph.Inputs, l.addBuffer(v, schedule.Buffer{Name: g.Name + "." + v.Name, Kind: schedule.Input, DType: d,
+		gl.inputs = append(gl.inputs, l.addBuffer(v, schedule.Buffer{Name: g.Name + "." + v.Name, Kind: schedule.Input, DType: d,
 			Shape: slices.Clone(v.Type.Shape), Bytes: v.Type.Bytes()}))
 	}
-	// Lifetimes of the values that own arena storage, in node indices.
-	last := len(g.Nodes)
-	var order []*slot
-	for i, n := range g.Nodes {
+	gl.findLifetimes()
+	return gl, nil
+}
+
+// finish plans the arena once every launch is known, resolves the arena
+// operands and adds the graph to the schedule.
+func (gl *graphLowering) finish() (GraphPlan, error) {
+	graph := schedule.Graph{Name: gl.g.Name, Inputs: gl.inputs}
+	for _, v := range gl.g.Outputs {
+		t, err := gl.tensor(v)
+		if err != nil {
+			return GraphPlan{}, err
+		}
+		if !dense(t) {
+			return GraphPlan{}, fmt.Errorf("graph %s output %%%s is a strided view: the host reads outputs densely", gl.g.Name, v.Name)
+		}
+		graph.Outputs = append(graph.Outputs, t)
+	}
+	plan := GraphPlan{Graph: gl.g.Name, Bytes: planArena(gl.order, gl.target.Align)}
+	for _, s := range gl.order {
+		plan.Slots = append(plan.Slots, PlannedValue{Value: s.name, Offset: s.offset, Bytes: s.bytes, First: s.first, Last: s.last, Scratch: s.scratch})
+	}
+	for i := range gl.launches {
+		for j := range gl.launches[i].Args {
+			gl.resolve(&gl.launches[i].Args[j].Buf, &gl.launches[i].Args[j].Off)
+		}
+	}
+	for i := range graph.Outputs {
+		gl.resolve(&graph.Outputs[i].Buf, &graph.Outputs[i].Offset)
+	}
+	graph.Launches = gl.launches
+	gl.s.Graphs = append(gl.s.Graphs, graph)
+	return plan, nil
+}
+
+// findLifetimes gives every value that owns arena storage a slot live from
+// its definition to its last reader, in node indices (graph outputs live
+// to the end).
+func (gl *graphLowering) findLifetimes() {
+	for i, n := range gl.g.Nodes {
 		for _, v := range n.Inputs {
 			if s := gl.slots[root(v)]; s != nil {
 				s.last = max(s.last, i)
 			}
 		}
 		out := n.Outputs[0]
-		if aliasOf(out) != nil || n.Op == "constant" {
+		if aliasOf(out) != nil || n.Op == "constant" || n.Op == "iota" {
 			continue
 		}
 		s := &slot{name: out.Name, bytes: out.Type.Bytes(), first: i, last: i}
 		gl.slots[out] = s
-		order = append(order, s)
+		gl.order = append(gl.order, s)
 	}
-	for _, v := range g.Outputs {
+	for _, v := range gl.g.Outputs {
 		if s := gl.slots[root(v)]; s != nil {
-			s.last = last
+			s.last = len(gl.g.Nodes)
 		}
 	}
-	plan := GraphPlan{Graph: g.Name, Bytes: planArena(order)}
-	for _, s := range order {
-		plan.Slots = append(plan.Slots, PlannedValue{Value: s.name, Offset: s.offset, Bytes: s.bytes, First: s.first, Last: s.last})
+}
+
+// resolve turns a symbolic arena operand into the arena and its planned
+// element offset.
+func (gl *graphLowering) resolve(buf *int, off *int64) {
+	if *buf >= 0 {
+		return
 	}
-	for _, n := range g.Nodes {
-		gl.node = n
-		if err := gl.lowerNode(n); err != nil {
-			return GraphPlan{}, fmt.Errorf("graph %s node `%s`: %w", g.Name, ir.FormatNode(n), err)
-		}
-	}
-	for _, v := range g.Outputs {
-		t, err := gl.tensor(v)
-		if err != nil {
-			return GraphPlan{}, err
-		}
-		if !dense(t) {
-			return GraphPlan{}, fmt.Errorf("graph %s output %%%s is a strided view: the host reads outputs densely", g.Name, v.Name)
-		}
-		graph.Outputs = append(graph.Outputs, t)
-	}
-	graph.Launches = gl.launches
-	l.s.Graphs = append(l.s.Graphs, graph)
-	return plan, nil
+	r := gl.refs[-*buf-1]
+	*buf, *off = arenaBuf, r.slot.offset/r.size+r.off
+}
+
+// symbolic is a reference to elements of s, resolved after the plan.
+func (gl *graphLowering) symbolic(s *slot, off int64, d schedule.DType) int {
+	gl.refs = append(gl.refs, arenaRef{slot: s, off: off, size: d.Size()})
+	return -len(gl.refs)
+}
+
+// scratch asks for a temporary of n elements of dtype d that lives only
+// during the current node's launches (split-K partials and the like): the
+// arena plan places it with the values.
+func (gl *graphLowering) scratch(name string, d schedule.DType, n int64) schedule.Arg {
+	s := &slot{name: gl.node.Outputs[0].Name + ".scratch." + name, bytes: n * d.Size(), first: gl.index, last: gl.index, scratch: true}
+	gl.order = append(gl.order, s)
+	return schedule.Arg{Kind: schedule.TensorArg, Buf: gl.symbolic(s, 0, d)}
 }
 
 // tensor is where v lives: a buffer, an offset and strides in elements.
+// An arena value's is symbolic (see refs) until the plan.
 func (gl *graphLowering) tensor(v *ir.Value) (schedule.Tensor, error) {
 	if t, ok := gl.loc[v]; ok {
 		return t, nil
@@ -128,7 +196,7 @@ func (gl *graphLowering) tensor(v *ir.Value) (schedule.Tensor, error) {
 	case gl.buf[v] != 0:
 		t.Buf = gl.buf[v]
 	case gl.slots[v] != nil:
-		t.Buf, t.Offset = arenaBuf, gl.slots[v].offset/d.Size()
+		t.Buf = gl.symbolic(gl.slots[v], 0, d)
 	case v.Def != nil && v.Def.Op == "view":
 		base, err := gl.tensor(v.Def.Inputs[0])
 		if err != nil {
@@ -138,6 +206,10 @@ func (gl *graphLowering) tensor(v *ir.Value) (schedule.Tensor, error) {
 			return t, fmt.Errorf("%%%s views %%%s, which is itself strided: run the views pass first", v.Name, v.Def.Inputs[0].Name)
 		}
 		t.Buf, t.Offset = base.Buf, base.Offset+v.Def.Attrs.Int("offset", 0)
+		if t.Buf < 0 { // a view of an arena value: the same slot, further in
+			r := gl.refs[-t.Buf-1]
+			t.Buf, t.Offset = gl.symbolic(r.slot, r.off+t.Offset, d), 0
+		}
 		t.Strides = slices.Clone(v.Def.Attrs.Ints("strides"))
 	case aliasOf(v) != nil:
 		a, err := gl.tensor(aliasOf(v))
@@ -163,17 +235,20 @@ func dense(t schedule.Tensor) bool {
 	return true
 }
 
-// launch appends one launch of kernel name.
-func (gl *graphLowering) launch(name string, global, local [3]int, args ...schedule.Arg) {
-	for i := range global {
-		local[i] = max(local[i], 1)
-		global[i] = int(alignUp(int64(max(global[i], 1)), int64(local[i])))
+// launch appends one launch of instance name of kernel k, its grid shaped
+// by k's rule over extent, its arguments bound by parameter name.
+func (gl *graphLowering) launch(k *kernels.Kernel, name string, extent [3]int, args kernels.Args) error {
+	bound, err := k.Bind(args)
+	if err != nil {
+		return err
 	}
+	global, local := gl.target.grid(k, extent)
 	out := gl.node.Outputs[0]
 	gl.launches = append(gl.launches, schedule.Launch{
-		Kernel: gl.kernel(name), Global: global, Local: local, Args: args,
+		Kernel: gl.kernel(name), Global: global, Local: local, Args: bound,
 		Node: "%" + out.Name + " = " + gl.node.Op, Part: int(gl.node.Attrs.Int(ir.AttrPartition, 0)),
 	})
+	return nil
 }
 
 // arg passes v (wherever it lives, strided or not).
@@ -186,20 +261,34 @@ func (gl *graphLowering) arg(v *ir.Value) (schedule.Arg, schedule.Tensor, error)
 	return schedule.Arg{Kind: schedule.TensorArg, Buf: t.Buf, Off: t.Offset}, t, nil
 }
 
-// denseArgs passes values a kernel reads as dense row-major arrays.
-func (gl *graphLowering) denseArgs(vs ...*ir.Value) ([]schedule.Arg, error) {
-	var args []schedule.Arg
-	for _, v := range vs {
-		a, t, err := gl.arg(v)
-		if err != nil {
-			return nil, err
-		}
-		if !dense(t) {
-			return nil, fmt.Errorf("%%%s is a strided view (strides %v) but the %s kernel reads it densely", v.Name, t.Strides, gl.node.Op)
-		}
-		args = append(args, a)
+// dense1 passes a value a kernel reads as a dense row-major array.
+func (gl *graphLowering) dense1(v *ir.Value) (schedule.Arg, error) {
+	a, t, err := gl.arg(v)
+	if err != nil {
+		return a, err
 	}
-	return args, nil
+	if !dense(t) {
+		return a, fmt.Errorf("%%%s is a strided view (strides %v) but the %s kernel reads it densely", v.Name, t.Strides, gl.node.Op)
+	}
+	return a, nil
+}
+
+// operand is a value bound to a kernel parameter.
+type operand struct {
+	param string
+	v     *ir.Value
+}
+
+// bindDense binds values a kernel reads as dense arrays into args.
+func (gl *graphLowering) bindDense(args kernels.Args, ops ...operand) error {
+	for _, o := range ops {
+		a, err := gl.dense1(o.v)
+		if err != nil {
+			return err
+		}
+		args[o.param] = a
+	}
+	return nil
 }
 
 func intArg(v int64) schedule.Arg     { return schedule.Arg{Kind: schedule.IntArg, Int: v} }

@@ -22,6 +22,7 @@ const arenaBuf = 0
 // Lowered is a schedule together with what the dumps explain about it.
 type Lowered struct {
 	Schedule *schedule.Schedule
+	Target   Target
 	Kernels  kernels.Set
 	// Plans are the arena plans, one per graph, in graph order.
 	Plans []GraphPlan
@@ -35,15 +36,17 @@ type GraphPlan struct {
 }
 
 // PlannedValue is one value's place in the arena and the node indices
-// between which it is live.
+// between which it is live; Scratch marks a launch's temporary.
 type PlannedValue struct {
 	Value       string
 	Offset      int64
 	Bytes       int64
 	First, Last int
+	Scratch     bool
 }
 
 type lowerer struct {
+	target   Target
 	m        *ir.Model
 	s        *schedule.Schedule
 	buf      map[*ir.Value]int // weights, states, graph inputs
@@ -53,12 +56,12 @@ type lowerer struct {
 	casts    map[[2]schedule.DType]bool
 }
 
-// Lower builds the kernel schedule a runner executes from a model whose
-// graphs went through the default pipeline (only fused, layout and
-// elementwise ops remain). An op without a kernel is an error naming the
-// node. The model must have the graphs a runner drives: prefill and decode,
-// each taking (%tokens, %pos) and giving f32[tokens, vocab] logits.
-func Lower(m *ir.Model) (*Lowered, error) {
+// Lower builds the kernel schedule a runner executes on target t from a
+// model whose graphs went through the default pipeline (only fused, layout
+// and elementwise ops remain). An op without a kernel is an error naming
+// the node. The model must have the graphs a runner drives: prefill and
+// decode, each taking (%tokens, %pos) and giving f32[tokens, vocab] logits.
+func Lower(m *ir.Model, t Target) (*Lowered, error) {
 	for _, name := range []string{"prefill", "decode"} {
 		g := m.Graph(name)
 		if g == nil {
@@ -72,15 +75,15 @@ func Lower(m *ir.Model) (*Lowered, error) {
 			return nil, fmt.Errorf("graph %s: the runner reads one f32[tokens, vocab] logits output", g.Name)
 		}
 	}
-	return LowerGraphs(m, "prefill", "decode")
+	return LowerGraphs(m, t, "prefill", "decode")
 }
 
 // LowerGraphs lowers the named graphs of m whatever their inputs and
 // outputs: each input becomes a buffer the host writes. The conformance
 // tests run single ops through it.
-func LowerGraphs(m *ir.Model, graphs ...string) (*Lowered, error) {
+func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
 	l := &lowerer{
-		m: m,
+		target: t, m: m,
 		s: &schedule.Schedule{Model: schedule.Model{
 			Name: m.Meta.Architecture, Vocab: m.Meta.VocabSize, MaxCacheLen: m.Meta.MaxCacheLen,
 			EOS: slices.Clone(m.Meta.EOSTokenIDs),
@@ -105,8 +108,10 @@ func LowerGraphs(m *ir.Model, graphs ...string) (*Lowered, error) {
 		l.addBuffer(st.Value, schedule.Buffer{Name: st.Value.Name, Kind: schedule.State, DType: d,
 			Shape: slices.Clone(st.Value.Type.Shape), Bytes: st.Value.Type.Bytes()})
 	}
-	l.s.Argmax = l.kernel(kernels.ArgmaxName)
-	out := &Lowered{Schedule: l.s}
+	if err := l.argmax(); err != nil {
+		return nil, err
+	}
+	out := &Lowered{Schedule: l.s, Target: t}
 	for _, name := range graphs {
 		g := m.Graph(name)
 		if g == nil {
@@ -134,6 +139,21 @@ func LowerGraphs(m *ir.Model, graphs ...string) (*Lowered, error) {
 		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
 	})
 	return out, nil
+}
+
+// argmax prepares greedy decoding on the device: the launch with its
+// result buffer, the row left for the host to set.
+func (l *lowerer) argmax() error {
+	k := kernels.ArgmaxF32
+	out := l.addBuffer(nil, schedule.Buffer{Name: "argmax", Kind: schedule.Result, DType: schedule.I32, Shape: []int64{1}, Bytes: 4})
+	args, err := k.Bind(kernels.Args{"x": schedule.T(arenaBuf, 0), "n": schedule.I(0), "out": schedule.T(out, 0)})
+	if err != nil {
+		return err
+	}
+	global, local := l.target.grid(k, [3]int{})
+	l.s.Argmax = schedule.Argmax{Launch: schedule.Launch{Kernel: l.kernel(k.Instance()), Global: global, Local: local, Args: args, Node: "argmax"},
+		Row: k.Index("x"), Count: k.Index("n"), Out: out}
+	return nil
 }
 
 func (l *lowerer) addBuffer(v *ir.Value, b schedule.Buffer) int {

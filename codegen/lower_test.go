@@ -1,10 +1,13 @@
 package codegen
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/irc-compiler/irc/codegen/kernels"
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 func parse(t *testing.T, src string) *ir.Model {
@@ -42,7 +45,7 @@ func TestLowerErrorsNameTheNode(t *testing.T) {
 }`, "2 devices"},
 	} {
 		m := parse(t, tc.src)
-		_, err := LowerGraphs(m, "g")
+		_, err := LowerGraphs(m, Portable, "g")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got %v, want an error containing %q", err, tc.want)
 		}
@@ -55,7 +58,7 @@ func TestLowerWantsRunnerGraphs(t *testing.T) {
   %y = neg(%x) : f32[4]
   return %y
 }`)
-	if _, err := Lower(m); err == nil || !strings.Contains(err.Error(), "prefill") {
+	if _, err := Lower(m, Portable); err == nil || !strings.Contains(err.Error(), "prefill") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -69,7 +72,7 @@ func TestViewsAreFree(t *testing.T) {
   %y = neg(%m) : f32[6,4]
   return %y
 }`)
-	low, err := LowerGraphs(m, "g")
+	low, err := LowerGraphs(m, Portable, "g")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,43 +82,101 @@ func TestViewsAreFree(t *testing.T) {
 	}
 	// The neg kernel reads the input buffer through the view's strides.
 	args := g.Launches[0].Args
-	if args[0].Buf != g.Inputs[0] || args[len(args)-2].Int != 1 || args[len(args)-1].Int != 6 {
+	arg := func(name string) schedule.Arg { return args[kernels.Unary.Index(name)] }
+	if arg("x").Buf != g.Inputs[0] || arg("s2").Int != 1 || arg("s3").Int != 6 {
 		t.Fatalf("neg reads %+v", args)
 	}
 }
 
-// In causal attention the two grouped matmuls are bounded by the query
-// positions: the scores skip columns past them, the weighted sum stops at
-// them. A scores tensor that is also a graph output is computed in full.
-func TestCausalAttentionIsBoundedByPositions(t *testing.T) {
+// The lowering passes the causal bound the causal_bound pass recorded: the
+// scores skip columns past the positions, the weighted sum stops at them;
+// an unbounded grouped matmul gets BOUND_NONE.
+func TestCausalBoundReachesTheKernel(t *testing.T) {
 	src := `graph g(%q: f32[6,3,10], %k: f32[2,23,10], %v: f32[2,23,10], %p: i32[3]) {
   %kt = view(%k) {shape=[2,10,23], strides=[230,1,10]} : f32[2,10,23]
-  %s = grouped_matmul(%q, %kt) : f32[6,3,23]
+  %s = grouped_matmul(%q, %kt, %p) {causal_bound="columns"} : f32[6,3,23]
   %w = masked_softmax(%s, %p) {scale=0.3, causal=1} : f32[6,3,23]
-  %o = grouped_matmul(%w, %v) {rows_first=1} : f32[3,6,10]
-  return %o
+  %o = grouped_matmul(%w, %v, %p) {rows_first=1, causal_bound="reduction"} : f32[3,6,10]
+  %u = grouped_matmul(%w, %v) : f32[6,3,10]
+  return %o, %u
 }`
-	limits := func(src string) []int64 {
-		low, err := LowerGraphs(parse(t, src), "g")
-		if err != nil {
+	low, err := LowerGraphs(parse(t, src), Portable, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := kernels.GroupedMatmul
+	var bounds []int64
+	for _, l := range low.Schedule.Graphs[0].Launches {
+		if low.Schedule.Kernels[l.Kernel] != k.Instance(schedule.F32) {
+			continue
+		}
+		bound := l.Args[k.Index("bound")].Int
+		if pos := l.Args[k.Index("pos")].Buf; bound != kernels.BoundNone.Value && pos != low.Schedule.Graphs[0].Inputs[3] {
+			t.Errorf("%s is bounded by b%d, not the positions", l.Node, pos)
+		}
+		bounds = append(bounds, bound)
+	}
+	want := []int64{kernels.BoundColumns.Value, kernels.BoundReduction.Value, kernels.BoundNone.Value}
+	if !slices.Equal(bounds, want) {
+		t.Errorf("bounds %v, want %v", bounds, want)
+	}
+}
+
+// The arena is planned after the lowering, so a launch's scratch is placed
+// with the values: live only at its node, apart from what is live then,
+// and shown in the dump.
+func TestScratchIsPlannedWithTheValues(t *testing.T) {
+	m := parse(t, `graph g(%x: f32[64]) {
+  %a = neg(%x) : f32[64]
+  %b = neg(%a) : f32[64]
+  %c = neg(%b) : f32[64]
+  return %c
+}`)
+	l := &lowerer{target: Portable, m: m, s: &schedule.Schedule{}, buf: map[*ir.Value]int{}, consts: map[string]int{}, kernelID: map[string]int{},
+		dtypes: map[schedule.DType]bool{}, casts: map[[2]schedule.DType]bool{}}
+	l.s.Buffers = append(l.s.Buffers, schedule.Buffer{Name: "arena", Kind: schedule.Arena})
+	gl, err := l.newGraphLowering(m.Graphs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range m.Graphs[0].Nodes {
+		gl.node, gl.index = n, i
+		if err := gl.lowerNode(n); err != nil {
 			t.Fatal(err)
 		}
-		var out []int64
-		for _, l := range low.Schedule.Graphs[0].Launches {
-			if low.Schedule.Kernels[l.Kernel] == "grouped_matmul_f32" {
-				if l.Args[3].Buf != low.Schedule.Graphs[0].Inputs[3] && l.Args[4].Int != limitNone {
-					t.Errorf("%s is bounded by b%d, not the positions", l.Node, l.Args[3].Buf)
-				}
-				out = append(out, l.Args[4].Int)
-			}
+		if n.Outputs[0].Name == "b" { // b's launch asks for scratch and reads it
+			gl.launches[i].Args[0] = gl.scratch("partials", schedule.F32, 100)
 		}
-		return out
 	}
-	if got := limits(src); len(got) != 2 || got[0] != limitN || got[1] != limitK {
-		t.Errorf("limits %v, want [%d %d]", got, limitN, limitK)
+	plan, err := gl.finish()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := limits(strings.Replace(src, "return %o", "return %o, %s", 1)); got[0] != limitNone {
-		t.Errorf("scores returned by the graph were bounded: limits %v", got)
+	var sp *PlannedValue
+	for i := range plan.Slots {
+		if plan.Slots[i].Scratch {
+			sp = &plan.Slots[i]
+		}
+	}
+	if sp == nil || sp.First != 1 || sp.Last != 1 || sp.Bytes != 400 || sp.Value != "b.scratch.partials" {
+		t.Fatalf("scratch slot %+v in plan %+v", sp, plan.Slots)
+	}
+	for _, v := range plan.Slots {
+		live := v.First <= 1 && 1 <= v.Last
+		if v.Scratch || !live {
+			continue
+		}
+		if v.Offset < sp.Offset+sp.Bytes && sp.Offset < v.Offset+v.Bytes {
+			t.Errorf("scratch [%d, +%d) overlaps live %%%s [%d, +%d)", sp.Offset, sp.Bytes, v.Value, v.Offset, v.Bytes)
+		}
+	}
+	got := l.s.Graphs[0].Launches[1].Args[0]
+	if got.Buf != arenaBuf || got.Off*4 != sp.Offset {
+		t.Errorf("scratch argument %+v, planned at byte %d", got, sp.Offset)
+	}
+	dump := Format(&Lowered{Schedule: l.s, Plans: []GraphPlan{plan}})
+	if !strings.Contains(dump, "scratch b.scratch.partials") {
+		t.Errorf("the dump does not show the scratch:\n%s", dump)
 	}
 }
 
@@ -125,7 +186,7 @@ func TestLowerRefusesTensorsPast32BitIndexing(t *testing.T) {
   %y = neg(%x) : f32[65536,32768]
   return %y
 }`)
-	if _, err := LowerGraphs(m, "g"); err == nil || !strings.Contains(err.Error(), "g.x holds 2147483648 elements") {
+	if _, err := LowerGraphs(m, Portable, "g"); err == nil || !strings.Contains(err.Error(), "g.x holds 2147483648 elements") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"testing"
 )
 
+// arenaAlign is the alignment the plan tests use.
+const arenaAlign = 256
+
 // The arena plan never lets two values that are live at the same time share
 // a byte, keeps every offset aligned, and is no bigger than the sum of the
 // values (it is exactly the largest live set when lifetimes nest).
@@ -19,7 +22,7 @@ func TestPlanArenaSeparatesLiveValues(t *testing.T) {
 			slots = append(slots, s)
 			sum += alignUp(s.bytes, arenaAlign)
 		}
-		size := planArena(slots)
+		size := planArena(slots, arenaAlign)
 		if size > sum {
 			t.Fatalf("trial %d: arena %d is bigger than no reuse at all (%d)", trial, size, sum)
 		}
@@ -45,7 +48,7 @@ func TestPlanArenaReusesAChain(t *testing.T) {
 	for i := range 10 {
 		slots = append(slots, &slot{bytes: 1000, first: i, last: i + 1})
 	}
-	if size := planArena(slots); size != 2*alignUp(1000, arenaAlign) {
+	if size := planArena(slots, arenaAlign); size != 2*alignUp(1000, arenaAlign) {
 		t.Fatalf("arena %d, want two slots", size)
 	}
 }

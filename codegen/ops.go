@@ -7,20 +7,11 @@ import (
 	"github.com/irc-compiler/irc/codegen/kernels"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/runtime/ref"
-	"github.com/irc-compiler/irc/runtime/runner"
 	"github.com/irc-compiler/irc/runtime/schedule"
-)
-
-// Launch geometry, matching the templates' WG and TS.
-const (
-	wg        = 64
-	tile      = 16
-	matvecMax = 1 // largest row count lowered to GEMV rather than GEMM
 )
 
 // lowerNode emits the launches of one node.
 func (gl *graphLowering) lowerNode(n *ir.Node) error {
-	out := n.Outputs[0]
 	switch n.Op {
 	case "view", "transfer":
 		return nil // aliases: the readers see the strides
@@ -33,13 +24,7 @@ func (gl *graphLowering) lowerNode(n *ir.Node) error {
 	case "linear":
 		return gl.lowerLinear(n)
 	case "silu_mul":
-		args, err := gl.denseArgs(n.Inputs[0], n.Inputs[1], out)
-		if err != nil {
-			return err
-		}
-		count := out.Type.Shape.NumElements()
-		gl.launch(gl.typed("silu_mul", out), [3]int{int(count)}, [3]int{wg}, append(args, intArg(count))...)
-		return nil
+		return gl.lowerSiLUMul(n)
 	case "masked_softmax":
 		return gl.lowerSoftmax(n)
 	case "grouped_matmul":
@@ -51,20 +36,35 @@ func (gl *graphLowering) lowerNode(n *ir.Node) error {
 	case "cast", "copy":
 		return gl.lowerCopy(n)
 	}
-	if code, ok := unaryOps[n.Op]; ok {
-		return gl.lowerElementwise(n, "unary", code, n.Attrs.Float("exponent", 0))
+	if code, ok := kernels.Code(kernels.UnaryOps, n.Op); ok {
+		return gl.lowerElementwise(n, kernels.Unary, code, n.Attrs.Float("exponent", 0))
 	}
-	if code, ok := binaryOps[n.Op]; ok {
-		return gl.lowerElementwise(n, "binary", code, 0)
+	if code, ok := kernels.Code(kernels.BinaryOps, n.Op); ok {
+		return gl.lowerElementwise(n, kernels.Binary, code, 0)
 	}
 	return fmt.Errorf("op %s has no GPU kernel (the default pipeline fuses the graph into ops that do; was it compiled with --passes none?)", n.Op)
 }
 
-// typed is the name of template op instantiated for v's dtype.
-func (gl *graphLowering) typed(op string, v *ir.Value) string {
-	d, _ := dtypeOf(v)
+// typed is the instance of kernel k for v's dtype.
+func (gl *graphLowering) typed(k *kernels.Kernel, v *ir.Value) (string, error) {
+	d, err := dtypeOf(v)
+	if err != nil {
+		return "", err
+	}
+	if k.Inst == kernels.FloatTypes && d == schedule.I32 {
+		return "", fmt.Errorf("the %s kernel takes float tensors, %%%s is %s", k.Name, v.Name, v.Type.DType)
+	}
 	gl.dtypes[d] = true
-	return kernels.Name(op, d)
+	return k.Instance(d), nil
+}
+
+// launchTyped launches k's instance for out's dtype.
+func (gl *graphLowering) launchTyped(k *kernels.Kernel, out *ir.Value, extent [3]int, args kernels.Args) error {
+	name, err := gl.typed(k, out)
+	if err != nil {
+		return err
+	}
+	return gl.launch(k, name, extent, args)
 }
 
 func (gl *graphLowering) lowerConstant(n *ir.Node) error {
@@ -79,9 +79,9 @@ func (gl *graphLowering) lowerConstant(n *ir.Node) error {
 	}
 	var data []byte
 	if d == schedule.I32 {
-		data = runner.EncodeInts(t.I)
+		data = schedule.EncodeInts(t.I)
 	} else {
-		data = runner.Encode(d, t.F)
+		data = schedule.Encode(d, t.F)
 	}
 	id := gl.constant(gl.g.Name+"."+out.Name, d, slices.Clone(out.Type.Shape), data)
 	gl.loc[out] = schedule.Tensor{Buf: id, DType: d, Shape: slices.Clone(out.Type.Shape), Strides: out.Type.Shape.RowMajorStrides()}
@@ -90,16 +90,15 @@ func (gl *graphLowering) lowerConstant(n *ir.Node) error {
 
 func (gl *graphLowering) lowerEmbedding(n *ir.Node) error {
 	out := n.Outputs[0]
-	args, err := gl.denseArgs(n.Inputs[0], n.Inputs[1], out)
-	if err != nil {
-		return err
-	}
 	if n.Inputs[1].Type.DType != ir.I32 {
 		return fmt.Errorf("token ids are %s, want i32", n.Inputs[1].Type.DType)
 	}
 	rows, dim := n.Inputs[1].Type.Shape.NumElements(), n.Inputs[0].Type.Shape[1]
-	gl.launch(gl.typed("embedding", out), [3]int{int(rows * dim)}, [3]int{wg}, append(args, intArg(rows), intArg(dim))...)
-	return nil
+	args := kernels.Args{"rows": intArg(rows), "dim": intArg(dim)}
+	if err := gl.bindDense(args, operand{"table", n.Inputs[0]}, operand{"ids", n.Inputs[1]}, operand{"out", out}); err != nil {
+		return err
+	}
+	return gl.launchTyped(kernels.Embedding, out, [3]int{int(rows * dim)}, args)
 }
 
 func (gl *graphLowering) lowerRMSNorm(n *ir.Node) error {
@@ -112,15 +111,13 @@ func (gl *graphLowering) lowerRMSNorm(n *ir.Node) error {
 	if w.Type.DType != x.Type.DType || out.Type.DType != x.Type.DType {
 		return fmt.Errorf("rms_norm kernel wants one dtype for x, weight and output")
 	}
-	args, err := gl.denseArgs(x, w, out)
-	if err != nil {
-		return err
-	}
 	dim := x.Type.Shape[len(x.Type.Shape)-1]
 	rows := x.Type.Shape.NumElements() / max(dim, 1)
-	gl.launch(gl.typed("rms_norm", out), [3]int{int(rows) * wg}, [3]int{wg},
-		append(args, intArg(dim), floatArg(n.Attrs.Float("eps", 0)), intArg(hasWeight))...)
-	return nil
+	args := kernels.Args{"dim": intArg(dim), "eps": floatArg(n.Attrs.Float("eps", 0)), "has_weight": intArg(hasWeight)}
+	if err := gl.bindDense(args, operand{"x", x}, operand{"w", w}, operand{"out", out}); err != nil {
+		return err
+	}
+	return gl.launchTyped(kernels.RMSNorm, out, [3]int{int(rows)}, args)
 }
 
 func (gl *graphLowering) lowerLinear(n *ir.Node) error {
@@ -131,27 +128,34 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 	bias, res := out, out
 	next, flags := 2, int64(0)
 	if n.Attrs.Int("bias", 0) != 0 {
-		bias, flags, next = n.Inputs[next], flags|1, next+1
+		bias, flags, next = n.Inputs[next], flags|kernels.LinearBias.Value, next+1
 	}
 	if n.Attrs.Int("residual", 0) != 0 {
-		res, flags = n.Inputs[next], flags|2
+		res, flags = n.Inputs[next], flags|kernels.LinearResidual.Value
 	}
 	for _, v := range []*ir.Value{x, w, bias, res} {
 		if v.Type.DType != out.Type.DType {
 			return fmt.Errorf("linear kernel wants one dtype: %%%s is %s, the output %s", v.Name, v.Type.DType, out.Type.DType)
 		}
 	}
-	args, err := gl.denseArgs(x, w, bias, res, out)
-	if err != nil {
-		return err
-	}
 	N, K := w.Type.Shape[0], w.Type.Shape[1]
 	M := out.Type.Shape.NumElements() / max(N, 1)
-	args = append(args, intArg(M), intArg(N), intArg(K), intArg(flags))
-	if M <= matvecMax {
-		gl.launch(gl.typed("linear_gemv", out), [3]int{int(N) * wg, int(M)}, [3]int{wg, 1}, args...)
-		return nil
+	args := kernels.Args{"M": intArg(M), "N": intArg(N), "K": intArg(K), "flags": intArg(flags)}
+	if err := gl.bindDense(args, operand{"x", x}, operand{"w", w}, operand{"bias", bias}, operand{"res", res}, operand{"out", out}); err != nil {
+		return err
 	}
-	gl.launch(gl.typed("linear_gemm", out), [3]int{int(N), int(M)}, [3]int{tile, tile}, args...)
-	return nil
+	if M <= gl.target.MatvecRows {
+		return gl.launchTyped(kernels.LinearGEMV, out, [3]int{int(N), int(M)}, args)
+	}
+	return gl.launchTyped(kernels.LinearGEMM, out, [3]int{int(N), int(M)}, args)
+}
+
+func (gl *graphLowering) lowerSiLUMul(n *ir.Node) error {
+	out := n.Outputs[0]
+	count := out.Type.Shape.NumElements()
+	args := kernels.Args{"n": intArg(count)}
+	if err := gl.bindDense(args, operand{"gate", n.Inputs[0]}, operand{"up", n.Inputs[1]}, operand{"out", out}); err != nil {
+		return err
+	}
+	return gl.launchTyped(kernels.SiLUMul, out, [3]int{int(count)}, args)
 }

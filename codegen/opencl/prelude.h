@@ -5,12 +5,11 @@
 #define KERNEL __kernel
 #define GLOBAL __global
 #define LOCAL __local
-#define INDEX_PARAMS
+#define LOCAL_PTR(type) __local type*
 #define BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
 #define GID(d) ((int)get_global_id(d))
 #define LID(d) ((int)get_local_id(d))
 #define GROUP(d) ((int)get_group_id(d))
-#define LSIZE(d) ((int)get_local_size(d))
 #define INLINE inline
 #define BITS_TO_FLOAT(u) as_float(u)
 #define FLOAT_TO_BITS(f) as_uint(f)

@@ -1,0 +1,55 @@
+package codegen
+
+import "github.com/irc-compiler/irc/codegen/kernels"
+
+// Target describes what the lowering may specialise per backend: launch
+// sizes, the kernel variant per op and memory alignment. The sizes reach
+// the kernel sources through the generated header (Sizes), so the grids
+// the lowering computes and the loops the kernels run agree by
+// construction.
+type Target struct {
+	// WorkGroup is the items per work group of the row kernels (norms,
+	// softmax, GEMV, argmax) and of the element-wise ones; a power of two
+	// (the row reductions halve it).
+	WorkGroup int
+	// Tile is the edge of the tiled GEMM's square work groups.
+	Tile int
+	// MatmulGroup is grouped_matmul's work-group size along its columns.
+	MatmulGroup int
+	// MatvecRows is the largest row count a linear lowers to the GEMV
+	// kernel rather than the tiled GEMM.
+	MatvecRows int64
+	// Align is the byte alignment of every arena slot (vector loads).
+	Align int64
+}
+
+// Portable is the target of the shared templates as written: sizes every
+// backend runs, tuned for none.
+var Portable = Target{WorkGroup: 64, Tile: 16, MatmulGroup: 32, MatvecRows: 1, Align: 256}
+
+// Sizes are the target's sizes as the kernel sources name them.
+func (t Target) Sizes() []kernels.Const {
+	return []kernels.Const{{Name: "WG", Value: int64(t.WorkGroup)}, {Name: "TS", Value: int64(t.Tile)}}
+}
+
+// grid is the launch shape of kernel k over extent (items, rows or
+// output columns/rows/heads, by k's rule): global items and group sizes.
+func (t Target) grid(k *kernels.Kernel, extent [3]int) (global, local [3]int) {
+	switch k.Grid {
+	case kernels.PerRow:
+		global, local = [3]int{extent[0] * t.WorkGroup, extent[1], extent[2]}, [3]int{t.WorkGroup}
+	case kernels.PerTile:
+		global, local = extent, [3]int{t.Tile, t.Tile}
+	case kernels.PerOutput3D:
+		global, local = extent, [3]int{t.MatmulGroup}
+	case kernels.OneGroup:
+		global, local = [3]int{t.WorkGroup}, [3]int{t.WorkGroup}
+	default: // PerItem
+		global, local = extent, [3]int{t.WorkGroup}
+	}
+	for i := range global {
+		local[i] = max(local[i], 1)
+		global[i] = int(alignUp(int64(max(global[i], 1)), int64(local[i])))
+	}
+	return global, local
+}
