@@ -19,8 +19,8 @@ import (
 	"unsafe"
 )
 
-// Device is one OpenCL device of one platform.
-type Device struct {
+// DeviceInfo is one OpenCL device of one platform.
+type DeviceInfo struct {
 	id        C.cl_device_id
 	Name      string
 	Platform  string
@@ -28,10 +28,10 @@ type Device struct {
 	MaxAlloc  int64 // largest single buffer, bytes
 }
 
-func (d Device) String() string { return fmt.Sprintf("%s (%s)", d.Name, d.Platform) }
+func (d DeviceInfo) String() string { return fmt.Sprintf("%s (%s)", d.Name, d.Platform) }
 
 // Devices lists every device of every platform, in the ICD loader's order.
-func Devices() ([]Device, error) {
+func Devices() ([]DeviceInfo, error) {
 	var np C.cl_uint
 	if err := check("clGetPlatformIDs", C.clGetPlatformIDs(0, nil, &np)); err != nil || np == 0 {
 		return nil, fmt.Errorf("no OpenCL platform found (install a driver, e.g. Debian's pocl-opencl-icd): %v", err)
@@ -40,7 +40,7 @@ func Devices() ([]Device, error) {
 	if err := check("clGetPlatformIDs", C.clGetPlatformIDs(np, &platforms[0], nil)); err != nil {
 		return nil, err
 	}
-	var out []Device
+	var out []DeviceInfo
 	for _, p := range platforms {
 		var nd C.cl_uint
 		if C.clGetDeviceIDs(p, C.CL_DEVICE_TYPE_ALL, 0, nil, &nd) != C.CL_SUCCESS || nd == 0 {
@@ -52,7 +52,7 @@ func Devices() ([]Device, error) {
 		}
 		pname := platformString(p, C.CL_PLATFORM_NAME)
 		for _, id := range ids {
-			out = append(out, Device{id: id, Name: strings.TrimSpace(deviceString(id, C.CL_DEVICE_NAME)), Platform: pname,
+			out = append(out, DeviceInfo{id: id, Name: strings.TrimSpace(deviceString(id, C.CL_DEVICE_NAME)), Platform: pname,
 				GlobalMem: int64(deviceUlong(id, C.CL_DEVICE_GLOBAL_MEM_SIZE)), MaxAlloc: int64(deviceUlong(id, C.CL_DEVICE_MAX_MEM_ALLOC_SIZE))})
 		}
 	}
@@ -95,7 +95,7 @@ func deviceUlong(d C.cl_device_id, param C.cl_device_info) C.cl_ulong {
 
 // Context is a device with its context and one in-order, profiling queue.
 type Context struct {
-	Device    Device
+	Device    DeviceInfo
 	ctx       C.cl_context
 	queue     C.cl_command_queue
 	allocated int64

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -50,7 +51,7 @@ func TestOutOfMemoryIsClear(t *testing.T) {
 	for i := int64(0); i*per <= ctx.Device.GlobalMem; i++ {
 		s.Buffers = append(s.Buffers, schedule.Buffer{Name: "state" + string(rune('a'+i)), Kind: schedule.State, DType: schedule.F32, Bytes: per})
 	}
-	_, err = Load(s, "__kernel void argmax_f32(__global float* x) {}", 0, nil)
+	_, err = executor.Load(OpenDevice, s, "__kernel void argmax_f32(__global float* x) {}", 0, nil)
 	if err == nil || !strings.Contains(err.Error(), "out of device memory") {
 		t.Fatalf("got %v, want out of device memory", err)
 	}
