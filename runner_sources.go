@@ -6,10 +6,9 @@ package irc
 
 import "embed"
 
-// RunnerSources are the packages (non-test files) every generated runner
-// carries, and the module files whose requirements it shares.
+// RunnerSources are the folders whose packages runners carry (which ones
+// a runner copies is the runner generator's and the backend registry's
+// business), and the module files whose requirements it shares.
 //
-//go:embed go.mod go.sum
-//go:embed runtime/schedule/*.go runtime/runner/*.go runtime/randinit/*.go
-//go:embed runtime/opencl/*.go ir/safetensors/*.go ir/bf16/*.go
+//go:embed go.mod go.sum runtime ir/safetensors ir/bf16
 var RunnerSources embed.FS

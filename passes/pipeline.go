@@ -5,34 +5,28 @@ import (
 	"strings"
 )
 
-// Targets the pipeline knows. Each has a default pipeline; "none" stops
-// before placement, so its graphs carry no partitions.
-var targets = map[string][]string{
-	"ref":    Names(),
-	"opencl": Names(),
-	"none":   withoutPass(Names(), "partition"),
-}
+// TargetNames lists the targets the passes know by themselves: ref (the
+// reference runtime: every pass) and none (stops before placement, so the
+// graphs carry no partitions). A GPU backend (codegen/backend) is a target
+// too, with every pass: placement names it as the device.
+func TargetNames() []string { return []string{"ref", "none"} }
 
-// TargetNames lists the targets ParsePipeline accepts.
-func TargetNames() []string { return []string{"ref", "opencl", "none"} }
-
-func withoutPass(names []string, drop string) []string {
-	var out []string
-	for _, n := range names {
-		if n != drop {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// DefaultPipeline returns the default pipeline of a target.
+// DefaultPipeline returns the default pipeline of a target: every pass in
+// canonical order, or for none all but placement.
 func DefaultPipeline(target string) ([]string, error) {
-	p, ok := targets[target]
-	if !ok {
-		return nil, fmt.Errorf("unknown target %q (want one of %s)", target, strings.Join(TargetNames(), ", "))
+	switch target {
+	case "":
+		return nil, fmt.Errorf("no target given (want ref, none or a GPU backend)")
+	case "none":
+		var out []string
+		for _, n := range Names() {
+			if n != "partition" {
+				out = append(out, n)
+			}
+		}
+		return out, nil
 	}
-	return append([]string(nil), p...), nil
+	return Names(), nil
 }
 
 // ParsePipeline reads a --passes value: "" for the target's default, "none"

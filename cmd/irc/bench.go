@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irc-compiler/irc/bench"
+	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/runtime/runner"
 )
 
@@ -30,7 +31,7 @@ type benchFlags struct {
 func newBenchCmd() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
-		Use:   "bench MODEL|--runners DIR [--target opencl|ref] [--positions log2|1,8,64] [--executor whole|dag|both] [--json FILE] [--chart FILE.png]",
+		Use:   "bench MODEL|--runners DIR [--target BACKEND|ref] [--positions log2|1,8,64] [--executor whole|dag|both] [--json FILE] [--chart FILE.png]",
 		Short: "Measure TTFT and decode step time over KV-cache positions, whole graph vs DAG",
 		Long: `Bench measures a model the way the seed's benchmark does. It compiles the model once
 per executor (whole: one partition; dag: --partition layer, one partition per decoder
@@ -68,7 +69,7 @@ there.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.target, "target", "opencl", "backend to measure: opencl or ref (cuda has no backend yet)")
+	fl.StringVar(&f.target, "target", "opencl", "backend to measure: ref or a GPU backend: "+backend.List())
 	fl.StringVar(&f.positions, "positions", "log2", "decode positions: log2 or a comma-separated list")
 	fl.Int64Var(&f.maxPosition, "max-position", 0, "last log2 position (default: max cache length - prefill chunk)")
 	fl.IntVar(&f.repeat, "repeat", 3, "timed repetitions of each measurement")
@@ -91,6 +92,11 @@ func (f benchFlags) check(args []string) error {
 	if _, err := runner.Positions(f.positions, math.MaxInt32); err != nil {
 		return err // a typo fails now, not after compiling and loading
 	}
+	if f.target != "ref" {
+		if _, err := gpuBackend("--target", f.target, "ref"); err != nil {
+			return err
+		}
+	}
 	switch {
 	case f.buildOnly && (f.keep == "" || f.target == "ref"):
 		return fmt.Errorf("--build-only builds the runner into --keep DIR (and ref has none)")
@@ -104,10 +110,6 @@ func (f benchFlags) check(args []string) error {
 		return fmt.Errorf("give the MODEL to measure (or --runners DIR)")
 	case f.runners != "" && f.target == "ref":
 		return fmt.Errorf("--runners: the ref target has no runner")
-	case f.target == "cuda":
-		return fmt.Errorf("--target cuda: irc has no CUDA backend yet (available: opencl, ref)")
-	case f.target != "ref" && !gpuTargets[f.target]:
-		return fmt.Errorf("unknown --target %q (available: opencl, ref)", f.target)
 	case f.executor != "whole" && f.executor != "dag" && f.executor != "both":
 		return fmt.Errorf("unknown --executor %q (want whole, dag or both)", f.executor)
 	case f.minTime < 0:

@@ -26,8 +26,18 @@ type prepared struct {
 }
 
 // compileFor loads the model, runs the pipeline the executor needs (whole:
-// one partition; dag: --partition layer) and lowers it.
+// one partition; dag: --partition layer) and lowers it for the target's
+// backend (for ref: the portable target, whose schedule the reference
+// session drives).
 func compileFor(path, executor string, f benchFlags, log io.Writer) (*ir.Model, *codegen.Lowered, error) {
+	target := codegen.Portable
+	if f.target != "ref" {
+		b, err := gpuBackend("--target", f.target, "ref")
+		if err != nil {
+			return nil, nil, err
+		}
+		target = b.Target
+	}
 	m, err := ir.Load(path)
 	if err != nil {
 		return nil, nil, err
@@ -36,7 +46,7 @@ func compileFor(path, executor string, f benchFlags, log io.Writer) (*ir.Model, 
 	if _, err := pipeline.run(m, filepath.Dir(path), f.target, log); err != nil {
 		return nil, nil, err
 	}
-	low, err := codegen.Lower(m)
+	low, err := codegen.Lower(m, target)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -68,6 +78,10 @@ func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (pr
 		}
 		dir, cleanup = filepath.Join(tmp, "runner"), func() error { return os.RemoveAll(tmp) }
 	}
+	b, err := gpuBackend("--target", f.target, "ref")
+	if err != nil {
+		return prepared{stop: cleanup}, err
+	}
 	built := builtRunner{Target: f.target, Model: path, Executors: names}
 	var r *runnergen.Runner
 	for _, name := range names {
@@ -78,12 +92,12 @@ func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (pr
 			return prepared{stop: cleanup}, fmt.Errorf("%s executor: %w", name, err)
 		}
 		if r == nil {
-			if r, err = newRunner(low, f.target, filepath.Dir(path), dir); err != nil {
+			if r, err = newRunner(low, b, filepath.Dir(path), dir); err != nil {
 				return prepared{stop: cleanup}, err
 			}
 			r.Executor = name
 		} else {
-			r.Variants = append(r.Variants, runnergen.Variant{Name: name, Schedule: low.Schedule, Kernels: kernelSource(low)})
+			r.Variants = append(r.Variants, runnergen.Variant{Name: name, Schedule: low.Schedule, Kernels: b.Emit(low)})
 		}
 		compiled := time.Since(start)
 		built.CompileMs = append(built.CompileMs, float64(compiled)/1e6)
@@ -92,7 +106,7 @@ func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (pr
 	if err := writeRunnerFiles(r, dir); err != nil {
 		return prepared{stop: cleanup}, err
 	}
-	if _, err := buildRunner(dir, prefixed(log, "  ")); err != nil {
+	if _, err := buildRunner(dir, b, prefixed(log, "  ")); err != nil {
 		return prepared{stop: cleanup}, err
 	}
 	data, err := json.MarshalIndent(built, "", "  ")

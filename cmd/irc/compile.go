@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/codegen/backend"
+	"github.com/irc-compiler/irc/codegen/runnergen"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/passes"
 )
@@ -24,18 +26,20 @@ func newCompileCmd() *cobra.Command {
 		emit      string
 	)
 	cmd := &cobra.Command{
-		Use:   "compile MODEL -o OUT [--target ref|opencl|none] [--stats-json FILE]",
+		Use:   "compile MODEL -o OUT [--target ref|none|" + strings.Join(backend.Names(), "|") + "] [--stats-json FILE]",
 		Short: "Run the pass pipeline and write the compiled IR, or a GPU runner",
 		Long: `Compile runs the target's pass pipeline over both graphs and writes the result.
 
 Targets: ref (the reference CPU runtime: every pass, placement included), none (the
-target-independent passes only: the graphs carry no placement), and opencl.
+target-independent passes only: the graphs carry no placement), and the GPU
+backends:
+` + backendList() + `
 
 For ref and none, OUT ending in .ir gets the text format, anything else the .irpb
 protobuf. Either reads back wherever a model is accepted (irc run, irc dump, irc
 compile --passes none).
 
-For opencl, OUT is a folder: the model is lowered to a kernel schedule (a static
+For a GPU backend, OUT is a folder: the model is lowered to a kernel schedule (a static
 memory plan and one launch table per graph) and written as a runner, a Go module
 with the kernels embedded; go build in OUT makes a binary with the flags of irc run
 (--tokens --generate --logits-out --weights --random-weights) plus --device and
@@ -50,7 +54,7 @@ Passes, in their canonical order:
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return fmt.Errorf("-o OUT is required (the compiled model: .irpb, or .ir for text; a folder for opencl)")
+				return fmt.Errorf("-o OUT is required (the compiled model: .irpb, or .ir for text; a folder for a GPU backend)")
 			}
 			if emit != "" && emit != "schedule" {
 				return fmt.Errorf("unknown --emit %q (want schedule)", emit)
@@ -71,8 +75,8 @@ Passes, in their canonical order:
 					return err
 				}
 			}
-			if gpuTargets[target] {
-				low, err := writeRunner(m, target, filepath.Dir(args[0]), out)
+			if b, ok := backend.Lookup(target); ok {
+				low, err := writeRunner(m, b, filepath.Dir(args[0]), out)
 				if err != nil {
 					return err
 				}
@@ -83,12 +87,12 @@ Passes, in their canonical order:
 				for _, g := range low.Schedule.Graphs {
 					launches += len(g.Launches)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "compiled %s for %s: %d passes, %d kernels, %d launches in %s -> %s (run go build there)\n",
-					args[0], target, len(rep.Pipeline), len(low.Schedule.Kernels), launches, roundDur(time.Since(start)), out)
+				fmt.Fprintf(cmd.OutOrStdout(), "compiled %s for %s: %d passes, %d kernels, %d launches in %s -> %s (build it there: %s)\n",
+					args[0], target, len(rep.Pipeline), len(low.Schedule.Kernels), launches, roundDur(time.Since(start)), out, runnergen.BuildCommand(b))
 				return nil
 			}
 			if emit != "" {
-				return fmt.Errorf("--emit %s: only GPU targets (opencl) have a schedule to emit", emit)
+				return fmt.Errorf("--emit %s: only GPU targets (%s) have a schedule to emit", emit, backend.List())
 			}
 			if err := m.RebaseWeights(filepath.Dir(args[0]), filepath.Dir(out)); err != nil {
 				return err
@@ -101,11 +105,21 @@ Passes, in their canonical order:
 		},
 	}
 	pf.register(cmd.Flags())
-	cmd.Flags().StringVar(&target, "target", "ref", "target: "+strings.Join(passes.TargetNames(), " or "))
-	cmd.Flags().StringVarP(&out, "output", "o", "", "compiled model file (.irpb, or .ir for text), or the runner's folder for opencl")
+	cmd.Flags().StringVar(&target, "target", "ref", "target: "+strings.Join(append(passes.TargetNames(), backend.Names()...), ", "))
+	cmd.Flags().StringVarP(&out, "output", "o", "", "compiled model file (.irpb, or .ir for text), or the runner's folder for a GPU backend")
 	cmd.Flags().StringVar(&emit, "emit", "", "also print an intermediate form: schedule (the kernel schedule, GPU targets)")
 	cmd.Flags().StringVar(&statsJSON, "stats-json", "", "write the op histograms, partitions and pass timings as JSON")
 	return cmd
+}
+
+// backendList prints the backend registry for help texts.
+func backendList() string {
+	var b strings.Builder
+	for _, name := range backend.Names() {
+		be, _ := backend.Lookup(name)
+		fmt.Fprintf(&b, "  %-15s %s\n", be.Name, be.Doc)
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // passList prints the pass table, one pass per line, for the help text.

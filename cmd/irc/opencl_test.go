@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/internal/numcheck"
 	"github.com/irc-compiler/irc/runtime/runner"
 )
@@ -30,7 +31,7 @@ func TestOpenCLRunnerMatchesRef(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "launches") {
 				t.Fatalf("compile: %s %s", out, errOut)
 			}
-			bin, err := buildRunner(dir, os.Stderr)
+			bin, err := buildRunner(dir, openCL(t), os.Stderr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,4 +143,13 @@ func TestCompileOpenCLIsDeterministic(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "arena plan") || !strings.Contains(out, "linear_gemv_bf16") {
 		t.Fatalf("--emit schedule: %s %s", out, errOut)
 	}
+}
+
+// openCL is the OpenCL backend's registry entry.
+func openCL(t *testing.T) *backend.Backend {
+	b, ok := backend.Lookup("opencl")
+	if !ok {
+		t.Fatal("no opencl backend registered")
+	}
+	return b
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/passes"
 )
@@ -45,6 +46,9 @@ func (p *pipelineFlags) register(fl *pflag.FlagSet) {
 
 // options checks the flags and turns them into pipeline options.
 func (p *pipelineFlags) options(target string, log io.Writer) (*passes.Options, error) {
+	if err := checkTarget(target); err != nil {
+		return nil, err
+	}
 	pipeline, err := passes.ParsePipeline(p.passes, target)
 	if err != nil {
 		return nil, err
@@ -148,4 +152,14 @@ func roundDur(d time.Duration) time.Duration {
 		return d.Round(10 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
+}
+
+// checkTarget accepts the targets the passes know (ref, none) and the GPU
+// backends.
+func checkTarget(target string) error {
+	names := append(passes.TargetNames(), backend.Names()...)
+	if !slices.Contains(names, target) {
+		return fmt.Errorf("unknown target %q (want one of %s)", target, strings.Join(names, ", "))
+	}
+	return nil
 }

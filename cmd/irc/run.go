@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/runtime/ref"
 	"github.com/irc-compiler/irc/runtime/runner"
@@ -40,15 +41,15 @@ shape [P + max(N-1, 0), vocab]: row t holds the next-token logits after consumed
 The backend's default pass pipeline runs first (--passes none runs the graphs as
 imported); the pipeline flags are those of irc compile.
 
---backend opencl compiles the model to a runner (irc compile --target opencl), builds it
-with go build and runs it on OpenCL device --device: one step for what the three
+A GPU --backend (` + backend.List() + `) compiles the model to a runner (irc compile
+--target BACKEND), builds it and runs it on device --device: one step for what the three
 commands do.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runModel(cmd, args[0], f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.backend, "backend", "ref", "backend to run on: ref (the reference CPU runtime) or opencl")
-	fl.IntVar(&f.device, "device", 0, "OpenCL device index (--backend opencl)")
+	fl.StringVar(&f.backend, "backend", "ref", "backend to run on: ref (the reference CPU runtime) or a GPU backend: "+backend.List())
+	fl.IntVar(&f.device, "device", 0, "device index (GPU backends)")
 	fl.StringVar(&f.tokens, "tokens", "", "prompt token ids, comma-separated (required)")
 	fl.IntVar(&f.generate, "generate", 8, "number of tokens to generate greedily")
 	fl.StringVar(&f.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
@@ -60,8 +61,12 @@ commands do.`,
 }
 
 func runModel(cmd *cobra.Command, path string, f runFlags) error {
-	if f.backend != "ref" && !gpuTargets[f.backend] {
-		return fmt.Errorf("unknown --backend %q (available: ref, opencl)", f.backend)
+	var gpu *backend.Backend
+	if f.backend != "ref" {
+		var err error
+		if gpu, err = gpuBackend("--backend", f.backend, "ref"); err != nil {
+			return err
+		}
 	}
 	prompt, err := runner.ParseTokens(f.tokens)
 	if err != nil {
@@ -74,8 +79,8 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	if _, err := f.pipeline.run(m, filepath.Dir(path), f.backend, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
-	if gpuTargets[f.backend] {
-		return runOnGPU(cmd, m, path, f)
+	if gpu != nil {
+		return runOnGPU(cmd, m, gpu, path, f)
 	}
 	rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.seed)
 	if err != nil {
@@ -119,16 +124,16 @@ func loadRef(m *ir.Model, path, weightsDir string, random bool, seed uint64) (*r
 
 // runOnGPU writes the model's runner into a temporary folder, builds it and
 // runs it with the run command's flags.
-func runOnGPU(cmd *cobra.Command, m *ir.Model, path string, f runFlags) error {
+func runOnGPU(cmd *cobra.Command, m *ir.Model, b *backend.Backend, path string, f runFlags) error {
 	dir, err := os.MkdirTemp("", "irc-runner-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if _, err := writeRunner(m, f.backend, filepath.Dir(path), dir); err != nil {
+	if _, err := writeRunner(m, b, filepath.Dir(path), dir); err != nil {
 		return err
 	}
-	bin, err := buildRunner(dir, cmd.ErrOrStderr())
+	bin, err := buildRunner(dir, b, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -6,25 +6,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/irc-compiler/irc/codegen"
-	clgen "github.com/irc-compiler/irc/codegen/opencl"
+	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/codegen/runnergen"
 	"github.com/irc-compiler/irc/ir"
 )
 
-// gpuTargets are the targets whose output is a generated runner folder.
-var gpuTargets = map[string]bool{"opencl": true}
-
-// writeRunner lowers a compiled model and writes its runner into dir; the
-// runner finds weights relative to weightsDir unless told otherwise.
-func writeRunner(m *ir.Model, target, weightsDir, dir string) (*codegen.Lowered, error) {
-	low, err := codegen.Lower(m)
+// writeRunner lowers a compiled model and writes its runner for backend b
+// into dir; the runner finds weights relative to weightsDir unless told
+// otherwise.
+func writeRunner(m *ir.Model, b *backend.Backend, weightsDir, dir string) (*codegen.Lowered, error) {
+	low, err := codegen.Lower(m, b.Target)
 	if err != nil {
 		return nil, err
 	}
-	r, err := newRunner(low, target, weightsDir, dir)
+	r, err := newRunner(low, b, weightsDir, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -32,19 +31,16 @@ func writeRunner(m *ir.Model, target, weightsDir, dir string) (*codegen.Lowered,
 }
 
 // newRunner is the runner of a lowered model, to be written into dir.
-func newRunner(low *codegen.Lowered, target, weightsDir, dir string) (*runnergen.Runner, error) {
+func newRunner(low *codegen.Lowered, b *backend.Backend, weightsDir, dir string) (*runnergen.Runner, error) {
 	abs, err := filepath.Abs(weightsDir)
 	if err != nil {
 		return nil, err
 	}
 	return &runnergen.Runner{
 		Name: filepath.Base(filepath.Clean(dir)), Schedule: low.Schedule, WeightsDir: abs,
-		Backend: runnergen.Backend{Name: target, Package: "github.com/irc-compiler/irc/runtime/opencl", KernelFile: clgen.FileName, Kernels: kernelSource(low)},
+		Backend: b, Kernels: b.Emit(low),
 	}, nil
 }
-
-// kernelSource is a lowered model's kernel program.
-func kernelSource(low *codegen.Lowered) string { return clgen.Source(low) }
 
 func writeRunnerFiles(r *runnergen.Runner, dir string) error {
 	if err := r.Write(dir); err != nil {
@@ -53,9 +49,10 @@ func writeRunnerFiles(r *runnergen.Runner, dir string) error {
 	return nil
 }
 
-// buildRunner runs go build in a runner folder and returns the binary's
-// path. -trimpath keeps the build cache valid across folders.
-func buildRunner(dir string, log io.Writer) (string, error) {
+// buildRunner builds a runner folder of backend b (its generate step, then
+// go build) and returns the binary's path. -trimpath keeps the build cache
+// valid across folders.
+func buildRunner(dir string, b *backend.Backend, log io.Writer) (string, error) {
 	abs, err := filepath.Abs(dir) // go build runs in dir: -o must not be relative to ours
 	if err != nil {
 		return "", err
@@ -63,14 +60,33 @@ func buildRunner(dir string, log io.Writer) (string, error) {
 	bin := filepath.Join(abs, "runner")
 	start := time.Now()
 	fmt.Fprintf(log, "building the runner in %s ...\n", dir)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build in %s: %w (the OpenCL runner needs cgo, a C compiler and the OpenCL headers: Debian's ocl-icd-opencl-dev)", dir, err)
+	steps := [][]string{}
+	if len(b.Generate) > 0 {
+		steps = append(steps, []string{"go", "generate"})
+	}
+	build := []string{"go", "build", "-trimpath", "-o", bin}
+	if len(b.BuildTags) > 0 {
+		build = append(build, "-tags", strings.Join(b.BuildTags, ","))
+	}
+	steps = append(steps, append(build, "."))
+	for _, step := range steps {
+		cmd := exec.Command(step[0], step[1:]...)
+		cmd.Dir = dir
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("%s in %s: %w (the %s runner needs %s)", strings.Join(step[:2], " "), dir, err, b.Name, b.Install)
+		}
 	}
 	fmt.Fprintf(log, "built %s in %s\n", bin, roundDur(time.Since(start)))
 	return bin, nil
+}
+
+// gpuBackend finds the backend a --target or --backend value names.
+func gpuBackend(flag, name string, others ...string) (*backend.Backend, error) {
+	if b, ok := backend.Lookup(name); ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("unknown %s %q (available: %s)", flag, name, strings.Join(append(others, backend.Names()...), ", "))
 }
 
 // runRunner executes a built runner with args, passing its output through.

@@ -18,6 +18,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	irc "github.com/irc-compiler/irc"
+	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -25,22 +26,22 @@ const (
 	module      = "github.com/irc-compiler/irc"
 	schedulePkg = module + "/runtime/schedule"
 	runnerPkg   = module + "/runtime/runner"
+	executorPkg = module + "/runtime/executor"
 )
 
-// Backend is what a runner needs to know about its backend.
-type Backend struct {
-	Name       string // "opencl"
-	Package    string // import path of the runtime package with Load
-	KernelFile string // the kernel program's file name
-	Kernels    string // the kernel program
-}
+// sharedDirs are the packages every runner carries, whatever its backend.
+var sharedDirs = []string{"runtime/schedule", "runtime/runner", "runtime/executor", "runtime/randinit", "ir/safetensors", "ir/bf16"}
+
+// sharedRequires are the modules the shared packages import.
+var sharedRequires = []string{"github.com/x448/float16"}
 
 // Runner is one generated runner.
 type Runner struct {
 	Name       string // the binary's name, for help text
 	Schedule   *schedule.Schedule
 	WeightsDir string // absolute; --weights overrides it
-	Backend    Backend
+	Backend    *backend.Backend
+	Kernels    string // the kernel program
 	// Executor names Schedule beside Variants: further compilations of
 	// the same model that the runner's bench loads and measures alongside
 	// it in one process (irc bench's whole graph and DAG).
@@ -66,7 +67,7 @@ type compiled struct {
 // compilations are the runner's schedule and its variants, with the
 // names of their Go variables and files.
 func (r *Runner) compilations() []compiled {
-	out := []compiled{{"sched", "schedule.go", "kernelSource", r.Backend.KernelFile, r.Backend.Kernels, r.Schedule}}
+	out := []compiled{{"sched", "schedule.go", "kernelSource", r.Backend.KernelFile, r.Kernels, r.Schedule}}
 	ext := path.Ext(r.Backend.KernelFile)
 	for i, v := range r.Variants {
 		c := compiled{fmt.Sprintf("sched%d", i+1), "schedule_" + v.Name + ".go",
@@ -96,7 +97,7 @@ func (r *Runner) Files() (map[string][]byte, error) {
 			return nil, err
 		}
 	}
-	sources, err := runtimeSources(r.Backend.Package)
+	sources, err := runtimeSources(r.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -145,11 +146,18 @@ func (r *Runner) mainFile() ([]byte, error) {
 	f := jen.NewFile("main")
 	header(f)
 	f.PackageComment(fmt.Sprintf("Command %s runs %s on %s: see --help.", r.Name, r.Schedule.Model.Name, r.Backend.Name))
+	f.PackageComment("")
+	f.PackageComment("Build it with: " + BuildCommand(r.Backend))
+	if len(r.Backend.Generate) > 0 {
+		f.PackageComment("")
+		f.PackageComment("//go:generate " + strings.Join(r.Backend.Generate, " "))
+	}
 	f.Anon("embed")
+	runtimePkg := path.Join(module, r.Backend.Runtime)
 	open := func(c compiled) jen.Code {
 		return jen.Func().Params(jen.Id("device").Int(), jen.Id("load").Qual(runnerPkg, "WeightFunc")).
 			Params(jen.Qual(runnerPkg, "Backend"), jen.Error()).Block(
-			jen.Return(jen.Qual(r.Backend.Package, "Load").Call(jen.Id(c.schedVar), jen.Id(c.kernelVar), jen.Id("device"), jen.Id("load"))),
+			jen.Return(jen.Qual(executorPkg, "Load").Call(jen.Qual(runtimePkg, r.Backend.Open), jen.Id(c.schedVar), jen.Id(c.kernelVar), jen.Id("device"), jen.Id("load"))),
 		)
 	}
 	cs := r.compilations()
@@ -187,19 +195,30 @@ func (r *Runner) mainFile() ([]byte, error) {
 	return render(f)
 }
 
+// BuildCommand is how a runner of backend b is built in its folder.
+func BuildCommand(b *backend.Backend) string {
+	cmd := "go build -trimpath"
+	if len(b.BuildTags) > 0 {
+		cmd += " -tags " + strings.Join(b.BuildTags, ",")
+	}
+	if len(b.Generate) > 0 {
+		cmd = "go generate && " + cmd
+	}
+	return cmd
+}
+
 // runtimeSources are the packages the runner imports, copied from the
-// compiler's own sources, and a go.mod naming the same module path so that
-// their imports resolve unchanged.
-func runtimeSources(backendPkg string) (map[string][]byte, error) {
+// compiler's own sources (every non-test file, Go or not), and a go.mod
+// naming the same module path so that their imports resolve unchanged.
+func runtimeSources(b *backend.Backend) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	dirs := []string{"runtime/schedule", "runtime/runner", "runtime/randinit", "ir/safetensors", "ir/bf16", strings.TrimPrefix(backendPkg, module+"/")}
-	for _, dir := range dirs {
+	for _, dir := range slices.Concat(sharedDirs, []string{b.Runtime}, b.Copy) {
 		entries, err := fs.ReadDir(irc.RunnerSources, dir)
 		if err != nil || len(entries) == 0 {
 			return nil, fmt.Errorf("the compiler carries no sources of package %s for the runner", dir)
 		}
 		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), "_test.go") {
+			if e.IsDir() || strings.HasSuffix(e.Name(), "_test.go") {
 				continue
 			}
 			p := path.Join(dir, e.Name())
@@ -208,23 +227,21 @@ func runtimeSources(backendPkg string) (map[string][]byte, error) {
 			}
 		}
 	}
-	mod, err := goMod()
+	requires := slices.Concat(sharedRequires, b.Requires)
+	mod, err := goMod(requires)
 	if err != nil {
 		return nil, err
 	}
 	out["go.mod"] = mod
-	if out["go.sum"], err = goSum(); err != nil {
+	if out["go.sum"], err = goSum(requires); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// runnerRequires are the only modules the copied packages import.
-var runnerRequires = []string{"github.com/x448/float16"}
-
 // goMod writes the runner's go.mod: the compiler's module path and Go
 // version, and the compiler's versions of the modules the runner needs.
-func goMod() ([]byte, error) {
+func goMod(runnerRequires []string) ([]byte, error) {
 	src, err := fs.ReadFile(irc.RunnerSources, "go.mod")
 	if err != nil {
 		return nil, err
@@ -254,7 +271,7 @@ func goMod() ([]byte, error) {
 }
 
 // goSum keeps the compiler's go.sum lines for the runner's requirements.
-func goSum() ([]byte, error) {
+func goSum(runnerRequires []string) ([]byte, error) {
 	src, err := fs.ReadFile(irc.RunnerSources, "go.sum")
 	if err != nil {
 		return nil, err

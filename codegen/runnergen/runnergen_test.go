@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/codegen/backend"
 	clgen "github.com/irc-compiler/irc/codegen/opencl"
 	"github.com/irc-compiler/irc/codegen/runnergen"
 	"github.com/irc-compiler/irc/ir"
@@ -26,12 +27,12 @@ func compileConfig(tb testing.TB, m *ir.Model) map[string][]byte {
 	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "opencl"}); err != nil {
 		tb.Fatal(err)
 	}
-	low, err := codegen.Lower(m)
+	b, _ := backend.Lookup("opencl")
+	low, err := codegen.Lower(m, b.Target)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &runnergen.Runner{Name: "runner", Schedule: low.Schedule, WeightsDir: "/models/x",
-		Backend: runnergen.Backend{Name: "opencl", Package: "github.com/irc-compiler/irc/runtime/opencl", KernelFile: clgen.FileName, Kernels: clgen.Source(low)}}
+	r := &runnergen.Runner{Name: "runner", Schedule: low.Schedule, WeightsDir: "/models/x", Backend: b, Kernels: b.Emit(low)}
 	files, err := r.Files()
 	if err != nil {
 		tb.Fatal(err)
@@ -69,7 +70,7 @@ func TestRunnerIsDeterministicAndFormatted(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"go.mod", "go.sum", "main.go", "schedule.go", "kernels.cl", "runtime/opencl/exec.go", "runtime/runner/main.go", "ir/safetensors/file.go"} {
+	for _, want := range []string{"go.mod", "go.sum", "main.go", "schedule.go", "kernels.cl", "runtime/opencl/device.go", "runtime/executor/executor.go", "runtime/runner/main.go", "ir/safetensors/file.go"} {
 		if a[want] == nil {
 			t.Errorf("runner has no %s", want)
 		}
@@ -100,15 +101,16 @@ func TestRunnerVariants(t *testing.T) {
 		if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "opencl", Partition: partition}); err != nil {
 			t.Fatal(err)
 		}
-		l, err := codegen.Lower(m)
+		l, err := codegen.Lower(m, codegen.Portable)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return l
 	}
 	whole, dag := low("whole"), low("layer")
+	openCL, _ := backend.Lookup("opencl")
 	r := &runnergen.Runner{Name: "bench", Schedule: whole.Schedule, WeightsDir: "/models/x", Executor: "whole",
-		Backend:  runnergen.Backend{Name: "opencl", Package: "github.com/irc-compiler/irc/runtime/opencl", KernelFile: clgen.FileName, Kernels: clgen.Source(whole)},
+		Backend: openCL, Kernels: clgen.Source(whole),
 		Variants: []runnergen.Variant{{Name: "dag", Schedule: dag.Schedule, Kernels: clgen.Source(dag)}, {Name: "odd", Schedule: dag.Schedule, Kernels: "// another program\n"}}}
 	files, err := r.Files()
 	if err != nil {
@@ -123,7 +125,7 @@ func TestRunnerVariants(t *testing.T) {
 		t.Error("dag's program equals whole's: it should share kernels.cl")
 	}
 	main := string(files["main.go"])
-	for _, want := range []string{`Executor: "whole"`, `Name: "dag"`, "Schedule: sched1", "Load(sched1, kernelSource, device, load)", "Load(sched2, kernelSource2, device, load)", "//go:embed kernels_odd.cl"} {
+	for _, want := range []string{`Executor: "whole"`, `Name: "dag"`, "Schedule: sched1", "Load(opencl.OpenDevice, sched1, kernelSource, device, load)", "Load(opencl.OpenDevice, sched2, kernelSource2, device, load)", "//go:embed kernels_odd.cl"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("main.go lacks %q:\n%s", want, main)
 		}

@@ -37,27 +37,7 @@ func scheduleFile(s *schedule.Schedule, name string) ([]byte, error) {
 	for _, g := range s.Graphs {
 		var launches []jen.Code
 		for _, l := range g.Launches {
-			var args []jen.Code
-			for _, a := range l.Args {
-				switch a.Kind {
-				case schedule.TensorArg:
-					args = append(args, q("T").Call(jen.Lit(a.Buf), lit64(a.Off)))
-				case schedule.IntArg:
-					args = append(args, q("I").Call(lit64(a.Int)))
-				case schedule.FloatArg:
-					args = append(args, q("F").Call(jen.Lit(a.F)))
-				}
-			}
-			// One launch per line: field: value pairs given as a list
-			// (not a Dict) stay on one line.
-			launches = append(launches, jen.Line().Values(
-				field("Kernel", jen.Lit(l.Kernel)),
-				field("Global", jen.Index(jen.Lit(3)).Int().Values(jen.Lit(l.Global[0]), jen.Lit(l.Global[1]), jen.Lit(l.Global[2]))),
-				field("Local", jen.Index(jen.Lit(3)).Int().Values(jen.Lit(l.Local[0]), jen.Lit(l.Local[1]), jen.Lit(l.Local[2]))),
-				field("Part", jen.Lit(l.Part)),
-				field("Node", jen.Lit(l.Node)),
-				field("Args", jen.Index().Add(q("Arg")).Values(args...)),
-			))
+			launches = append(launches, jen.Line().Add(launch(l)))
 		}
 		var inputs, outputs []jen.Code
 		for _, b := range g.Inputs {
@@ -88,13 +68,43 @@ func scheduleFile(s *schedule.Schedule, name string) ([]byte, error) {
 		}),
 		jen.Id("Buffers"): jen.Index().Add(q("Buffer")).Values(buffers...),
 		jen.Id("Kernels"): jen.Index().String().Values(kernels...),
-		jen.Id("Argmax"):  jen.Lit(s.Argmax),
-		jen.Id("Graphs"):  jen.Index().Add(q("Graph")).Values(graphs...),
+		jen.Id("Argmax"): q("Argmax").Values(jen.Dict{
+			jen.Id("Launch"): q("Launch").Add(launch(s.Argmax.Launch)), jen.Id("Row"): jen.Lit(s.Argmax.Row),
+			jen.Id("Count"): jen.Lit(s.Argmax.Count), jen.Id("Out"): jen.Lit(s.Argmax.Out),
+		}),
+		jen.Id("Graphs"): jen.Index().Add(q("Graph")).Values(graphs...),
 	})
 	return render(f)
 }
 
-var kindConst = map[schedule.BufferKind]string{schedule.Arena: "Arena", schedule.Weight: "Weight", schedule.State: "State", schedule.Input: "Input", schedule.Constant: "Constant"}
+// launch writes one launch on one line: field: value pairs given as a list
+// (not a Dict) stay on one line.
+func launch(l schedule.Launch) jen.Code {
+	q := func(name string) *jen.Statement { return jen.Qual(schedulePkg, name) }
+	var args []jen.Code
+	for _, a := range l.Args {
+		switch a.Kind {
+		case schedule.TensorArg:
+			args = append(args, q("T").Call(jen.Lit(a.Buf), lit64(a.Off)))
+		case schedule.IntArg:
+			args = append(args, q("I").Call(lit64(a.Int)))
+		case schedule.FloatArg:
+			args = append(args, q("F").Call(jen.Lit(a.F)))
+		}
+	}
+	fields := []jen.Code{
+		field("Kernel", jen.Lit(l.Kernel)),
+		field("Global", jen.Index(jen.Lit(3)).Int().Values(jen.Lit(l.Global[0]), jen.Lit(l.Global[1]), jen.Lit(l.Global[2]))),
+		field("Local", jen.Index(jen.Lit(3)).Int().Values(jen.Lit(l.Local[0]), jen.Lit(l.Local[1]), jen.Lit(l.Local[2]))),
+	}
+	if l.Shared != 0 {
+		fields = append(fields, field("Shared", jen.Lit(l.Shared)))
+	}
+	fields = append(fields, field("Part", jen.Lit(l.Part)), field("Node", jen.Lit(l.Node)), field("Args", jen.Index().Add(q("Arg")).Values(args...)))
+	return jen.Values(fields...)
+}
+
+var kindConst = map[schedule.BufferKind]string{schedule.Arena: "Arena", schedule.Weight: "Weight", schedule.State: "State", schedule.Input: "Input", schedule.Constant: "Constant", schedule.Result: "Result"}
 
 func ints(xs []int64) jen.Code {
 	var vs []jen.Code

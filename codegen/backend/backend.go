@@ -1,0 +1,86 @@
+// Package backend is the registry of GPU backends: everything the command
+// line, the runner generator and the tests need to know about one, in one
+// entry. Adding a backend is one entry here, an emitter with its prelude
+// (codegen/<name>), an executor.Device (runtime/<name>) and one line
+// enabling the shared conformance harness (internal/backendtest).
+package backend
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/codegen/opencl"
+)
+
+// Backend describes one GPU backend.
+type Backend struct {
+	// Name is the --target / --backend value and the device name the
+	// partition pass places nodes on.
+	Name string
+	// Doc is a one-line description for help texts.
+	Doc string
+	// Target is what the lowering specialises for this backend.
+	Target codegen.Target
+	// Emit returns the kernel program of a lowered model, written to
+	// KernelFile in the runner's folder and embedded in the binary.
+	Emit       func(*codegen.Lowered) string
+	KernelFile string
+	// Runtime is the runtime package (relative to the module root) whose
+	// Opener, named Open, the runner hands to the executor.
+	Runtime, Open string
+	// Copy are further folders of the module the runner needs copied
+	// besides the shared runtime and Runtime (all their non-test files).
+	Copy []string
+	// Requires are the modules Runtime imports, with the versions of
+	// irc's own go.mod.
+	Requires []string
+	// BuildTags are passed to go build.
+	BuildTags []string
+	// Generate is a command run in the runner folder before go build (a
+	// kernel compiler), written as the runner's go:generate line; nil for
+	// none.
+	Generate []string
+	// Install says what a machine needs to build the runner.
+	Install string
+}
+
+// registry holds every backend, by name.
+var registry = []*Backend{
+	{
+		Name: "opencl", Doc: "OpenCL 1.2 devices (PoCL on a CPU)", Target: codegen.Portable,
+		Emit: opencl.Source, KernelFile: opencl.FileName,
+		Runtime: "runtime/opencl", Open: "OpenDevice",
+		Install: "cgo, a C compiler and the OpenCL headers and ICD loader: Debian's gcc ocl-icd-opencl-dev",
+	},
+}
+
+// Lookup finds a backend by name.
+func Lookup(name string) (*Backend, bool) {
+	i := slices.IndexFunc(registry, func(b *Backend) bool { return b.Name == name })
+	if i < 0 {
+		return nil, false
+	}
+	return registry[i], true
+}
+
+// Names lists the backends in registry order.
+func Names() []string {
+	out := make([]string, len(registry))
+	for i, b := range registry {
+		out[i] = b.Name
+	}
+	return out
+}
+
+// List is the names joined for help and error texts: "a, b".
+func List() string { return strings.Join(Names(), ", ") }
+
+// MustLookup finds a backend the caller knows is registered.
+func MustLookup(name string) *Backend {
+	b, ok := Lookup(name)
+	if !ok {
+		panic("backend " + name + " is not registered")
+	}
+	return b
+}
