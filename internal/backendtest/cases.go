@@ -1,24 +1,11 @@
-package opencl_test
-
-import (
-	"encoding/binary"
-	"fmt"
-	"math"
-	"math/rand/v2"
-	"strings"
-	"testing"
-
-	"github.com/x448/float16"
-
-	"github.com/irc-compiler/irc/codegen"
-	clgen "github.com/irc-compiler/irc/codegen/opencl"
-	"github.com/irc-compiler/irc/ir"
-	"github.com/irc-compiler/irc/ir/bf16"
-	"github.com/irc-compiler/irc/runtime/opencl"
-	"github.com/irc-compiler/irc/runtime/ref"
-	"github.com/irc-compiler/irc/runtime/runner"
-	"github.com/irc-compiler/irc/runtime/schedule"
-)
+// Package backendtest is the conformance harness every GPU backend runs:
+// each kernel on random inputs and awkward shapes in f32, bf16 and f16
+// against ref (in the spirit of ggml's test-backend-ops), the device's
+// greedy argmax, and the tiny presets end to end. A backend enables it
+// with one line in a test of its own:
+//
+//	func TestConformance(t *testing.T) { backendtest.Run(t, b, open) }
+package backendtest
 
 // opCase is one kernel test, in the spirit of ggml's test-backend-ops: a
 // graph (IR text, D standing for the float dtype under test) run on the
@@ -77,6 +64,13 @@ var opCases = []opCase{
   %s = grouped_matmul(%q, %kt) : D[6,3,23]
   %w = masked_softmax(%s, %p) {scale=0.3, causal=1} : D[6,3,23]
   %o = grouped_matmul(%w, %v) {rows_first=1} : D[3,6,10]
+  return %o, %w
+}`},
+	{name: "causal_attention_bounded", ints: map[string]int64{"p": 23}, src: `graph g(%q: D[6,3,10], %k: D[2,23,10], %v: D[2,23,10], %p: i32[3]) {
+  %kt = view(%k) {shape=[2,10,23], strides=[230,1,10]} : D[2,10,23]
+  %s = grouped_matmul(%q, %kt, %p) {causal_bound="columns"} : D[6,3,23]
+  %w = masked_softmax(%s, %p) {scale=0.3, causal=1} : D[6,3,23]
+  %o = grouped_matmul(%w, %v, %p) {rows_first=1, causal_bound="reduction"} : D[3,6,10]
   return %o, %w
 }`},
 	{name: "rope_strided", ints: map[string]int64{"p": 300}, src: `graph g(%x: D[5,30], %p: i32[5]) {
@@ -139,153 +133,4 @@ graph g(%x: D[2,7,10], %pos: i32[1]) {
   %y = add(%a, %b) : i32[9]
   return %y
 }`},
-}
-
-// tolerance is the largest error, relative to the largest reference value,
-// that a result stored in d may have: rounding to bf16 alone costs 2^-8.
-func tolerance(d ir.DType) float64 {
-	switch d {
-	case ir.BF16:
-		return 1e-2
-	case ir.F16:
-		return 2e-3
-	}
-	return 1e-5
-}
-
-func TestKernelsMatchRef(t *testing.T) {
-	for _, c := range opCases {
-		for _, d := range []ir.DType{ir.F32, ir.BF16, ir.F16} {
-			t.Run(c.name+"/"+d.String(), func(t *testing.T) {
-				src := "irc v1\n" + strings.ReplaceAll(c.src, "D[", d.String()+"[")
-				m, err := ir.Parse(c.name, src)
-				if err != nil {
-					t.Fatalf("%v\n%s", err, src)
-				}
-				checkOp(t, m, c)
-			})
-			if !strings.Contains(c.src, "D[") {
-				break
-			}
-		}
-	}
-}
-
-// loadGraph lowers m's first graph and loads it on device 0 (no weights).
-func loadGraph(t *testing.T, m *ir.Model) (*codegen.Lowered, *opencl.Executor) {
-	t.Helper()
-	low, err := codegen.LowerGraphs(m, m.Graphs[0].Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec, err := opencl.Load(low.Schedule, clgen.Source(low), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return low, exec
-}
-
-// checkOp runs the case on three random draws.
-func checkOp(t *testing.T, m *ir.Model, c opCase) {
-	t.Helper()
-	low, exec := loadGraph(t, m)
-	defer exec.Close()
-	rt, err := ref.New(m, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for seed := range uint64(3) {
-		compareOnce(t, exec, low.Schedule, rt, m, c, rand.New(rand.NewPCG(seed, 7)))
-	}
-}
-
-func compareOnce(t *testing.T, exec *opencl.Executor, s *schedule.Schedule, rt *ref.Runtime, m *ir.Model, c opCase, r *rand.Rand) {
-	t.Helper()
-	g := m.Graphs[0]
-	inputs := map[string]*ref.Tensor{}
-	for i, v := range g.Inputs {
-		in := randomInput(r, v, c.ints[v.Name])
-		inputs[v.Name] = in
-		if err := exec.Write(s.Graphs[0].Inputs[i], encodeTensor(in)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := rt.RunGraph(g, inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exec.Launch(0); err != nil {
-		t.Fatal(err)
-	}
-	for i, out := range s.Graphs[0].Outputs {
-		data, err := exec.Read(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, w := decodeTensor(out.DType, data), want[i].Float64s()
-		var worst, scale float64
-		for j := range w {
-			worst = max(worst, math.Abs(got[j]-w[j]))
-			scale = max(scale, math.Abs(w[j]))
-		}
-		if tol := tolerance(g.Outputs[i].Type.DType) * max(scale, 1e-6); worst > tol || math.IsNaN(worst) {
-			t.Errorf("output %%%s: max error %.3g, tolerance %.3g (max |ref| %.3g)\ngot  %.4g\nwant %.4g", g.Outputs[i].Name, worst, tol, scale, head(got), head(w))
-		}
-	}
-}
-
-func head(x []float64) []float64 { return x[:min(len(x), 8)] }
-
-// randomInput draws a standard normal float tensor, rounded to its dtype so
-// that ref and the device see the same values, or integers in [0, bound).
-func randomInput(r *rand.Rand, v *ir.Value, bound int64) *ref.Tensor {
-	n := v.Type.Shape.NumElements()
-	if !v.Type.DType.IsFloat() {
-		if bound <= 0 {
-			bound = 8
-		}
-		data := make([]int64, n)
-		for i := range data {
-			data[i] = r.Int64N(bound)
-		}
-		return ref.Ints(v.Type.DType, v.Type.Shape, data)
-	}
-	data := make([]float32, n)
-	for i := range data {
-		x := float32(r.NormFloat64())
-		switch v.Type.DType {
-		case ir.BF16:
-			x = bf16.ToFloat32(bf16.FromFloat32(x))
-		case ir.F16:
-			x = float16.Fromfloat32(x).Float32()
-		}
-		data[i] = x
-	}
-	return ref.Floats(v.Type.DType, v.Type.Shape, data)
-}
-
-func encodeTensor(t *ref.Tensor) []byte {
-	if t.DType.IsFloat() {
-		return runner.Encode(schedule.DType(t.DType.String()), t.F)
-	}
-	return runner.EncodeInts(t.I)
-}
-
-func decodeTensor(d schedule.DType, data []byte) []float64 {
-	out := make([]float64, int64(len(data))/d.Size())
-	for i := range out {
-		switch d {
-		case schedule.F32:
-			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:])))
-		case schedule.I32:
-			out[i] = float64(int32(binary.LittleEndian.Uint32(data[4*i:])))
-		case schedule.BF16:
-			out[i] = float64(bf16.ToFloat32(binary.LittleEndian.Uint16(data[2*i:])))
-		case schedule.F16:
-			out[i] = float64(float16.Frombits(binary.LittleEndian.Uint16(data[2*i:])).Float32())
-		default:
-			panic(fmt.Sprintf("dtype %s", d))
-		}
-	}
-	return out
 }

@@ -1,26 +1,25 @@
-package opencl_test
+package backendtest
 
 import (
 	"path/filepath"
 	"testing"
 
 	"github.com/irc-compiler/irc/codegen"
-	clgen "github.com/irc-compiler/irc/codegen/opencl"
 	"github.com/irc-compiler/irc/internal/numcheck"
 	"github.com/irc-compiler/irc/internal/testmodel"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/passes"
-	"github.com/irc-compiler/irc/runtime/opencl"
+	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/ref"
 	"github.com/irc-compiler/irc/runtime/runner"
 	"github.com/irc-compiler/irc/runtime/schedule"
 	"github.com/irc-compiler/irc/runtime/weights"
 )
 
-// compilePreset writes a tiny checkpoint, imports it and runs the opencl
-// target's pipeline: the fused model and the folder its weights are in.
-func compilePreset(t *testing.T, name string) (*ir.Model, string) {
+// compilePreset writes a tiny checkpoint, imports it and runs the
+// backend's pipeline: the fused model and the folder its weights are in.
+func (s subject) compilePreset(t *testing.T, name string) (*ir.Model, string) {
 	t.Helper()
 	p, ok := testmodel.Find(name)
 	if !ok {
@@ -34,27 +33,30 @@ func compilePreset(t *testing.T, name string) (*ir.Model, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipe, err := passes.DefaultPipeline("opencl")
+	pipe, err := passes.DefaultPipeline(s.b.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "opencl", VerifyEach: true}); err != nil {
+	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: s.b.Name, VerifyEach: true}); err != nil {
 		t.Fatal(err)
 	}
 	return m, dir
 }
 
-func TestPresetsMatchRef(t *testing.T) {
+// presets: every tiny preset, 2 prefill chunks then decode steps, within
+// relative L2 2e-2 of ref per logits row, with ref's greedy ids wherever
+// its choice is clear.
+func (s subject) presets(t *testing.T) {
 	for _, p := range testmodel.Presets() {
 		t.Run(p.Name, func(t *testing.T) {
-			m, dir := compilePreset(t, p.Name)
-			low, err := codegen.Lower(m)
+			m, dir := s.compilePreset(t, p.Name)
+			low, err := codegen.Lower(m, s.b.Target)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ckpt := runner.OpenCheckpoint(dir)
 			defer ckpt.Close()
-			exec, err := opencl.Load(low.Schedule, clgen.Source(low), 0, ckpt.Load)
+			exec, err := executor.Load(s.open, low.Schedule, s.b.Emit(low), 0, ckpt.Load)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,8 +94,9 @@ func TestPresetsMatchRef(t *testing.T) {
 	}
 }
 
-// The device's greedy choice is ref.Argmax's: the first index on ties.
-func TestArgmaxKernelTakesTheFirstMaximum(t *testing.T) {
+// argmax: the device's greedy choice is ref.Argmax's, the first index on
+// ties.
+func (s subject) argmax(t *testing.T) {
 	m, err := ir.Parse("argmax", `irc v1
 graph g(%x: f32[3,203]) {
   %y = cast(%x) {dtype=f32} : f32[3,203]
@@ -102,7 +105,7 @@ graph g(%x: f32[3,203]) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	low, exec := loadGraph(t, m)
+	low, exec := s.load(t, m)
 	defer exec.Close()
 	rows := make([]float32, 3*203)
 	for i := range rows {
@@ -111,7 +114,7 @@ graph g(%x: f32[3,203]) {
 	rows[150], rows[77], rows[190] = 5, 5, 5 // row 0: ties, the first wins
 	rows[203+202] = 1                        // row 1: the last element
 	rows[2*203] = 9                          // row 2: the first element
-	if err := exec.Write(low.Schedule.Graphs[0].Inputs[0], runner.Encode(schedule.F32, rows)); err != nil {
+	if err := exec.Write(low.Schedule.Graphs[0].Inputs[0], schedule.Encode(schedule.F32, rows)); err != nil {
 		t.Fatal(err)
 	}
 	if err := exec.Launch(0); err != nil {

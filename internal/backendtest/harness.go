@@ -1,0 +1,180 @@
+package backendtest
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/x448/float16"
+
+	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/codegen/backend"
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/bf16"
+	"github.com/irc-compiler/irc/runtime/executor"
+	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// RequireEnv names the backends (comma-separated) that must run: where one
+// cannot open a device the harness fails instead of skipping. CI sets it
+// for the backends its machine has.
+const RequireEnv = "IRC_REQUIRE_BACKENDS"
+
+// subject is a backend under test with the device it opens.
+type subject struct {
+	b    *backend.Backend
+	open executor.Opener
+}
+
+// Run checks backend b, whose devices open (at index 0) is, against ref:
+// every kernel case, the greedy argmax and the tiny presets end to end. A
+// backend that cannot open a device on this machine is skipped with the
+// reason, unless RequireEnv names it.
+func Run(t *testing.T, b *backend.Backend, open executor.Opener) {
+	dev, err := open(0)
+	if err != nil {
+		if slices.Contains(strings.Split(os.Getenv(RequireEnv), ","), b.Name) {
+			t.Fatalf("backend %s must run here (%s) but has no device: %v", b.Name, RequireEnv, err)
+		}
+		t.Skipf("backend %s cannot run on this machine: %v", b.Name, err)
+	}
+	dev.Close()
+	s := subject{b, open}
+	t.Run("kernels", s.kernels)
+	t.Run("argmax", s.argmax)
+	t.Run("presets", s.presets)
+}
+
+// tolerance is the largest error, relative to the largest reference value,
+// that a result stored in d may have: rounding to bf16 alone costs 2^-8.
+func tolerance(d ir.DType) float64 {
+	switch d {
+	case ir.BF16:
+		return 1e-2
+	case ir.F16:
+		return 2e-3
+	}
+	return 1e-5
+}
+
+func (s subject) kernels(t *testing.T) {
+	for _, c := range opCases {
+		for _, d := range []ir.DType{ir.F32, ir.BF16, ir.F16} {
+			t.Run(c.name+"/"+d.String(), func(t *testing.T) {
+				src := "irc v1\n" + strings.ReplaceAll(c.src, "D[", d.String()+"[")
+				m, err := ir.Parse(c.name, src)
+				if err != nil {
+					t.Fatalf("%v\n%s", err, src)
+				}
+				s.checkOp(t, m, c)
+			})
+			if !strings.Contains(c.src, "D[") {
+				break
+			}
+		}
+	}
+}
+
+// load lowers m's first graph for the backend and loads it (no weights).
+func (s subject) load(t *testing.T, m *ir.Model) (*codegen.Lowered, *executor.Executor) {
+	t.Helper()
+	low, err := codegen.LowerGraphs(m, s.b.Target, m.Graphs[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := executor.Load(s.open, low.Schedule, s.b.Emit(low), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return low, exec
+}
+
+// checkOp runs the case on three random draws.
+func (s subject) checkOp(t *testing.T, m *ir.Model, c opCase) {
+	t.Helper()
+	low, exec := s.load(t, m)
+	defer exec.Close()
+	rt, err := ref.New(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(3) {
+		compareOnce(t, exec, low.Schedule, rt, m, c, rand.New(rand.NewPCG(seed, 7)))
+	}
+}
+
+func compareOnce(t *testing.T, exec *executor.Executor, s *schedule.Schedule, rt *ref.Runtime, m *ir.Model, c opCase, r *rand.Rand) {
+	t.Helper()
+	g := m.Graphs[0]
+	inputs := map[string]*ref.Tensor{}
+	for i, v := range g.Inputs {
+		in := randomInput(r, v, c.ints[v.Name])
+		inputs[v.Name] = in
+		if err := exec.Write(s.Graphs[0].Inputs[i], encodeTensor(in)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := rt.RunGraph(g, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Launch(0); err != nil {
+		t.Fatal(err)
+	}
+	for i, out := range s.Graphs[0].Outputs {
+		data, err := exec.Read(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, w := schedule.Decode(out.DType, data), want[i].Float64s()
+		var worst, scale float64
+		for j := range w {
+			worst = max(worst, math.Abs(got[j]-w[j]))
+			scale = max(scale, math.Abs(w[j]))
+		}
+		if tol := tolerance(g.Outputs[i].Type.DType) * max(scale, 1e-6); worst > tol || math.IsNaN(worst) {
+			t.Errorf("output %%%s: max error %.3g, tolerance %.3g (max |ref| %.3g)\ngot  %.4g\nwant %.4g", g.Outputs[i].Name, worst, tol, scale, head(got), head(w))
+		}
+	}
+}
+
+func head(x []float64) []float64 { return x[:min(len(x), 8)] }
+
+// randomInput draws a standard normal float tensor, rounded to its dtype so
+// that ref and the device see the same values, or integers in [0, bound).
+func randomInput(r *rand.Rand, v *ir.Value, bound int64) *ref.Tensor {
+	n := v.Type.Shape.NumElements()
+	if !v.Type.DType.IsFloat() {
+		if bound <= 0 {
+			bound = 8
+		}
+		data := make([]int64, n)
+		for i := range data {
+			data[i] = r.Int64N(bound)
+		}
+		return ref.Ints(v.Type.DType, v.Type.Shape, data)
+	}
+	data := make([]float32, n)
+	for i := range data {
+		x := float32(r.NormFloat64())
+		switch v.Type.DType {
+		case ir.BF16:
+			x = bf16.ToFloat32(bf16.FromFloat32(x))
+		case ir.F16:
+			x = float16.Fromfloat32(x).Float32()
+		}
+		data[i] = x
+	}
+	return ref.Floats(v.Type.DType, v.Type.Shape, data)
+}
+
+func encodeTensor(t *ref.Tensor) []byte {
+	if t.DType.IsFloat() {
+		return schedule.Encode(schedule.DType(t.DType.String()), t.F)
+	}
+	return schedule.EncodeInts(t.I)
+}
