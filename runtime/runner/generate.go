@@ -1,6 +1,7 @@
 // Package runner is the backend-independent half of a generated runner: the
 // command line, weight loading, greedy generation and the bench mode. The
-// backend half (runtime/opencl, ...) executes the schedule's launch tables.
+// backend half (runtime/executor over a runtime/<backend> Device) executes
+// the schedule's launch tables.
 // It is copied into every generated runner, so it depends only on packages
 // that are copied too.
 package runner
