@@ -3,8 +3,6 @@ package ref
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/irc-compiler/irc/ir"
 )
@@ -180,21 +178,7 @@ func boundedGroupedMatmul(n *ir.Node, a, b, pos *Tensor, bound string) (*Tensor,
 		}
 	}
 	rows := h * m
-	workers := runtime.GOMAXPROCS(0)
-	if workers == 1 || rows*k*nn < 1<<16 {
-		work(0, rows)
-	} else {
-		var wg sync.WaitGroup
-		chunk := (rows + workers - 1) / workers
-		for lo := 0; lo < rows; lo += chunk {
-			wg.Add(1)
-			go func(lo, hi int) {
-				defer wg.Done()
-				work(lo, hi)
-			}(lo, min(lo+chunk, rows))
-		}
-		wg.Wait()
-	}
+	parallelRows(rows, rows*k*nn, work)
 	if n.Attrs.Int("rows_first", 0) == 0 {
 		return out, nil
 	}

@@ -86,10 +86,18 @@ func matmul(n *ir.Node, in []*Tensor) (*Tensor, error) {
 			}
 		}
 	}
+	parallelRows(rows, rows*k*nn, work)
+	return out, nil
+}
+
+// parallelRows runs work over rows [0, rows) split across the machine's
+// cores, or in one call where the multiply-adds (cost) are too few to pay
+// for goroutines.
+func parallelRows(rows, cost int, work func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
-	if workers == 1 || rows*k*nn < 1<<16 {
+	if workers == 1 || cost < 1<<16 {
 		work(0, rows)
-		return out, nil
+		return
 	}
 	var wg sync.WaitGroup
 	chunk := (rows + workers - 1) / workers
@@ -101,5 +109,4 @@ func matmul(n *ir.Node, in []*Tensor) (*Tensor, error) {
 		}(lo, min(lo+chunk, rows))
 	}
 	wg.Wait()
-	return out, nil
 }
