@@ -148,11 +148,10 @@ func (r *Runner) mainFile() ([]byte, error) {
 	f.PackageComment(fmt.Sprintf("Command %s runs %s on %s: see --help.", r.Name, r.Schedule.Model.Name, r.Backend.Name))
 	f.PackageComment("")
 	f.PackageComment("Build it with: " + BuildCommand(r.Backend))
-	if len(r.Backend.Generate) > 0 {
-		f.PackageComment("")
-		f.PackageComment("//go:generate " + strings.Join(r.Backend.Generate, " "))
-	}
 	f.Anon("embed")
+	if len(r.Backend.Generate) > 0 {
+		f.Comment("//go:generate " + strings.Join(r.Backend.Generate, " "))
+	}
 	runtimePkg := path.Join(module, r.Backend.Runtime)
 	open := func(c compiled) jen.Code {
 		return jen.Func().Params(jen.Id("device").Int(), jen.Id("load").Qual(runnerPkg, "WeightFunc")).

@@ -138,3 +138,44 @@ func TestRunnerVariants(t *testing.T) {
 		}
 	}
 }
+
+// A runner carries what its registry entry names: the runtime package and
+// further folders, the modules they need (go.mod and go.sum), the kernel
+// file, the opener, build tags and the go:generate step, and says how it
+// is built.
+func TestRunnerFollowsTheBackendEntry(t *testing.T) {
+	m := importConfig(t, "qwen2.5-0.5b-instruct")
+	pipe, _ := passes.DefaultPipeline("opencl")
+	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "opencl"}); err != nil {
+		t.Fatal(err)
+	}
+	low, err := codegen.Lower(m, codegen.Portable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &backend.Backend{Name: "fake", Doc: "a test entry", Target: codegen.Portable, KernelFile: "kernels.fake",
+		Runtime: "runtime/opencl", Open: "OpenDevice", Copy: []string{"runtime/weights"},
+		Requires: []string{"gonum.org/v1/plot"}, BuildTags: []string{"faketag"}, Generate: []string{"fakecc", "kernels.fake"}}
+	r := &runnergen.Runner{Name: "r", Schedule: low.Schedule, WeightsDir: "/models/x", Backend: b, Kernels: "fake program\n"}
+	files, err := r.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kernels.fake", "runtime/weights/weights.go", "runtime/executor/executor.go", "runtime/opencl/device.go"} {
+		if files[want] == nil {
+			t.Errorf("no %s", want)
+		}
+	}
+	if files["runtime/weights/weights_test.go"] != nil {
+		t.Error("test files were copied")
+	}
+	if !strings.Contains(string(files["go.mod"]), "require gonum.org/v1/plot v") || !strings.Contains(string(files["go.sum"]), "gonum.org/v1/plot ") {
+		t.Errorf("go.mod/go.sum lack the entry's requirement:\n%s", files["go.mod"])
+	}
+	main := string(files["main.go"])
+	for _, want := range []string{"//go:generate fakecc kernels.fake", "go generate && go build -trimpath -tags faketag", "//go:embed kernels.fake", "executor.Load(opencl.OpenDevice, sched, kernelSource, device, load)"} {
+		if !strings.Contains(main, want) {
+			t.Errorf("main.go lacks %q:\n%s", want, main)
+		}
+	}
+}

@@ -34,6 +34,10 @@ var opCases = []opCase{
   %y = linear(%x, %w) : D[1,3]
   return %y
 }`},
+	{name: "linear_few_rows", src: `graph g(%x: D[3,41], %w: D[29,41], %r: D[3,29]) {
+  %y = linear(%x, %w, %r) {residual=1} : D[3,29]
+  return %y
+}`},
 	{name: "linear_gemm_bias", src: `graph g(%x: D[19,37], %w: D[45,37], %b: D[45]) {
   %y = linear(%x, %w, %b) {bias=1} : D[19,45]
   return %y
