@@ -93,8 +93,8 @@ func (gl *graphLowering) lowerEmbedding(n *ir.Node) error {
 	if n.Inputs[1].Type.DType != ir.I32 {
 		return fmt.Errorf("token ids are %s, want i32", n.Inputs[1].Type.DType)
 	}
-	rows, dim := n.Inputs[1].Type.Shape.NumElements(), n.Inputs[0].Type.Shape[1]
-	args := kernels.Args{"rows": intArg(rows), "dim": intArg(dim)}
+	rows, vocab, dim := n.Inputs[1].Type.Shape.NumElements(), n.Inputs[0].Type.Shape[0], n.Inputs[0].Type.Shape[1]
+	args := kernels.Args{"rows": intArg(rows), "dim": intArg(dim), "vocab": intArg(vocab)}
 	if err := gl.bindDense(args, operand{"table", n.Inputs[0]}, operand{"ids", n.Inputs[1]}, operand{"out", out}); err != nil {
 		return err
 	}

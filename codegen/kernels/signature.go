@@ -91,7 +91,7 @@ type Kernel struct {
 // The kernel table, in the order the templates define them.
 var (
 	Embedding = &Kernel{Name: "embedding", Grid: PerItem,
-		Params: append([]Param{tensor("table", "T"), tensor("ids", "int"), tensor("out", "T")}, ints("rows", "dim")...)}
+		Params: append([]Param{tensor("table", "T"), tensor("ids", "int"), tensor("out", "T")}, ints("rows", "dim", "vocab")...)}
 	RMSNorm = &Kernel{Name: "rms_norm", Grid: PerRow,
 		Params: []Param{tensor("x", "T"), tensor("w", "T"), tensor("out", "T"), {Name: "dim", Kind: IntParam}, float("eps"), {Name: "has_weight", Kind: IntParam}}}
 	LinearGEMV = &Kernel{Name: "linear_gemv", Grid: PerRow, Params: linearParams}

@@ -47,6 +47,7 @@ func Run(t *testing.T, b *backend.Backend, open executor.Opener) {
 	t.Run("kernels", s.kernels)
 	t.Run("argmax", s.argmax)
 	t.Run("presets", s.presets)
+	t.Run("bounds", s.bounds)
 }
 
 // tolerance is the largest error, relative to the largest reference value,
@@ -177,4 +178,56 @@ func encodeTensor(t *ref.Tensor) []byte {
 		return schedule.Encode(schedule.DType(t.DType.String()), t.F)
 	}
 	return schedule.EncodeInts(t.I)
+}
+
+// bounds: kernels that index by values read from device memory stay in
+// bounds whatever those values are: a token id past the embedding table
+// (or negative) gives a zero row, never a read past the buffer; positions
+// past the cache write nothing.
+func (s subject) bounds(t *testing.T) {
+	m, err := ir.Parse("bounds", `irc v1
+state @c : f32[1,4,3]
+graph g(%t: f32[5,3], %ids: i32[5], %x: f32[1,2,3], %pos: i32[1]) {
+  %y = embedding(%t, %ids) : f32[5,3]
+  %c2 = cache_write(@c, %x, %pos) {axis=1} : f32[1,4,3]
+  return %y, %c2
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, exec := s.load(t, m)
+	defer exec.Close()
+	g := low.Schedule.Graphs[0]
+	table := make([]float32, 15)
+	for i := range table {
+		table[i] = float32(i + 1)
+	}
+	ids := []int64{-1, 2, 5, 1 << 30, -(1 << 31)}
+	inputs := [][]byte{schedule.Encode(schedule.F32, table), schedule.EncodeInts(ids),
+		schedule.Encode(schedule.F32, []float32{7, 7, 7, 8, 8, 8}), schedule.EncodeInts([]int64{3})}
+	for i, data := range inputs {
+		if err := exec.Write(g.Inputs[i], data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := exec.Launch(0); err != nil {
+		t.Fatal(err)
+	}
+	read := func(i int) []float64 {
+		data, err := exec.Read(g.Outputs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return schedule.Decode(g.Outputs[i].DType, data)
+	}
+	wantRows := []float64{0, 0, 0, 7, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	if got := read(0); !slices.Equal(got, wantRows) {
+		t.Errorf("embedding of ids %v: %v, want %v", ids, got, wantRows)
+	}
+	// Position 3 of 4: the first row lands in the last slot, the second
+	// would be past the cache and is dropped.
+	wantCache := []float64{0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 7, 7}
+	if got := read(1); !slices.Equal(got, wantCache) {
+		t.Errorf("cache after a write at position 3: %v, want %v", got, wantCache)
+	}
 }
