@@ -20,6 +20,11 @@ IRC_REQUIRE_BACKENDS=opencl go test -count=1 ./...
 # fuzz coordinator can report a spurious "context deadline exceeded" failure
 # at the deadline (golang/go#75804, fixed in Go 1.27). FUZZTIME overrides
 # every budget. go test -fuzz takes one target and one package at a time.
+# The parsers read outside bytes, so the smoke runs under the address-space
+# limit the untrusted-input guarantees are stated for (ulimit -v 8000000,
+# ~7.6 GiB): an input that made a parser allocate past its budget fails here.
+(
+ulimit -v 8000000
 while read -r pkg target budget; do
   go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-$budget}" -fuzzminimizetime 200x
 done <<'LIST'
@@ -30,3 +35,4 @@ done <<'LIST'
 ./passes FuzzPipeline 50000x
 ./bench FuzzValidate 20000x
 LIST
+)
