@@ -27,18 +27,29 @@ type Checkpoint struct {
 	names  []string         // sorted
 }
 
-// OpenDir opens the checkpoint in dir. Like transformers, it prefers
-// model.safetensors when both it and an index are present.
-func OpenDir(dir string) (*Checkpoint, error) {
+// OpenDir opens the checkpoint in dir, reading only files inside it (see
+// OpenDirWith). Like transformers, it prefers model.safetensors when both
+// it and an index are present.
+func OpenDir(dir string) (*Checkpoint, error) { return OpenDirWith(dir, FolderOptions{}) }
+
+// OpenDirWith opens the checkpoint in dir. Every file it reads must be a
+// regular file (OpenInput) and, unless opt.AllowOutside, lie inside dir
+// once symlinks are resolved: a model.safetensors or a shard that is a
+// symlink to elsewhere is refused (note that a Hugging Face cache snapshot
+// is such a folder: its files link to ../../blobs).
+func OpenDirWith(dir string, opt FolderOptions) (*Checkpoint, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, err // names dir
 	}
-	single := filepath.Join(dir, SingleFileName)
-	index := filepath.Join(dir, IndexFileName)
+	r := newRoot(dir, opt)
 	c := &Checkpoint{dir: dir, byName: map[string]*File{}}
 	switch {
-	case exists(single):
-		f, err := OpenFile(single)
+	case exists(filepath.Join(dir, SingleFileName)):
+		shown, path, err := r.resolve("checkpoint file", SingleFileName)
+		if err != nil {
+			return nil, err
+		}
+		f, err := openFile(path, shown)
 		if err != nil {
 			return nil, err
 		}
@@ -46,8 +57,8 @@ func OpenDir(dir string) (*Checkpoint, error) {
 		for _, t := range f.Tensors() {
 			c.byName[t.Name] = f
 		}
-	case exists(index):
-		if err := c.openSharded(index); err != nil {
+	case exists(filepath.Join(dir, IndexFileName)):
+		if err := c.openSharded(r); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -64,7 +75,8 @@ func OpenDir(dir string) (*Checkpoint, error) {
 
 // exists reports whether path may exist: an error other than "not found"
 // (say, permission denied) counts as present, so that opening it reports
-// the real problem instead of "no checkpoint".
+// the real problem instead of "no checkpoint". It only stats, which never
+// blocks, even on a named pipe.
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return !errors.Is(err, fs.ErrNotExist)

@@ -1,59 +1,96 @@
 package safetensors
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"sync"
+
+	"github.com/irc-compiler/irc/ir/budget"
 )
 
-// File is one open safetensors file. Its bytes are memory-mapped where the
-// platform allows, so opening a multi-GiB shard costs only the header parse
-// and Bytes never copies. The methods other than Close are safe for
-// concurrent use; slices from Bytes are valid until Close.
+// File is one open safetensors file. Opening it reads and validates only
+// the header; the tensor bytes are memory-mapped on the first Bytes call
+// (where the platform allows), so opening a multi-GiB shard costs the
+// header parse and no address space, and Bytes never copies. The methods
+// other than Close are safe for concurrent use; slices from Bytes are valid
+// until Close.
 type File struct {
 	path      string
-	data      []byte       // the whole file
-	release   func() error // unmaps data; nil once closed
 	tensors   []TensorInfo // sorted by name
 	byName    map[string]int
 	dataStart int64
 	meta      map[string]string
+
+	mu      sync.Mutex
+	f       *os.File // nil once closed
+	size    int64
+	data    []byte       // the whole file, once mapped
+	release func() error // unmaps data; nil until mapped
 }
 
-// OpenFile maps path and validates its header (see ParseHeader).
-func OpenFile(path string) (*File, error) {
-	f, err := os.Open(path)
+// OpenFile opens path, which must be a regular file (see OpenInput), and
+// validates its header (see ParseHeader).
+func OpenFile(path string) (*File, error) { return openFile(path, path) }
+
+// openFile opens the file at open and names it shown in errors and in
+// TensorInfo.File (open is shown's resolved path).
+func openFile(open, shown string) (*File, error) {
+	f, size, err := OpenInput(open)
 	if err != nil {
-		return nil, err // already "open PATH: reason"
+		return nil, err // names open: the file actually refused
 	}
-	// The mapping outlives the descriptor, so it can be closed right away.
-	defer f.Close()
-	st, err := f.Stat()
+	header, err := readHeader(f, size, shown)
+	if err == nil && size > math.MaxInt {
+		err = fmt.Errorf("%s: %d bytes is too large to map on this platform", shown, size)
+	}
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if st.Size() > math.MaxInt {
-		return nil, fmt.Errorf("%s: %d bytes is too large to map on this platform", path, st.Size())
-	}
-	data, release, err := mapFile(f, st.Size())
+	tensors, dataStart, meta, err := ParseHeader(header, size, shown)
 	if err != nil {
-		return nil, fmt.Errorf("%s: mapping the file: %w", path, err)
-	}
-	tensors, dataStart, meta, err := ParseHeader(data, st.Size(), path)
-	if err != nil {
-		release()
+		f.Close()
 		return nil, err
 	}
-	file := &File{path: path, data: data, release: release, tensors: tensors, dataStart: dataStart, meta: meta,
+	file := &File{path: shown, f: f, size: size, tensors: tensors, dataStart: dataStart, meta: meta,
 		byName: make(map[string]int, len(tensors))}
 	for i, t := range tensors {
 		file.byName[t.Name] = i
 	}
 	return file, nil
+}
+
+// readHeader reads the length prefix and, when ParseHeader would accept
+// that length (within MaxHeaderLen and the file, and within this process's
+// memory budget), the header after it. Otherwise it returns the prefix
+// alone, for ParseHeader to refuse with its own message.
+func readHeader(f *os.File, size int64, path string) ([]byte, error) {
+	prefix := make([]byte, min(size, 8))
+	if _, err := f.ReadAt(prefix, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: reading the header: %w", path, err)
+	}
+	if len(prefix) < 8 {
+		return prefix, nil
+	}
+	n := binary.LittleEndian.Uint64(prefix)
+	if n > MaxHeaderLen || n > uint64(size-8) {
+		return prefix, nil
+	}
+	if err := budget.Check(path+": the safetensors header", int64(8+n)); err != nil {
+		return nil, err
+	}
+	header := make([]byte, 8+n)
+	if _, err := f.ReadAt(header, 0); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: the file shrank while its header was read", path)
+		}
+		return nil, fmt.Errorf("%s: reading the header: %w", path, err)
+	}
+	return header, nil
 }
 
 // Path is the path the file was opened with.
@@ -75,35 +112,65 @@ func (f *File) Info(name string) (TensorInfo, bool) {
 	return f.tensors[i], true
 }
 
+func errNoTensor(path, name string) error { return fmt.Errorf("%s: no tensor %q", path, name) }
+
 // errClosed is returned for reads after Close.
 var errClosed = errors.New("file is closed")
 
 // Bytes returns the named tensor's bytes: a view into the mapping, valid
 // until Close, that must not be written (on unix the mapping is read-only
 // and a write faults). Its capacity ends with the tensor, so an append
-// copies instead of running into the next tensor.
+// copies instead of running into the next tensor. The first call maps the
+// file.
 func (f *File) Bytes(name string) ([]byte, error) {
 	t, ok := f.Info(name)
 	if !ok {
-		return nil, fmt.Errorf("%s: no tensor %q", f.path, name)
+		return nil, errNoTensor(f.path, name)
 	}
-	if f.release == nil {
-		return nil, fmt.Errorf("%s: tensor %q: %w", f.path, name, errClosed)
+	data, err := f.mapped()
+	if err != nil {
+		return nil, fmt.Errorf("%s: tensor %q: %w", f.path, name, err)
 	}
 	begin, end := f.dataStart+t.Begin, f.dataStart+t.End
-	return f.data[begin:end:end], nil
+	return data[begin:end:end], nil
 }
 
-// Close unmaps the file. Slices from Bytes must not be used afterwards.
-// Closing twice is harmless.
-func (f *File) Close() error {
+// mapped maps the file on first use.
+func (f *File) mapped() ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.f == nil {
+		return nil, errClosed
+	}
 	if f.release == nil {
+		data, release, err := mapFile(f.f, f.size)
+		if err != nil {
+			return nil, fmt.Errorf("mapping the file: %w", err)
+		}
+		if int64(len(data)) != f.size {
+			release()
+			return nil, fmt.Errorf("mapping the file: %d bytes, not the %d the header was checked against", len(data), f.size)
+		}
+		f.data, f.release = data, release
+	}
+	return f.data, nil
+}
+
+// Close unmaps and closes the file. Slices from Bytes must not be used
+// afterwards. Closing twice is harmless.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.f == nil {
 		return nil
 	}
-	err := f.release()
-	f.release, f.data = nil, nil
-	if err != nil {
-		return fmt.Errorf("%s: unmapping: %w", f.path, err)
+	var err error
+	if f.release != nil {
+		if err = f.release(); err != nil {
+			err = fmt.Errorf("%s: unmapping: %w", f.path, err)
+		}
 	}
-	return nil
+	f.f.Close()
+	f.f, f.data, f.release = nil, nil, nil
+	return err
 }

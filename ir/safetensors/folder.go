@@ -1,50 +1,74 @@
 package safetensors
 
 import (
-	"fmt"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Folder reads tensors from safetensors files named relative to a folder,
-// as a model's weight table names them: each file opens (and maps) on first
-// use and stays open until Close. The reference runtime and the generated
-// runners both read weights through it.
+// as a model's weight table names them: each file opens on first use and
+// stays open until Close. The reference runtime (runtime/weights) and the
+// generated runners (runtime/runner) both read weights through it, so both
+// apply the same rules: a file must be a regular file inside the folder
+// (unless FolderOptions.AllowOutside), and a tensor must be what the model
+// declares (TensorInfo.Check). Its methods are safe for concurrent use.
 type Folder struct {
-	dir   string
-	files map[string]*File
+	root  *root
+	mu    sync.Mutex
+	files map[string]*File // by the path opened
 }
 
 // OpenFolder prepares to read files relative to dir; nothing opens yet.
-func OpenFolder(dir string) *Folder { return &Folder{dir: dir, files: map[string]*File{}} }
+func OpenFolder(dir string, opt FolderOptions) *Folder {
+	return &Folder{root: newRoot(dir, opt), files: map[string]*File{}}
+}
 
 // Tensor returns the bytes and description of tensor name in file (a
-// slash-separated path relative to the folder), which must have shape.
-func (f *Folder) Tensor(file, name string, shape []int64) ([]byte, TensorInfo, error) {
-	path := filepath.Join(f.dir, filepath.FromSlash(file))
-	st := f.files[path]
-	if st == nil {
-		var err error
-		if st, err = OpenFile(path); err != nil {
-			return nil, TensorInfo{}, err
-		}
-		f.files[path] = st
-	}
-	data, err := st.Bytes(name)
+// slash-separated path relative to the folder) after checking it against
+// the declared dtype and shape (TensorInfo.Check). The bytes are a view
+// into the mapped file, valid until Close.
+func (f *Folder) Tensor(file, name string, dtype DType, shape []int64) ([]byte, TensorInfo, error) {
+	st, err := f.open(file)
 	if err != nil {
 		return nil, TensorInfo{}, err
 	}
-	info, _ := st.Info(name)
-	if !slices.Equal(info.Shape, shape) {
-		return nil, info, fmt.Errorf("tensor %q in %s has shape %s, the model expects %s", name, path, formatShape(info.Shape), formatShape(shape))
+	info, ok := st.Info(name)
+	if !ok {
+		return nil, TensorInfo{}, errNoTensor(st.Path(), name)
+	}
+	if err := info.Check(dtype, shape); err != nil {
+		return nil, info, err
+	}
+	data, err := st.Bytes(name)
+	if err != nil {
+		return nil, info, err
 	}
 	return data, info, nil
 }
 
+func (f *Folder) open(file string) (*File, error) {
+	shown, path, err := f.root.resolve("weight file", file)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st := f.files[path]; st != nil {
+		return st, nil
+	}
+	st, err := openFile(path, shown)
+	if err != nil {
+		return nil, err
+	}
+	f.files[path] = st
+	return st, nil
+}
+
 // Close unmaps every opened file.
 func (f *Folder) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var first error
 	for _, file := range f.files {
 		if err := file.Close(); err != nil && first == nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 )
@@ -17,8 +16,12 @@ import (
 // or a hand-edited index, and loading would then pick weights by accident.
 // The index metadata (total_size) is not checked: writers compute it
 // differently, and the shards' own headers are validated anyway.
-func (c *Checkpoint) openSharded(index string) error {
-	data, err := os.ReadFile(index)
+func (c *Checkpoint) openSharded(r *root) error {
+	index, indexPath, err := r.resolve("checkpoint index", IndexFileName)
+	if err != nil {
+		return err
+	}
+	data, err := ReadInput(indexPath, MaxIndexLen)
 	if err != nil {
 		return err
 	}
@@ -44,11 +47,14 @@ func (c *Checkpoint) openSharded(index string) error {
 	slices.Sort(shards) // open and report in a stable order
 	holder := map[string]*File{}
 	for _, rel := range shards {
-		path := filepath.Join(c.dir, rel)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%s: shard %s is missing (it should hold %d tensors, e.g. %q)", index, path, len(byShard[rel]), byShard[rel][0])
+		path, open, err := r.resolve("shard", filepath.ToSlash(rel))
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: shard %s is missing (it should hold %d tensors, e.g. %q)", index, filepath.Join(c.dir, rel), len(byShard[rel]), byShard[rel][0])
 		}
-		f, err := OpenFile(path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", index, err)
+		}
+		f, err := openFile(open, path)
 		if err != nil {
 			return err
 		}

@@ -5,13 +5,22 @@ package safetensors
 import (
 	"io"
 	"os"
+
+	"github.com/irc-compiler/irc/ir/budget"
 )
+
+// openNonblock is 0 where there is no O_NONBLOCK: OpenInput's check before
+// opening is then the only guard against pipes.
+const openNonblock = 0
 
 // mapFile reads the whole file where syscall.Mmap is not available
 // (Windows, wasm): correct, just not zero-copy.
 func mapFile(f *os.File, size int64) ([]byte, func() error, error) {
+	if err := budget.Check(f.Name(), size); err != nil {
+		return nil, nil, err
+	}
 	data := make([]byte, size)
-	if _, err := io.ReadFull(f, data); err != nil {
+	if _, err := f.ReadAt(data, 0); err != nil && !(err == io.EOF && size == 0) {
 		return nil, nil, err
 	}
 	return data, func() error { return nil }, nil

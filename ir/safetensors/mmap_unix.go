@@ -7,6 +7,11 @@ import (
 	"syscall"
 )
 
+// openNonblock keeps opening a named pipe from blocking (OpenInput refuses
+// pipes before opening, this covers a swap in between). It changes nothing
+// for regular files.
+const openNonblock = syscall.O_NONBLOCK
+
 // mapFile maps the file read-only. MAP_SHARED keeps the pages backed by the
 // page cache, so several processes loading the same checkpoint share them
 // and nothing is copied until a tensor is decoded.

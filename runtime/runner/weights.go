@@ -12,23 +12,34 @@ import (
 type WeightFunc func(*schedule.Buffer) ([]byte, error)
 
 // Checkpoint loads weights from the safetensors files the schedule names,
-// relative to a folder. Each tensor must have exactly the shape and dtype
-// the model was compiled for: the bytes go to the device as they are.
+// relative to a folder. It reads them through safetensors.Folder, as the
+// reference runtime does: each file must lie inside the folder (unless
+// AllowOutside), and each tensor must have exactly the dtype and shape the
+// model was compiled for (safetensors.TensorInfo.Check), since the bytes go
+// to the device as they are.
 type Checkpoint struct{ folder *safetensors.Folder }
 
-// OpenCheckpoint prepares to read weights relative to dir; files open lazily.
-func OpenCheckpoint(dir string) *Checkpoint { return &Checkpoint{folder: safetensors.OpenFolder(dir)} }
+// OpenCheckpoint prepares to read weights relative to dir, refusing any
+// weight file outside it; files open lazily.
+func OpenCheckpoint(dir string) *Checkpoint {
+	return OpenCheckpointWith(dir, safetensors.FolderOptions{})
+}
 
-var fileDTypes = map[schedule.DType]safetensors.DType{schedule.F32: safetensors.F32, schedule.BF16: safetensors.BF16, schedule.F16: safetensors.F16}
+// OpenCheckpointWith is OpenCheckpoint with options: AllowOutside lets
+// weight files lie outside dir (only on the user's explicit request).
+func OpenCheckpointWith(dir string, opt safetensors.FolderOptions) *Checkpoint {
+	return &Checkpoint{folder: safetensors.OpenFolder(dir, opt)}
+}
 
 // Load implements WeightFunc.
 func (c *Checkpoint) Load(b *schedule.Buffer) ([]byte, error) {
-	data, info, err := c.folder.Tensor(b.File, b.Tensor, b.Shape)
+	dtype, err := safetensors.IRDType(string(b.DType))
+	if err != nil {
+		return nil, fmt.Errorf("weight @%s: %w", b.Name, err)
+	}
+	data, _, err := c.folder.Tensor(b.File, b.Tensor, dtype, b.Shape)
 	if err != nil {
 		return nil, fmt.Errorf("weight @%s: %w (use --weights DIR to point at the checkpoint, or --random-weights)", b.Name, err)
-	}
-	if want := fileDTypes[b.DType]; info.DType != want {
-		return nil, fmt.Errorf("weight @%s: tensor %q in %s has dtype %s, the model was compiled for %s", b.Name, b.Tensor, info.File, info.DType, want)
 	}
 	return data, nil
 }

@@ -2,14 +2,18 @@ package runner
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"codeberg.org/sbinet/npyio/npy"
 
+	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/schedule"
+	"github.com/irc-compiler/irc/runtime/weights"
 )
 
 func TestCheckpointErrorsNameTheWeight(t *testing.T) {
@@ -34,8 +38,9 @@ func TestCheckpointErrorsNameTheWeight(t *testing.T) {
 	}{
 		{"missing file", func(b *schedule.Buffer) { b.File = "absent.safetensors" }, []string{"@layer.w", "absent.safetensors", "--weights"}},
 		{"missing tensor", func(b *schedule.Buffer) { b.Tensor = "nope" }, []string{"@layer.w", `"nope"`}},
-		{"wrong shape", func(b *schedule.Buffer) { b.Shape = []int64{3, 2} }, []string{"@layer.w", "shape [2,3]", "expects [3,2]"}},
-		{"wrong dtype", func(b *schedule.Buffer) { b.Tensor, b.Shape, b.DType = "f", []int64{3}, schedule.BF16 }, []string{"@layer.w", "dtype F32", "compiled for BF16"}},
+		{"wrong shape", func(b *schedule.Buffer) { b.Shape = []int64{3, 2} }, []string{"@layer.w", "shape [2,3]", "declares [3,2]"}},
+		{"wrong dtype", func(b *schedule.Buffer) { b.Tensor, b.Shape, b.DType = "f", []int64{3}, schedule.BF16 }, []string{"@layer.w", "dtype F32", "declares BF16"}},
+		{"outside the folder", func(b *schedule.Buffer) { b.File = "../m.safetensors" }, []string{"@layer.w", "weight file ../m.safetensors leads to", "outside the folder", "--weights"}},
 	} {
 		b := good
 		tc.edit(&b)
@@ -48,6 +53,99 @@ func TestCheckpointErrorsNameTheWeight(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%s: %q does not mention %q", tc.name, err, w)
 			}
+		}
+	}
+}
+
+// Issue 12, classes 5, 6 and 8: the reference runtime (runtime/weights)
+// and the runners (Checkpoint) read weights through one Folder and one
+// check, so for every weight either both load the same bytes or both
+// refuse it with the same line. (Before, an F16 tensor declared bf16 loaded
+// on ref and failed here, and a weight file outside the folder loaded on
+// both.)
+func TestRefAndRunnerAgree(t *testing.T) {
+	base := t.TempDir()
+	dir, outside := filepath.Join(base, "model"), filepath.Join(base, "outside")
+	os.Mkdir(dir, 0o755)
+	os.Mkdir(outside, 0o755)
+	err := safetensors.Write(filepath.Join(dir, "m.safetensors"), []safetensors.WriteTensor{
+		{Name: "bf", DType: safetensors.BF16, Shape: []int64{2, 3}, Data: make([]byte, 12)},
+		{Name: "half", DType: safetensors.F16, Shape: []int64{2, 3}, Data: make([]byte, 12)},
+		{Name: "f", DType: safetensors.F32, Shape: []int64{3}, Data: make([]byte, 12)},
+		{Name: "ints", DType: "I32", Shape: []int64{3}, Data: make([]byte, 12)},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(outside, "secret.safetensors")
+	if err := safetensors.Write(secret, []safetensors.WriteTensor{{Name: "bf", DType: safetensors.BF16, Shape: []int64{2, 3}, Data: make([]byte, 12)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if os.Symlink(secret, filepath.Join(dir, "link.safetensors")) != nil {
+		t.Log("no symlinks here")
+	}
+	if exec.Command("mkfifo", filepath.Join(dir, "pipe.safetensors")).Run() != nil {
+		t.Log("no mkfifo here")
+	}
+	dtypes := map[schedule.DType]ir.DType{schedule.BF16: ir.BF16, schedule.F16: ir.F16, schedule.F32: ir.F32, schedule.I32: ir.I32}
+	cases := []struct {
+		file, tensor string
+		dtype        schedule.DType
+		shape        []int64
+		want         string // "": loads
+	}{
+		{"m.safetensors", "bf", schedule.BF16, []int64{2, 3}, ""},
+		{"m.safetensors", "half", schedule.F16, []int64{2, 3}, ""},
+		{"m.safetensors", "f", schedule.F32, []int64{3}, ""},
+		{"m.safetensors", "half", schedule.BF16, []int64{2, 3}, "has dtype F16, the model declares BF16"},
+		{"m.safetensors", "bf", schedule.F32, []int64{2, 3}, "has dtype BF16, the model declares F32"},
+		{"m.safetensors", "f", schedule.F32, []int64{1, 3}, "has shape [3], the model declares [1,3]"},
+		{"m.safetensors", "ints", schedule.I32, []int64{3}, "the model declares dtype i32"},
+		{"m.safetensors", "nope", schedule.BF16, []int64{3}, `no tensor "nope"`},
+		{"absent.safetensors", "bf", schedule.BF16, []int64{2, 3}, "absent.safetensors: no such file"},
+		{"../outside/secret.safetensors", "bf", schedule.BF16, []int64{2, 3}, "weight file ../outside/secret.safetensors leads to " + secret + ", outside the folder " + dir},
+		{filepath.ToSlash(secret), "bf", schedule.BF16, []int64{2, 3}, "is an absolute path: it must be a path inside the folder " + dir},
+		{"link.safetensors", "bf", schedule.BF16, []int64{2, 3}, "weight file link.safetensors is a symlink to " + secret},
+		{"pipe.safetensors", "bf", schedule.BF16, []int64{2, 3}, "pipe.safetensors: is a named pipe (FIFO), not a regular file"},
+	}
+	files := weights.Open(dir)
+	defer files.Close()
+	ckpt := OpenCheckpoint(dir)
+	defer ckpt.Close()
+	for _, c := range cases {
+		if _, err := os.Lstat(filepath.Join(dir, c.file)); err != nil && (strings.Contains(c.want, "FIFO") || strings.Contains(c.want, "symlink")) {
+			continue // the platform could not make it
+		}
+		w := &ir.Weight{Value: &ir.Value{Name: "x", Type: ir.T(dtypes[c.dtype], c.shape...)}, File: c.file, Tensor: c.tensor}
+		b := &schedule.Buffer{Name: "x", Kind: schedule.Weight, DType: c.dtype, Shape: c.shape, File: c.file, Tensor: c.tensor}
+		var refErr, runErr error
+		var raw []byte
+		done := make(chan bool)
+		go func() {
+			_, refErr = files.Load(w)
+			raw, runErr = ckpt.Load(b)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the readers blocked", c.file)
+		}
+		if c.want == "" {
+			if n := ir.Shape(c.shape).NumElements() * b.DType.Size(); refErr != nil || runErr != nil || int64(len(raw)) != n {
+				t.Errorf("%s %s: ref %v, runner %v", c.file, c.tensor, refErr, runErr)
+			}
+			continue
+		}
+		if refErr == nil || runErr == nil {
+			t.Errorf("%s %s as %s%v: ref %v, runner %v; want both to refuse", c.file, c.tensor, c.dtype, c.shape, refErr, runErr)
+			continue
+		}
+		if !strings.Contains(refErr.Error(), c.want) || strings.Contains(refErr.Error(), "\n") {
+			t.Errorf("ref: %q does not contain %q", refErr, c.want)
+		}
+		if !strings.HasPrefix(runErr.Error(), refErr.Error()) {
+			t.Errorf("the readers disagree:\nref    %s\nrunner %s", refErr, runErr)
 		}
 	}
 }

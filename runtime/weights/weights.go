@@ -1,43 +1,58 @@
 // Package weights reads a model's weights from the safetensors files its
-// weight table points at, checking each tensor against the declared type.
+// weight table points at, for the reference runtime. The files are read
+// through safetensors.Folder, as the generated runners read them, so both
+// apply the same rules: files inside the folder, each tensor exactly the
+// declared dtype and shape (safetensors.TensorInfo.Check).
 package weights
 
 import (
 	"fmt"
 
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/ir/safetensors"
 )
 
 // Files resolves weight files relative to a folder (normally the model
-// file's folder) and keeps each file open (memory-mapped) once opened.
+// file's folder, or --weights DIR) and keeps each file open once opened.
 type Files struct{ folder *safetensors.Folder }
 
-// Open prepares to read weights relative to dir. Files open lazily.
-func Open(dir string) *Files { return &Files{folder: safetensors.OpenFolder(dir)} }
+// Open prepares to read weights relative to dir, refusing any weight file
+// that lies outside it. Files open lazily.
+func Open(dir string) *Files { return OpenWith(dir, safetensors.FolderOptions{}) }
+
+// OpenWith is Open with options: AllowOutside lets weight files lie
+// outside dir (only on the user's explicit request).
+func OpenWith(dir string, opt safetensors.FolderOptions) *Files {
+	return &Files{folder: safetensors.OpenFolder(dir, opt)}
+}
 
 // Close unmaps every opened file.
 func (f *Files) Close() error { return f.folder.Close() }
 
 // Tensor returns the raw bytes of w and their description after checking
-// that the tensor exists with w's shape and a float dtype.
+// that the tensor exists with w's dtype and shape.
 func (f *Files) Tensor(w *ir.Weight) ([]byte, safetensors.TensorInfo, error) {
-	data, info, err := f.folder.Tensor(w.File, w.Tensor, w.Value.Type.Shape)
+	dtype, err := safetensors.IRDType(w.Value.Type.DType.String())
+	if err != nil {
+		return nil, safetensors.TensorInfo{}, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
+	}
+	data, info, err := f.folder.Tensor(w.File, w.Tensor, dtype, w.Value.Type.Shape)
 	if err != nil {
 		return nil, info, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
-	}
-	switch info.DType {
-	case safetensors.BF16, safetensors.F16, safetensors.F32:
-	default:
-		return nil, info, fmt.Errorf("weight @%s: tensor %q in %s has dtype %s, want BF16, F16 or F32", w.Value.Name, w.Tensor, info.File, info.DType)
 	}
 	return data, info, nil
 }
 
-// Load decodes w to float32; it makes Files a ref.WeightSource.
+// Load decodes w to float32; it makes Files a ref.WeightSource. The
+// float32 copy is checked against the memory budget first.
 func (f *Files) Load(w *ir.Weight) ([]float32, error) {
 	data, info, err := f.Tensor(w)
 	if err != nil {
+		return nil, err
+	}
+	n, _ := budget.Bytes(int64(len(data)/info.DType.Size()), 4)
+	if err := budget.Check(fmt.Sprintf("weight @%s (%s) as float32", w.Value.Name, info.File), n); err != nil {
 		return nil, err
 	}
 	return safetensors.DecodeFloat32(info.DType, data)
