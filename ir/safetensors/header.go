@@ -1,11 +1,39 @@
 // Package safetensors reads and writes Hugging Face safetensors files: an
 // 8-byte little-endian header length N, N bytes of JSON describing every
-// tensor, then the tensor bytes. Reading is strict because checkpoints come
-// from outside: every range must lie in the file, match its dtype and shape
-// and not overlap another, so that later code can slice without checking.
+// tensor, then the tensor bytes.
+//
+// Reading is strict because checkpoints come from outside, and it follows
+// the reference implementation (huggingface/safetensors) wherever that one
+// refuses a file:
+//
+//   - the header length is at most MaxHeaderLen and fits in the file, and
+//     the header is read only after that (and ir/budget) allows it;
+//   - the header is valid UTF-8 and exactly one JSON object that starts at
+//     its first byte; after the object's closing brace only spaces (0x20,
+//     the padding writers add to align the data) may follow: a newline, a
+//     NUL or anything else there is refused as trailing garbage;
+//   - every entry has a known dtype, a shape of non-negative integers and
+//     data_offsets whose span is exactly the shape's byte size, computed
+//     with overflow checks;
+//   - the tensors lie end to end: sorted by offset, the first starts at 0,
+//     each starts where the previous one ends, and the last ends at the end
+//     of the file. So no two tensors share a byte, and no byte of the data
+//     section belongs to no tensor: a hole between tensors or bytes after
+//     the last one (a corrupt, concatenated or doctored file, or data that
+//     another reader might interpret) is refused, as the reference refuses
+//     it (InvalidOffset, MetadataIncompleteBuffer). An empty tensor must sit
+//     at such a boundary too.
+//
+// After that, later code can slice without checking. Files are opened only
+// if they are regular files (OpenInput), and a Folder or a checkpoint reads
+// only files inside its folder unless told otherwise (FolderOptions).
+// TensorInfo.Check is the one check of a tensor against what a model
+// declares for it (dtype, shape, byte size), shared by the importer, the
+// reference runtime and the generated runners.
 package safetensors
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
@@ -76,12 +104,22 @@ func parseHeader(data []byte, fileSize int64) ([]TensorInfo, int64, map[string]s
 	if !utf8.Valid(header) {
 		return nil, 0, nil, errors.New("header is not valid UTF-8")
 	}
+	if len(header) > 0 && isJSONSpace(header[0]) {
+		return nil, 0, nil, fmt.Errorf("header starts with %s: it must start with '{' (only trailing spaces may pad it)", describeByte(header[0]))
+	}
 	members, err := objectMembers(header)
 	if err != nil {
 		if dup, ok := errors.AsType[*duplicateKeyError](err); ok {
 			return nil, 0, nil, fmt.Errorf("tensor %q appears twice in the header", dup.key)
 		}
 		return nil, 0, nil, fmt.Errorf("header is %w", err)
+	}
+	// objectMembers allows any JSON whitespace after the object; the format
+	// pads with spaces only.
+	if body := bytes.TrimRight(header, " "); body[len(body)-1] != '}' {
+		i := bytes.LastIndexByte(body, '}') + 1
+		i += len(body[i:]) - len(bytes.TrimLeft(body[i:], " "))
+		return nil, 0, nil, fmt.Errorf("header has %s after its JSON object, at byte %d of %d: only spaces may pad the header", describeByte(body[i]), i, len(header))
 	}
 	var meta map[string]string
 	tensors := make([]TensorInfo, 0, len(members))
@@ -98,7 +136,7 @@ func parseHeader(data []byte, fileSize int64) ([]TensorInfo, int64, map[string]s
 		}
 		tensors = append(tensors, t)
 	}
-	if err := checkOverlaps(tensors); err != nil {
+	if err := checkLayout(tensors, dataLen); err != nil {
 		return nil, 0, nil, err
 	}
 	slices.SortFunc(tensors, func(a, b TensorInfo) int { return cmp.Compare(a.Name, b.Name) })
@@ -204,25 +242,63 @@ func byteSize(dtype DType, shape []int64) (int64, error) {
 	return int64(n), nil
 }
 
-// checkOverlaps rejects two tensors sharing a byte. Empty tensors hold no
-// bytes, so they cannot overlap anything wherever they point.
-func checkOverlaps(tensors []TensorInfo) error {
-	ranges := make([]TensorInfo, 0, len(tensors))
-	for _, t := range tensors {
-		if t.End > t.Begin {
-			ranges = append(ranges, t)
-		}
-	}
-	slices.SortFunc(ranges, func(a, b TensorInfo) int {
+// checkLayout checks that the tensors lie end to end over the whole data
+// section of dataLen bytes (see the package doc): no byte in two tensors,
+// none in no tensor.
+func checkLayout(tensors []TensorInfo, dataLen int64) error {
+	sorted := slices.Clone(tensors)
+	slices.SortFunc(sorted, func(a, b TensorInfo) int {
 		return cmp.Or(cmp.Compare(a.Begin, b.Begin), cmp.Compare(a.End, b.End), cmp.Compare(a.Name, b.Name))
 	})
-	for i := 1; i < len(ranges); i++ {
-		a, b := ranges[i-1], ranges[i]
-		if b.Begin < a.End {
-			return fmt.Errorf("tensors %q [%d, %d) and %q [%d, %d) overlap", a.Name, a.Begin, a.End, b.Name, b.Begin, b.End)
+	var pos int64        // where the next tensor must start
+	var last *TensorInfo // the tensor ending at pos, if any
+	for i := range sorted {
+		t := &sorted[i]
+		switch {
+		case t.Begin < pos && t.End == t.Begin:
+			return fmt.Errorf("empty tensor %q at offset %d lies inside tensor %q [%d, %d): tensors must lie end to end", t.Name, t.Begin, last.Name, last.Begin, last.End)
+		case t.Begin < pos:
+			return fmt.Errorf("tensors %q [%d, %d) and %q [%d, %d) overlap", last.Name, last.Begin, last.End, t.Name, t.Begin, t.End)
+		case t.Begin > pos:
+			after := "at the start of the data section"
+			if last != nil {
+				after = fmt.Sprintf("between tensors %q and %q", last.Name, t.Name)
+			} else {
+				after += fmt.Sprintf(", before tensor %q", t.Name)
+			}
+			return fmt.Errorf("bytes [%d, %d) of the data section belong to no tensor (%s): tensors must lie end to end", pos, t.Begin, after)
+		}
+		pos = t.End
+		if t.End > t.Begin || last == nil {
+			last = t
 		}
 	}
+	if pos != dataLen {
+		after := "and the header names no tensor"
+		if last != nil {
+			after = fmt.Sprintf("after the last tensor %q", last.Name)
+		}
+		return fmt.Errorf("the data section is %d bytes but its tensors end at byte %d: %d bytes %s belong to no tensor (a corrupt or appended-to file)", dataLen, pos, dataLen-pos, after)
+	}
 	return nil
+}
+
+// isJSONSpace reports JSON's insignificant whitespace.
+func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// describeByte names a byte for an error message.
+func describeByte(b byte) string {
+	switch b {
+	case ' ':
+		return "a space"
+	case '\t':
+		return "a tab"
+	case '\n':
+		return "a newline"
+	case '\r':
+		return "a carriage return"
+	}
+	return fmt.Sprintf("byte %#02x", b)
 }
 
 // snippet shows a JSON value in an error: compacted onto one line and cut

@@ -76,6 +76,20 @@ var rejectCases = []rejectCase{
 	{"same range", rawFile(`{"b": {"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "a": {"dtype":"I32","shape":[1],"data_offsets":[0,4]}}`, 4), 0, []string{`tensors "a" [0, 4) and "b" [0, 4) overlap`}},
 	{"range inside another", rawFile(`{"a": {"dtype":"U8","shape":[12],"data_offsets":[0,12]}, "b": {"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 12), 0, []string{`tensors "a" [0, 12) and "b" [4, 8) overlap`}},
 	{"duplicate tensor", rawFile(`{"a": {"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "a": {"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), 0, []string{`tensor "a" appears twice in the header`}},
+	// The header region holds one JSON object padded with spaces, nothing else.
+	{"leading space", rawFile(` {}`, 0), 0, []string{"header starts with a space: it must start with '{'"}},
+	{"leading newline", rawFile("\n{}", 0), 0, []string{"header starts with a newline"}},
+	{"trailing NUL", rawFile("{}\x00\x00", 0), 0, []string{"header is not valid JSON", "after the closing brace"}},
+	{"trailing newline", rawFile("{}\n", 0), 0, []string{"header has a newline after its JSON object, at byte 2 of 3: only spaces may pad the header"}},
+	{"trailing tab after spaces", rawFile("{}  \t ", 0), 0, []string{"header has a tab after its JSON object, at byte 4 of 6"}},
+	{"trailing CR", rawFile("{}\r", 0), 0, []string{"header has a carriage return"}},
+	{"trailing garbage", rawFile(`{"a": {"dtype":"U8","shape":[4],"data_offsets":[0,4]}}  junk`, 4), 0, []string{"header is not valid JSON", "after the closing brace"}},
+	// The tensors tile the data section exactly (as the reference reader requires).
+	{"bytes after the data", rawFile(`{"a": {"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`, 100), 0, []string{"the data section is 100 bytes but its tensors end at byte 4: 96 bytes after the last tensor \"a\" belong to no tensor"}},
+	{"data but no tensors", rawFile(`{}`, 3), 0, []string{"the data section is 3 bytes but its tensors end at byte 0", "the header names no tensor"}},
+	{"hole between tensors", rawFile(`{"a": {"dtype":"U8","shape":[4],"data_offsets":[0,4]}, "b": {"dtype":"U8","shape":[4],"data_offsets":[8,12]}}`, 12), 0, []string{`bytes [4, 8) of the data section belong to no tensor (between tensors "a" and "b")`}},
+	{"hole at the start", rawFile(`{"b": {"dtype":"U8","shape":[4],"data_offsets":[2,6]}}`, 6), 0, []string{`bytes [0, 2) of the data section belong to no tensor (at the start of the data section, before tensor "b")`}},
+	{"empty tensor inside another", rawFile(`{"a": {"dtype":"U8","shape":[4],"data_offsets":[0,4]}, "e": {"dtype":"F32","shape":[0],"data_offsets":[2,2]}}`, 4), 0, []string{`empty tensor "e" at offset 2 lies inside tensor "a" [0, 4)`}},
 	{"metadata twice", rawFile(`{"__metadata__": {}, "__metadata__": {}}`, 0), 0, []string{`"__metadata__" appears twice`}},
 	{"metadata value not a string", rawFile(`{"__metadata__": {"a": 1}}`, 0), 0, []string{`__metadata__["a"] must be a string, got 1`}},
 	{"metadata not an object", rawFile(`{"__metadata__": ["a"]}`, 0), 0, []string{"__metadata__ must be an object of strings"}},
@@ -101,11 +115,12 @@ func TestParseHeaderRejects(t *testing.T) {
 }
 
 func TestParseHeaderAccepts(t *testing.T) {
-	header := `  {"z": {"dtype":"BF16","shape":[2,3],"data_offsets":[16,28],"extra":"ignored"},` +
+	header := `{"z": {"dtype":"BF16","shape":[2,3],"data_offsets":[16,28],"extra":"ignored"},` +
 		`"a": {"dtype":"I64","shape":[],"data_offsets":[0,8]},` +
-		`"e1": {"dtype":"F32","shape":[0,4],"data_offsets":[4,4]},` + // empty: may sit inside another range
+		`"e0": {"dtype":"F32","shape":[0],"data_offsets":[0,0]},` + // empty, at the start
+		`"e1": {"dtype":"F32","shape":[0,4],"data_offsets":[8,8]},` + // empty, at a boundary
 		`"e2": {"dtype":"F32","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[40,40]},` + // empty at the very end
-		`"b": {"dtype":"BOOL","shape":[3],"data_offsets":[9,12]},` + // gap before it: allowed
+		`"b": {"dtype":"BOOL","shape":[8],"data_offsets":[8,16]},` +
 		`"f8": {"dtype":"F8_E4M3","shape":[12],"data_offsets":[28,40]},` +
 		`"__metadata__": {"format":"pt","k":"v"}}   ` // trailing spaces: the usual padding
 	file := rawFile(header, 40)
@@ -126,10 +141,10 @@ func TestParseHeaderAccepts(t *testing.T) {
 			t.Errorf("%s: File %q", tt.Name, tt.File)
 		}
 	}
-	if want := []string{"a", "b", "e1", "e2", "f8", "z"}; !slices.Equal(names, want) {
+	if want := []string{"a", "b", "e0", "e1", "e2", "f8", "z"}; !slices.Equal(names, want) {
 		t.Fatalf("names %v, want %v (sorted)", names, want)
 	}
-	z := tensors[5]
+	z := tensors[6]
 	if z.DType != BF16 || !slices.Equal(z.Shape, []int64{2, 3}) || z.Begin != 16 || z.End != 28 {
 		t.Errorf("z parsed as %+v", z)
 	}
@@ -142,12 +157,16 @@ func TestParseHeaderAccepts(t *testing.T) {
 	if _, _, _, err := ParseHeader(prefix, int64(len(file)), "ok.safetensors"); err != nil {
 		t.Errorf("prefix only: %v", err)
 	}
-	// The same data section one byte shorter cuts off f8 and e2.
+	// The same data section one byte shorter cuts off f8 and e2; one byte
+	// longer leaves a byte no tensor holds.
 	if _, _, _, err := ParseHeader(file[:len(file)-1], int64(len(file)-1), "ok.safetensors"); err == nil {
 		t.Error("a data section one byte short was accepted")
 	}
+	if _, _, _, err := ParseHeader(append(file, 0), int64(len(file)+1), "ok.safetensors"); err == nil {
+		t.Error("a data section one byte long was accepted")
+	}
 
-	for _, h := range []string{`{}`, `{"__metadata__": null}`, `{"__metadata__": {}}`} {
+	for _, h := range []string{`{}`, `{"__metadata__": null}`, `{"__metadata__": {}}`, `{}       `} {
 		f := rawFile(h, 0)
 		tensors, _, meta, err := ParseHeader(f, int64(len(f)), "x")
 		if err != nil || len(tensors) != 0 || len(meta) != 0 {
