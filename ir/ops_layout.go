@@ -1,6 +1,11 @@
 package ir
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+
+	"github.com/irc-compiler/irc/ir/budget"
+)
 
 // Layout ops made by the compiler: a strided view (what view elimination
 // turns reshape/transpose/expand/slice/unsqueeze/squeeze chains into), the
@@ -21,17 +26,34 @@ func init() {
 			if len(st) != len(s) {
 				return nil, fmt.Errorf("strides %v have %d entries for shape %v", st, len(st), s)
 			}
-			last := off
+			n, ok := in[0].Shape.Elements()
+			if !ok {
+				return nil, fmt.Errorf("input %v has more elements than int64 can count", in[0])
+			}
+			if off < 0 {
+				return nil, fmt.Errorf("view reads elements %d.. of an input with %d", off, n)
+			}
+			// The last element read, off + sum((d-1)*stride), computed
+			// without overflow: once a partial sum is past the input the
+			// view is out of range whatever follows.
+			last, past := off, off >= n
 			for i, d := range s {
 				if st[i] < 0 {
 					return nil, fmt.Errorf("negative stride in %v", st)
 				}
-				if d > 0 {
-					last += (d - 1) * st[i]
+				if d > 0 && !past {
+					span, ok := budget.Elements(d-1, st[i])
+					past = !ok || span > n-1-last
+					if ok && span <= math.MaxInt64-last {
+						last += span
+					}
 				}
 			}
-			if n := in[0].Shape.NumElements(); off < 0 || (s.NumElements() > 0 && last >= n) {
-				return nil, fmt.Errorf("view reads elements %d..%d of an input with %d", off, last, n)
+			if sn, _ := s.Elements(); sn > 0 && past {
+				if last >= n {
+					return nil, fmt.Errorf("view reads elements %d..%d of an input with %d", off, last, n)
+				}
+				return nil, fmt.Errorf("view with shape %v and strides %v reads past the %d elements of its input", s, st, n)
 			}
 			return []TensorType{{DType: in[0].DType, Shape: s.Clone()}}, nil
 		}})

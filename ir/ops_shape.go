@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -15,8 +16,9 @@ func init() {
 			if err := checkDims(s); err != nil {
 				return nil, err
 			}
-			if s.NumElements() != in[0].Shape.NumElements() {
-				return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", in[0].Shape, in[0].Shape.NumElements(), s, s.NumElements())
+			n, ok := in[0].Shape.Elements()
+			if want, _ := s.Elements(); !ok || n != want {
+				return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", in[0].Shape, n, s, want)
 			}
 			return []TensorType{{DType: in[0].DType, Shape: s.Clone()}}, nil
 		}})
@@ -69,7 +71,10 @@ func init() {
 				return nil, fmt.Errorf("slice [%d:%d:%d] out of range for axis %d of size %d", start, end, step, ax, in[0].Shape[ax])
 			}
 			out := in[0].Shape.Clone()
-			out[ax] = (end - start + step - 1) / step
+			out[ax] = (end - start) / step
+			if (end-start)%step != 0 {
+				out[ax]++
+			}
 			return []TensorType{{DType: in[0].DType, Shape: out}}, nil
 		}})
 	Register(&OpDef{Name: "concat", Doc: "Joins tensors along an axis.", Inputs: []string{"x"}, Variadic: true,
@@ -91,6 +96,9 @@ func init() {
 					if t.Shape[j] != out[j] {
 						return nil, fmt.Errorf("input %d is %v, incompatible with %v off axis %d", i+1, t, in[0], ax)
 					}
+				}
+				if out[ax] > math.MaxInt64-t.Shape[ax] {
+					return nil, fmt.Errorf("concatenated axis %d overflows int64", ax)
 				}
 				out[ax] += t.Shape[ax]
 			}
@@ -121,11 +129,16 @@ func init() {
 		}})
 }
 
+// checkDims refuses a negative dimension and an element count that
+// overflows int64 (shapes come from files and attributes).
 func checkDims(s Shape) error {
 	for _, d := range s {
 		if d < 0 {
 			return fmt.Errorf("negative dimension in %v", s)
 		}
+	}
+	if _, ok := s.Elements(); !ok {
+		return fmt.Errorf("shape %v has more elements than int64 can count", s)
 	}
 	return nil
 }

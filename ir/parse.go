@@ -6,8 +6,10 @@ import (
 	"strconv"
 )
 
-// Parse reads a model in the text format written by Print and verifies it.
-// name (a file name) prefixes error positions.
+// Parse reads a model in the text format written by Print and validates it
+// (Model.Validate). name (a file name) prefixes error positions. What it
+// allocates is proportional to len(src): shapes are numbers, nothing is
+// sized by them.
 func Parse(name, src string) (*Model, error) {
 	p := &parser{lex: lexer{src: src, line: 1, col: 1}, name: name, m: &Model{}}
 	if err := p.advance(); err != nil {
@@ -16,7 +18,7 @@ func Parse(name, src string) (*Model, error) {
 	if err := p.file(); err != nil {
 		return nil, p.wrap(err)
 	}
-	if err := p.m.Verify(); err != nil {
+	if err := p.m.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return p.m, nil
@@ -162,7 +164,7 @@ func (p *parser) symbolDecl() (string, TensorType, error) {
 	if _, err := p.expect(tkPunct, ":"); err != nil {
 		return "", TensorType{}, err
 	}
-	t, err := p.tensorType()
+	t, err := p.tensorType("@" + sym.text)
 	return sym.text, t, err
 }
 
@@ -194,7 +196,8 @@ func (p *parser) state() error {
 	return err
 }
 
-func (p *parser) tensorType() (TensorType, error) {
+// tensorType reads the type of the value what names.
+func (p *parser) tensorType(what string) (TensorType, error) {
 	dt, err := p.expect(tkIdent, "")
 	if err != nil {
 		return TensorType{}, err
@@ -211,10 +214,11 @@ func (p *parser) tensorType() (TensorType, error) {
 	if err != nil || lit.kind != tkPunct {
 		return TensorType{}, fmt.Errorf("%d:%d: want a shape like [2,3], got %s", dt.line, dt.col, lit)
 	}
-	if checkDims(dims) != nil {
-		return TensorType{}, fmt.Errorf("%d:%d: negative dimension in %v", dt.line, dt.col, dims)
+	t := TensorType{DType: d, Shape: Shape(dims)}
+	if err := CheckType(t); err != nil {
+		return TensorType{}, fmt.Errorf("%d:%d: %s: %v", dt.line, dt.col, what, err)
 	}
-	return TensorType{DType: d, Shape: Shape(dims)}, nil
+	return t, nil
 }
 
 func (p *parser) graph() error {
@@ -243,7 +247,7 @@ func (p *parser) graph() error {
 		if _, err := p.expect(tkPunct, ":"); err != nil {
 			return err
 		}
-		t, err := p.tensorType()
+		t, err := p.tensorType("graph " + g.Name + " input %" + in.text)
 		if err != nil {
 			return err
 		}
@@ -364,7 +368,7 @@ func (p *parser) node(g *Graph, locals map[string]*Value) error {
 				return err
 			}
 		}
-		t, err := p.tensorType()
+		t, err := p.tensorType("%" + o.text)
 		if err != nil {
 			return err
 		}
@@ -431,11 +435,18 @@ func (l literal) String() string {
 	return strconv.Quote(l.text)
 }
 
-func (p *parser) literal() (literal, error) {
+// literal reads a value. Lists hold numbers, strings or identifiers: no
+// value of the format nests lists, and refusing nesting keeps a file of
+// brackets from recursing without bound.
+func (p *parser) literal() (literal, error) { return p.literalIn(false) }
+
+func (p *parser) literalIn(inList bool) (literal, error) {
 	t := p.tok
 	switch {
 	case t.kind == tkNumber || t.kind == tkString || t.kind == tkIdent:
 		return literal{kind: t.kind, text: t.text}, p.advance()
+	case p.is(tkPunct, "[") && inList:
+		return literal{}, p.errorf("lists do not nest")
 	case p.is(tkPunct, "["):
 		l := literal{kind: tkPunct}
 		if err := p.advance(); err != nil {
@@ -447,7 +458,7 @@ func (p *parser) literal() (literal, error) {
 					return l, err
 				}
 			}
-			item, err := p.literal()
+			item, err := p.literalIn(true)
 			if err != nil {
 				return l, err
 			}

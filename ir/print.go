@@ -110,6 +110,10 @@ func FormatNode(n *Node) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
+			if o == nil {
+				b.WriteString("?")
+				continue
+			}
 			b.WriteString(o.Type.String())
 		}
 	}

@@ -41,9 +41,9 @@ func WriteFile(path string, m *Model) error {
 	return os.WriteFile(path, data, 0o644)
 }
 
-// ReadFile reads and verifies a .irpb file.
+// ReadFile reads and validates a .irpb file.
 func ReadFile(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadBounded(path, ModelExpansion)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +117,11 @@ func typeFromProto(t *irpb.TensorType, what string) (TensorType, error) {
 	if d == Invalid || int(d) >= len(dtypeNames) {
 		return TensorType{}, fmt.Errorf("%s has unknown dtype %v", what, t.Dtype)
 	}
-	s := Shape(append([]int64{}, t.Shape...))
-	if checkDims(s) != nil {
-		return TensorType{}, fmt.Errorf("%s has a negative dimension in %v", what, s)
+	tt := TensorType{DType: d, Shape: Shape(append([]int64{}, t.Shape...))}
+	if err := CheckType(tt); err != nil {
+		return TensorType{}, fmt.Errorf("%s: %v", what, err)
 	}
-	return TensorType{DType: d, Shape: s}, nil
+	return tt, nil
 }
 
 func attrToProto(name string, v any) *irpb.Attr {
@@ -165,7 +165,7 @@ func attrFromProto(a *irpb.Attr) (any, error) {
 	return nil, fmt.Errorf("attribute %q has no value", a.Name)
 }
 
-// FromProto converts and verifies a protobuf model.
+// FromProto converts and validates (Model.Validate) a protobuf model.
 func FromProto(pm *irpb.Model) (*Model, error) {
 	if pm.FormatVersion != FormatVersion {
 		return nil, fmt.Errorf("format_version is %d, this irc reads version %d", pm.FormatVersion, FormatVersion)
@@ -182,6 +182,9 @@ func FromProto(pm *irpb.Model) (*Model, error) {
 		}
 	}
 	for i, w := range pm.Weights {
+		if !ValidName(w.Name) {
+			return nil, fmt.Errorf("weight %d has an invalid name %.80q (want letters, digits, '_' and '.')", i, w.Name)
+		}
 		t, err := typeFromProto(w.Type, fmt.Sprintf("weight %d (@%s)", i, w.Name))
 		if err != nil {
 			return nil, err
@@ -192,6 +195,9 @@ func FromProto(pm *irpb.Model) (*Model, error) {
 		m.AddWeight(w.Name, t, w.File, w.Tensor)
 	}
 	for i, s := range pm.States {
+		if !ValidName(s.Name) {
+			return nil, fmt.Errorf("state %d has an invalid name %.80q (want letters, digits, '_' and '.')", i, s.Name)
+		}
 		t, err := typeFromProto(s.Type, fmt.Sprintf("state %d (@%s)", i, s.Name))
 		if err != nil {
 			return nil, err
@@ -206,13 +212,31 @@ func FromProto(pm *irpb.Model) (*Model, error) {
 			return nil, err
 		}
 	}
-	if err := m.Verify(); err != nil {
+	if err := m.Validate(); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 func graphFromProto(m *Model, pg *irpb.Graph) error {
+	if !ValidName(pg.Name) {
+		return fmt.Errorf("graph %d has an invalid name %.80q (want letters, digits, '_' and '.')", len(m.Graphs), pg.Name)
+	}
+	for _, v := range pg.Inputs {
+		if !ValidName(v.Name) {
+			return fmt.Errorf("graph %s: input with an invalid name %.80q (want letters, digits, '_' and '.')", pg.Name, v.Name)
+		}
+	}
+	for i, pn := range pg.Nodes {
+		if Lookup(pn.Op) == nil {
+			return fmt.Errorf("graph %s: node %d: unknown op %.80q", pg.Name, i, pn.Op)
+		}
+		for _, v := range pn.Outputs {
+			if !ValidName(v.Name) {
+				return fmt.Errorf("graph %s: node %d (%.80q): output with an invalid name %.80q (want letters, digits, '_' and '.')", pg.Name, i, pn.Op, v.Name)
+			}
+		}
+	}
 	g := m.NewGraph(pg.Name)
 	locals := map[string]*Value{}
 	resolve := func(name string) *Value {
@@ -236,24 +260,24 @@ func graphFromProto(m *Model, pg *irpb.Graph) error {
 		for _, name := range pn.Inputs {
 			v := resolve(name)
 			if v == nil {
-				return fmt.Errorf("graph %s: node %d (%s): input %q is not defined before use", pg.Name, i, pn.Op, name)
+				return fmt.Errorf("graph %s: node %d (%.80q): input %.80q is not defined before use", pg.Name, i, pn.Op, name)
 			}
 			n.Inputs = append(n.Inputs, v)
 		}
 		for _, pa := range pn.Attrs {
 			v, err := attrFromProto(pa)
 			if err != nil {
-				return fmt.Errorf("graph %s: node %d (%s): %w", pg.Name, i, pn.Op, err)
+				return fmt.Errorf("graph %s: node %d (%.80q): %w", pg.Name, i, pn.Op, err)
 			}
 			n.Attrs[pa.Name] = v
 		}
 		for _, po := range pn.Outputs {
-			t, err := typeFromProto(po.Type, fmt.Sprintf("graph %s node %d (%s) output %%%s", pg.Name, i, pn.Op, po.Name))
+			t, err := typeFromProto(po.Type, fmt.Sprintf("graph %s node %d (%.80q) output %%%s", pg.Name, i, pn.Op, po.Name))
 			if err != nil {
 				return err
 			}
 			if locals[po.Name] != nil {
-				return fmt.Errorf("graph %s: node %d (%s): %%%s defined twice", pg.Name, i, pn.Op, po.Name)
+				return fmt.Errorf("graph %s: node %d (%.80q): %%%s defined twice", pg.Name, i, pn.Op, po.Name)
 			}
 			v := &Value{Name: po.Name, Type: t, Kind: Local, Def: n}
 			locals[po.Name] = v
@@ -264,7 +288,7 @@ func graphFromProto(m *Model, pg *irpb.Graph) error {
 	for _, name := range pg.Outputs {
 		v := resolve(name)
 		if v == nil {
-			return fmt.Errorf("graph %s: output %q is not defined", pg.Name, name)
+			return fmt.Errorf("graph %s: output %.80q is not defined", pg.Name, name)
 		}
 		g.Outputs = append(g.Outputs, v)
 	}

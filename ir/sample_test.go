@@ -1,13 +1,14 @@
 package ir
 
 // sampleModel builds a small model that uses every registered op, for
-// round-trip, verifier and fuzz tests.
+// round-trip, verifier and fuzz tests. Its one graph is not a runner graph
+// (prefill, decode), so only the meta fields it sets are checked.
 func sampleModel() *Model {
-	m := &Model{Meta: Meta{Architecture: "Test", DType: "bfloat16", VocabSize: 11, HiddenSize: 6, NumLayers: 1,
+	m := &Model{Meta: Meta{Architecture: "Test", DType: "float32", VocabSize: 11, HiddenSize: 6, NumLayers: 1,
 		RopeTheta: 10000, RMSNormEps: 1e-6, EOSTokenIDs: []int64{2, 3}, RopeScaling: `{"rope_type":"llama3"}`}}
 	emb := m.AddWeight("embed", T(F32, 11, 6), "model.safetensors", "model.embed.weight")
 	cache := m.AddState("cache.0.k", T(F32, 2, 8, 3))
-	g := m.NewGraph("decode")
+	g := m.NewGraph("g")
 	tok := g.AddInput("tokens", T(I32, 2))
 	pos := g.AddInput("pos", T(I32, 1))
 	b := NewBuilder(m, g)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/irc-compiler/irc/ir/budget"
 )
 
 func TestSampleUsesEveryOp(t *testing.T) {
@@ -119,15 +121,40 @@ func TestUnmarshalRejectsCorruptData(t *testing.T) {
 	}
 }
 
+// checkAccepted is what every model a reader accepts must satisfy, whatever
+// the input: it validates again, and what it declares (weights, states, its
+// largest value) fits in this process's memory budget, so nothing
+// downstream can be made to allocate without bound.
+func checkAccepted(t *testing.T, m *Model) {
+	t.Helper()
+	if err := m.Validate(); err != nil {
+		t.Fatalf("accepted a model that does not validate: %v", err)
+	}
+	size, err := m.DeclaredSize()
+	if err != nil {
+		t.Fatalf("accepted a model whose size overflows: %v", err)
+	}
+	if err := budget.Check("accepted model", size.Total); err != nil {
+		t.Fatalf("accepted a model beyond the budget: %v", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add(sampleModel().String())
+	f.Add(tinyLLM().String())
 	f.Add("irc v1\nmeta {\n}\n")
 	f.Add("irc v1 graph g(%a: f32[2]) { %b = neg(%a) : f32[2]\n return %b }")
+	f.Add("irc v1 graph g(%a: f32[2]) { %b = iota() {shape=[4294967296,4294967296], axis=0, dtype=i32} : i32[4294967296,4294967296]\n return %a }")
+	f.Add("irc v1 graph g(%a: f32[10]) { %b = view(%a) {shape=[3], strides=[4611686018427387904]} : f32[3]\n return %b }")
 	f.Fuzz(func(t *testing.T, src string) {
 		m, err := Parse("fuzz.ir", src)
 		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
+			}
 			return
 		}
+		checkAccepted(t, m)
 		// Whatever parses must print and parse back to the same text.
 		text := m.String()
 		back, err := Parse("fuzz2.ir", text)
@@ -143,12 +170,18 @@ func FuzzParse(f *testing.F) {
 func FuzzUnmarshal(f *testing.F) {
 	data, _ := Marshal(sampleModel())
 	f.Add(data)
+	data, _ = Marshal(tinyLLM())
+	f.Add(data)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Unmarshal("fuzz.irpb", data)
 		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
+			}
 			return
 		}
+		checkAccepted(t, m)
 		// A model that loads is verified; it must survive a round trip.
 		out, err := Marshal(m)
 		if err != nil {

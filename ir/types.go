@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/irc-compiler/irc/ir/budget"
 )
 
 // Shape is a static tensor shape; an empty shape is a scalar.
 type Shape []int64
 
-// NumElements is the product of the dimensions (1 for a scalar).
+// NumElements is the product of the dimensions (1 for a scalar). The
+// verifier refuses every shape whose product overflows (CheckType), so on a
+// verified model it is exact; on shapes read from a file use Elements.
 func (s Shape) NumElements() int64 {
 	n := int64(1)
 	for _, d := range s {
@@ -17,6 +21,10 @@ func (s Shape) NumElements() int64 {
 	}
 	return n
 }
+
+// Elements is the product of the dimensions, or false when a dimension is
+// negative or the product overflows int64.
+func (s Shape) Elements() (int64, bool) { return budget.Elements(s...) }
 
 // Equal reports whether two shapes are identical.
 func (s Shape) Equal(o Shape) bool {
@@ -65,8 +73,36 @@ func (t TensorType) String() string { return t.DType.String() + t.Shape.String()
 // Equal reports whether two tensor types are identical.
 func (t TensorType) Equal(o TensorType) bool { return t.DType == o.DType && t.Shape.Equal(o.Shape) }
 
-// Bytes is the storage size of a tensor of this type.
+// Bytes is the storage size of a tensor of this type. Like NumElements it
+// is exact on verified types; SizeBytes checks.
 func (t TensorType) Bytes() int64 { return t.Shape.NumElements() * int64(t.DType.Size()) }
+
+// SizeBytes is the storage size, or false when a dimension is negative or
+// the element count or the byte size overflows int64.
+func (t TensorType) SizeBytes() (int64, bool) {
+	n, ok := t.Shape.Elements()
+	if !ok {
+		return 0, false
+	}
+	return budget.Bytes(n, int64(t.DType.Size()))
+}
+
+// CheckType refuses a type no tensor can have: an unknown dtype, a negative
+// dimension, or an element count or byte size that overflows int64. Every
+// type read from a file and every value the verifier meets passes through
+// it, so sizes computed from verified types cannot wrap around.
+func CheckType(t TensorType) error {
+	if t.DType == Invalid || int(t.DType) >= len(dtypeNames) {
+		return fmt.Errorf("invalid dtype %v", t.DType)
+	}
+	if err := checkDims(t.Shape); err != nil {
+		return err
+	}
+	if _, ok := t.SizeBytes(); !ok {
+		return fmt.Errorf("%v: %d bytes per element times the element count overflows int64", t, t.DType.Size())
+	}
+	return nil
+}
 
 // T is a short constructor for TensorType.
 func T(d DType, dims ...int64) TensorType { return TensorType{DType: d, Shape: Shape(dims)} }

@@ -20,8 +20,8 @@ func (m *Model) Verify() error {
 		if v.Kind != kind {
 			return fmt.Errorf("%s @%s has the wrong value kind", what, v.Name)
 		}
-		if v.Type.DType == Invalid || checkDims(v.Type.Shape) != nil {
-			return fmt.Errorf("%s @%s has an invalid type %v", what, v.Name, v.Type)
+		if err := CheckType(v.Type); err != nil {
+			return fmt.Errorf("%s @%s has an invalid type: %v", what, v.Name, err)
 		}
 		return nil
 	}
@@ -40,6 +40,9 @@ func (m *Model) Verify() error {
 	}
 	graphs := map[string]bool{}
 	for _, g := range m.Graphs {
+		if !ValidName(g.Name) {
+			return fmt.Errorf("graph %.80q has an invalid name (want letters, digits, '_' and '.')", g.Name)
+		}
 		if graphs[g.Name] {
 			return fmt.Errorf("graph %q declared twice", g.Name)
 		}
@@ -76,16 +79,35 @@ func (m *Model) VerifyGraph(g *Graph) error {
 		return nil
 	}
 	for _, v := range g.Inputs {
+		if v == nil {
+			return fmt.Errorf("graph %s: an input is missing", g.Name)
+		}
 		if v.Kind != Input {
 			return fmt.Errorf("graph %s: input %%%s is not marked as an input", g.Name, v.Name)
 		}
 		if err := define(v); err != nil {
 			return fmt.Errorf("graph %s: input: %w", g.Name, err)
 		}
+		if err := CheckType(v.Type); err != nil {
+			return fmt.Errorf("graph %s: input %%%s has an invalid type: %v", g.Name, v.Name, err)
+		}
 	}
 	for i, n := range g.Nodes {
 		fail := func(format string, args ...any) error {
-			return fmt.Errorf("graph %s: node %d `%s`: %s", g.Name, i, FormatNode(n), fmt.Sprintf(format, args...))
+			return fmt.Errorf("graph %s: node %d `%s`: %s", g.Name, i, shortNode(n), fmt.Sprintf(format, args...))
+		}
+		if n == nil {
+			return fmt.Errorf("graph %s: node %d is missing", g.Name, i)
+		}
+		// Declared types first: inference may multiply dimensions, and
+		// on types that passed CheckType no product overflows.
+		for j, o := range n.Outputs {
+			if o == nil {
+				return fail("output %d is missing", j)
+			}
+			if err := CheckType(o.Type); err != nil {
+				return fail("output %%%s has an invalid type: %v", o.Name, err)
+			}
 		}
 		types := make([]TensorType, len(n.Inputs))
 		for j, in := range n.Inputs {
@@ -109,9 +131,6 @@ func (m *Model) VerifyGraph(g *Graph) error {
 			return fail("has %d outputs, op %s produces %d", len(n.Outputs), n.Op, len(want))
 		}
 		for j, o := range n.Outputs {
-			if o == nil {
-				return fail("output %d is missing", j)
-			}
 			if !o.Type.Equal(want[j]) {
 				return fail("output %%%s is declared %v, op %s gives %v", o.Name, o.Type, n.Op, want[j])
 			}
@@ -148,4 +167,15 @@ func ValidName(s string) bool {
 		}
 	}
 	return true
+}
+
+// shortNode is a node's text for an error line, cut short: a node read from
+// a file may carry a constant of a million values.
+func shortNode(n *Node) string {
+	const limit = 300
+	s := FormatNode(n)
+	if len(s) > limit {
+		s = s[:limit] + "..."
+	}
+	return s
 }
