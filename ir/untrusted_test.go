@@ -132,7 +132,9 @@ func TestMetaMustAgreeWithTheModel(t *testing.T) {
 			m.AddWeight("model.layers.5.extra", T(F32, 1), "model.safetensors", "x")
 		}, "meta num_layers: is 1, but weight @model.layers.5.extra belongs to layer 5"},
 		{"decode chunk", func(m *Model) { *m = *tinyLLMChunks(3, 2) }, "graph decode takes %tokens: i32[2], want i32[1] (one token per step)"},
-		{"logits", func(m *Model) { m.Graph("decode").Outputs = append(m.Graph("decode").Outputs, m.Graph("decode").Inputs[1]) },
+		{"logits", func(m *Model) {
+			m.Graph("decode").Outputs = append(m.Graph("decode").Outputs, m.Graph("decode").Inputs[1])
+		},
 			"graph decode: it returns 2 values; a runner drives prefill and decode as (%tokens: i32[n], %pos: i32[1]) -> logits f32[n, vocab]"},
 	}
 	for _, c := range cases {
