@@ -1,0 +1,40 @@
+/* CUDA prelude: the portable kernel dialect's qualifiers, thread indices,
+ * barriers and storage types for CUDA C++ (nvcc 11.8 and later). Kernels are
+ * extern "C" so the runner finds them by their plain names; helpers are
+ * static __device__ __forceinline__. bf16 and f16 are stored as 16 bits and
+ * widened to float for arithmetic. */
+#include <cuda_fp16.h>
+
+/* A program instantiates only the dtypes its schedule uses, so some
+ * helpers go unused: that is expected, not worth a warning (#177). */
+#pragma nv_diag_suppress 177
+
+#define KERNEL extern "C" __global__
+#define GLOBAL
+#define LOCAL __shared__
+#define LOCAL_PTR(type) type*
+#define INLINE static __device__ __forceinline__
+#define BARRIER() __syncthreads()
+#define BITS_TO_FLOAT(u) __uint_as_float(u)
+#define FLOAT_TO_BITS(f) __float_as_uint(f)
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+
+typedef unsigned int uint;
+typedef unsigned short ushort;
+typedef float f32_t;
+typedef ushort bf16_t;
+typedef ushort f16_t;
+typedef int i32_t;
+
+/* OpenCL's index functions over CUDA's builtins; d is a constant. */
+INLINE int irc_lid(int d) { return d == 0 ? (int)threadIdx.x : d == 1 ? (int)threadIdx.y : (int)threadIdx.z; }
+INLINE int irc_group(int d) { return d == 0 ? (int)blockIdx.x : d == 1 ? (int)blockIdx.y : (int)blockIdx.z; }
+INLINE int irc_lsize(int d) { return d == 0 ? (int)blockDim.x : d == 1 ? (int)blockDim.y : (int)blockDim.z; }
+#define LID(d) irc_lid(d)
+#define GROUP(d) irc_group(d)
+#define GID(d) (irc_group(d) * irc_lsize(d) + irc_lid(d))
+
+INLINE float ld_f16(GLOBAL const f16_t* p, long i) { return __half2float(__ushort_as_half(p[i])); }
+INLINE void st_f16(GLOBAL f16_t* p, long i, float v) { p[i] = __half_as_ushort(__float2half_rn(v)); }
