@@ -39,9 +39,9 @@ func OpenFile(path string) (*File, error) { return openFile(path, path) }
 // openFile opens the file at open and names it shown in errors and in
 // TensorInfo.File (open is shown's resolved path).
 func openFile(open, shown string) (*File, error) {
-	f, size, err := OpenInput(open)
+	f, size, err := openInput(open, shown)
 	if err != nil {
-		return nil, err // names open: the file actually refused
+		return nil, err
 	}
 	header, err := readHeader(f, size, shown)
 	if err == nil && size > math.MaxInt {

@@ -21,7 +21,7 @@ func (c *Checkpoint) openSharded(r *root) error {
 	if err != nil {
 		return err
 	}
-	data, err := ReadInput(indexPath, MaxIndexLen)
+	data, err := readInput(indexPath, index, MaxIndexLen)
 	if err != nil {
 		return err
 	}

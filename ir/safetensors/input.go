@@ -27,24 +27,28 @@ const MaxConfigLen = 16 << 20
 // and the open, the open still does not block (O_NONBLOCK where the
 // platform has it) and the open file is checked again. It returns the file
 // and its size.
-func OpenInput(path string) (*os.File, int64, error) {
+func OpenInput(path string) (*os.File, int64, error) { return openInput(path, path) }
+
+// openInput opens path and names it name in errors (name is what the user
+// or the model file wrote, path its resolved form).
+func openInput(path, name string) (*os.File, int64, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, 0, err // "stat PATH: reason"
+		return nil, 0, bare(name, err)
 	}
-	if err := regular(path, st); err != nil {
+	if err := regular(name, st); err != nil {
 		return nil, 0, err
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, bare(name, err)
 	}
 	st2, err := f.Stat()
 	if err == nil {
-		err = regular(path, st2)
+		err = regular(name, st2)
 	}
 	if err == nil && !os.SameFile(st, st2) {
-		err = fmt.Errorf("%s: the file was replaced while it was being opened", path)
+		err = fmt.Errorf("%s: the file was replaced while it was being opened", name)
 	}
 	if err != nil {
 		f.Close()
@@ -57,16 +61,18 @@ func OpenInput(path string) (*os.File, int64, error) {
 // limit bytes; a larger one, or one larger than this process can allocate
 // (ir/budget), is refused with one line before anything is read. Use it for
 // config.json (MaxConfigLen), an index (MaxIndexLen) and the like.
-func ReadInput(path string, limit int64) ([]byte, error) {
-	f, size, err := OpenInput(path)
+func ReadInput(path string, limit int64) ([]byte, error) { return readInput(path, path, limit) }
+
+func readInput(path, name string, limit int64) ([]byte, error) {
+	f, size, err := openInput(path, name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	if size > limit {
-		return nil, fmt.Errorf("%s: %s is more than the %s such a file may hold", path, budget.Format(size), budget.Format(limit))
+		return nil, fmt.Errorf("%s: %s is more than the %s such a file may hold", name, budget.Format(size), budget.Format(limit))
 	}
-	if err := budget.Check(path, size); err != nil {
+	if err := budget.Check(name, size); err != nil {
 		return nil, err
 	}
 	// Read one byte past the size so that a file that grew since the
@@ -79,10 +85,10 @@ func ReadInput(path string, limit int64) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		if int64(len(data)) > size {
-			return nil, fmt.Errorf("%s: the file grew while it was being read", path)
+			return nil, fmt.Errorf("%s: the file grew while it was being read", name)
 		}
 	}
 	return data, nil

@@ -66,7 +66,7 @@ func TestSpecialFilesRefusedBeforeOpen(t *testing.T) {
 			mkfifo(t, filepath.Join(dir, "pipe"))
 			os.Symlink("pipe", filepath.Join(dir, SingleFileName))
 			_, err := OpenDir(dir)
-			return err, filepath.Join(dir, "pipe")
+			return err, filepath.Join(dir, SingleFileName)
 		}, "is a named pipe (FIFO)"},
 		{"FIFO as the index", func(t *testing.T, dir string) (error, string) {
 			p := filepath.Join(dir, IndexFileName)
