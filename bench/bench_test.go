@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -273,4 +274,69 @@ func has(img image.Image, c color.RGBA) bool {
 		}
 	}
 	return false
+}
+
+// Issue 12, class 10: a result listing a position twice was paired row by
+// row (B's position 8 against A's position 1). Read refuses it, naming the
+// file and the position; rows pair by position value, in any order.
+func TestReadChecksPositions(t *testing.T) {
+	dir := t.TempDir()
+	writeResult := func(name string, r *Result) string {
+		path := filepath.Join(dir, name)
+		data, _ := json.Marshal(r)
+		os.WriteFile(path, data, 0o644)
+		return path
+	}
+	dup := sample(1, 1, 64)
+	dup.DAG = nil
+	dup.Positions[0].Position = 8 // positions 8, 2, 4, 8, ...
+	path := writeResult("dup.json", dup)
+	if _, err := Read(path); err == nil || err.Error() != path+": positions[0] and positions[3] both measure position 8: each position is measured once" {
+		t.Errorf("a repeated position: %v", err)
+	}
+	mismatch := sample(1, 1, 64)
+	mismatch.DAG.Positions = mismatch.DAG.Positions[1:]
+	if _, err := Read(writeResult("dag.json", mismatch)); err == nil || !strings.Contains(err.Error(), "dag.positions are not the positions of the top level (2,4,8,16,32,64 vs 1,2,4,8,16,32,64)") {
+		t.Errorf("DAG positions unlike the top level's: %v", err)
+	}
+	// Rows out of order pair by value and come back ascending.
+	a, b := sample(1, 1, 64), sample(2, 2, 16)
+	a.DAG, b.DAG = nil, nil
+	slices.Reverse(b.Positions)
+	ra, err := Read(writeResult("a.json", a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := Read(writeResult("b.json", b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Positions[0].Position != 1 {
+		t.Errorf("positions not sorted: %v", positionList(rb.Positions))
+	}
+	for _, s := range Speedups(ra, rb) {
+		if s.A.Position != s.Position || s.B.Position != s.Position {
+			t.Errorf("position %d paired A's %d with B's %d", s.Position, s.A.Position, s.B.Position)
+		}
+	}
+	onlyA, onlyB := Unpaired(ra, rb)
+	if !slices.Equal(onlyA, []int64{32, 64}) || len(onlyB) != 0 {
+		t.Errorf("unpaired %v %v", onlyA, onlyB)
+	}
+}
+
+// Schema errors name the schema irc embeds, not a file under the working
+// directory, and the field, on one line.
+func TestValidateNamesTheSchema(t *testing.T) {
+	var m map[string]any
+	good, _ := json.Marshal(sample(1, 1, 8))
+	json.Unmarshal(good, &m)
+	delete(m["positions"].([]any)[0].(map[string]any), "tps")
+	m["executor"] = "x"
+	bad, _ := json.Marshal(m)
+	err := Validate(bad)
+	want := "not an irc bench result (checked against bench/schema.json, embedded in irc): at /executor: value must be one of 'whole', 'dag'; at /positions/0: missing property 'tps'"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
 }

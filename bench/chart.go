@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,7 +88,9 @@ type Speedup struct {
 	Speedup float64
 }
 
-// Speedups pairs a's and b's positions measured by both, ascending.
+// Speedups pairs a's and b's positions measured by both, by position
+// value (never by row), ascending. The results must have passed Check
+// (Read does it): a position measured twice has no one row to pair.
 func Speedups(a, b *Result) []Speedup {
 	at := map[int64]Position{}
 	for _, p := range a.Positions {
@@ -98,7 +102,29 @@ func Speedups(a, b *Result) []Speedup {
 			out = append(out, Speedup{Position: p.Position, A: q, B: p, Speedup: q.StepMsMedian / p.StepMsMedian})
 		}
 	}
+	slices.SortFunc(out, func(x, y Speedup) int { return cmp.Compare(x.Position, y.Position) })
 	return out
+}
+
+// Unpaired are the positions only a measured and those only b measured,
+// ascending: compare leaves them out and says so.
+func Unpaired(a, b *Result) (onlyA, onlyB []int64) {
+	has := func(r *Result, pos int64) bool {
+		return slices.ContainsFunc(r.Positions, func(p Position) bool { return p.Position == pos })
+	}
+	for _, p := range a.Positions {
+		if !has(b, p.Position) {
+			onlyA = append(onlyA, p.Position)
+		}
+	}
+	for _, p := range b.Positions {
+		if !has(a, p.Position) {
+			onlyB = append(onlyB, p.Position)
+		}
+	}
+	slices.Sort(onlyA)
+	slices.Sort(onlyB)
+	return onlyA, onlyB
 }
 
 func tpsPanel(title string, s []series) *plot.Plot {

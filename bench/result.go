@@ -4,10 +4,14 @@
 package bench
 
 import (
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/irc-compiler/irc/runtime/runner"
 )
@@ -110,7 +114,9 @@ func (r *Result) Write(path string) error {
 }
 
 // Read reads a result file, checking it against the schema first so that a
-// file from elsewhere fails with the field that is wrong.
+// file from elsewhere fails with the field that is wrong, then what the
+// schema cannot say (Check): positions measured once each, the DAG run's
+// the same as the top level's. Positions come back ascending.
 func Read(path string) (*Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -123,5 +129,58 @@ func Read(path string) (*Result, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := r.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return &r, nil
+}
+
+// Check checks what the schema cannot: each position is measured once
+// (a repeated one would be paired with the wrong row), and the DAG run,
+// when present, measured the top level's positions. It sorts the
+// positions ascending.
+func (r *Result) Check() error {
+	if err := sortPositions("positions", r.Positions); err != nil {
+		return err
+	}
+	if r.DAG == nil {
+		return nil
+	}
+	if err := sortPositions("dag.positions", r.DAG.Positions); err != nil {
+		return err
+	}
+	for i, p := range r.Positions {
+		if i >= len(r.DAG.Positions) || r.DAG.Positions[i].Position != p.Position {
+			return fmt.Errorf("dag.positions are not the positions of the top level (%s vs %s): both executors measure the same positions",
+				positionList(r.DAG.Positions), positionList(r.Positions))
+		}
+	}
+	if len(r.DAG.Positions) != len(r.Positions) {
+		return fmt.Errorf("dag.positions are not the positions of the top level (%s vs %s): both executors measure the same positions",
+			positionList(r.DAG.Positions), positionList(r.Positions))
+	}
+	return nil
+}
+
+// sortPositions sorts ps by position, refusing a position that appears
+// twice.
+func sortPositions(field string, ps []Position) error {
+	seen := map[int64]int{}
+	for i, p := range ps {
+		if j, ok := seen[p.Position]; ok {
+			return fmt.Errorf("%s[%d] and %s[%d] both measure position %d: each position is measured once", field, j, field, i, p.Position)
+		}
+		seen[p.Position] = i
+	}
+	slices.SortStableFunc(ps, func(a, b Position) int { return cmp.Compare(a.Position, b.Position) })
+	return nil
+}
+
+// positionList is ps's positions, comma-separated.
+func positionList(ps []Position) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, strconv.FormatInt(p.Position, 10))
+	}
+	return strings.Join(s, ",")
 }

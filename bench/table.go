@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -74,11 +75,21 @@ func WriteCompareTable(w io.Writer, a, b *Result, labelA, labelB string) {
 	fmt.Fprintln(w)
 	t = newTable("Metric", labelA, labelB, "Speedup")
 	t.row("Device", a.Device, b.Device, "")
-	t.row("TTFT", fmt.Sprintf("%.2f ms", a.TTFTMs), fmt.Sprintf("%.2f ms", b.TTFTMs), fmt.Sprintf("%.2fx", a.TTFTMs/b.TTFTMs))
-	t.row("Peak TPS", tps(a.PeakTPS())+" tok/s", tps(b.PeakTPS())+" tok/s", fmt.Sprintf("%.2fx", b.PeakTPS()/a.PeakTPS()))
+	t.row("TTFT", fmt.Sprintf("%.2f ms", a.TTFTMs), fmt.Sprintf("%.2f ms", b.TTFTMs), ratio(a.TTFTMs, b.TTFTMs))
+	t.row("Peak TPS", tps(a.PeakTPS())+" tok/s", tps(b.PeakTPS())+" tok/s", ratio(b.PeakTPS(), a.PeakTPS()))
 	t.row("Compile time", seconds(a.CompileMs), seconds(b.CompileMs), "")
 	t.row("Weight loading time", seconds(a.LoadMs), seconds(b.LoadMs), "")
 	t.write(w)
+}
+
+// ratio is x/y as a speed-up, or "-" where it has no value (a time of 0
+// in a file).
+func ratio(x, y float64) string {
+	r := x / y
+	if math.IsNaN(r) || math.IsInf(r, 0) || r == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", r)
 }
 
 func executorName(e string) string {
