@@ -1,25 +1,28 @@
 package runner
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // Program is what a generated runner's main hands to Main.
 type Program struct {
-	Name     string // the command's name in help text
+	// Name is the command's name in help text and errors (Main: the
+	// executable's base name).
+	Name     string
 	Schedule *schedule.Schedule
-	// WeightsDir is where the compiler found the weights; --weights
-	// overrides it.
-	WeightsDir string
 	// Stdin is what --bench-serve reads requests from (os.Stdin in Main).
 	Stdin io.Reader
 	// Open loads the schedule onto device index, weights from load.
@@ -45,10 +48,16 @@ func Main(p Program) {
 	if p.Stdin == nil {
 		p.Stdin = os.Stdin
 	}
+	if p.Name == "" {
+		p.Name = filepath.Base(os.Args[0])
+	}
 	err := Run(p, os.Args[1:], os.Stdout, os.Stderr)
 	var usage errUsage
+	var reported errReported
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &reported):
+		os.Exit(1) // on stdout, to the irc bench that started this runner
 	case errors.As(err, &usage):
 		fmt.Fprintf(os.Stderr, "%s: %v (see --help)\n", p.Name, err)
 		os.Exit(2)
@@ -62,6 +71,7 @@ type options struct {
 	tokens, logitsOut, weights string
 	generate, device, repeat   int
 	random, bench, profile     bool
+	allowOutside               bool
 	serve                      bool
 	seed                       uint64
 	positions, benchJSON       string
@@ -69,23 +79,35 @@ type options struct {
 	minTime                    time.Duration
 }
 
+// MaxMinTime is the longest --min-time: a measurement is the median of
+// as many steps as fill it, and each step's time is kept until then.
+const MaxMinTime = 10 * time.Second
+
 // Run is Main without the exit: it parses args, loads the model and
 // generates (or benchmarks). Generated ids go to stdout as the last line.
-func Run(p Program, args []string, stdout, stderr io.Writer) error {
+// The weights are read from --weights DIR or, by default, from the folder
+// of the runner's own executable (symbolic links resolved), so that a
+// runner carried to another machine with its weights beside it finds
+// them; the compiler's folder is not baked in.
+func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 	var o options
+	if p.Name == "" {
+		p.Name = "runner"
+	}
 	fs := flag.NewFlagSet(p.Name, flag.ContinueOnError)
 	fs.StringVar(&o.tokens, "tokens", "", "prompt token ids, comma-separated (required)")
 	fs.IntVar(&o.generate, "generate", 8, "number of tokens to generate greedily")
 	fs.StringVar(&o.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
-	fs.StringVar(&o.weights, "weights", p.WeightsDir, "folder the weight files are relative to")
+	fs.StringVar(&o.weights, "weights", "", "folder the weight files are relative to (default: the folder of this executable)")
 	fs.BoolVar(&o.random, "random-weights", false, "use deterministic random weights instead of the checkpoint")
+	fs.BoolVar(&o.allowOutside, "allow-weights-outside", false, "read weight files the model names outside the weights folder (absolute paths, .., symbolic links leading out); refused by default")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of --random-weights")
 	fs.IntVar(&o.device, "device", 0, "index of the device to run on")
 	fs.BoolVar(&o.bench, "bench", false, "measure time to first token and one decode step at each of --positions instead of generating")
 	fs.StringVar(&o.positions, "positions", "log2", "with --bench: decode positions, log2 (1, 2, 4, ... and --max-position) or a list like 1,8,64")
 	fs.Int64Var(&o.maxPosition, "max-position", 0, "with --bench: last position of log2 (default: max cache length - prefill chunk)")
 	fs.IntVar(&o.repeat, "repeat", 3, "timed repetitions of each --bench measurement")
-	fs.DurationVar(&o.minTime, "min-time", 50*time.Millisecond, "with --bench: each measurement is the median of as many steps as last this long (0: one step)")
+	fs.DurationVar(&o.minTime, "min-time", 50*time.Millisecond, "with --bench: each measurement is the median of as many steps as last this long (0: one step; at most "+MaxMinTime.String()+")")
 	fs.BoolVar(&o.serve, "bench-serve", false, "answer irc bench's measurement requests on stdin (see runner.Serve) instead of generating")
 	fs.StringVar(&o.benchJSON, "bench-json", "", "with --bench: write the measurements to this JSON file")
 	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and one decode step")
@@ -112,15 +134,34 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if o.minTime < 0 {
-		return usagef("--min-time %s: want a duration >= 0", o.minTime)
+	if err := CheckMinTime(o.minTime); err != nil {
+		return err
 	}
 	if o.repeat < 1 {
 		return usagef("--repeat %d: want at least 1", o.repeat)
 	}
 	var positions []int64
+	serving := false // Serve has started: its errors are not load errors
 	if o.bench && o.serve {
 		return usagef("--bench and --bench-serve: give one")
+	}
+	if o.serve {
+		// irc bench reads this runner's stdout: a failure before serving
+		// goes there, as the protocol's error reply, so that irc prints it
+		// as its one line.
+		defer func() {
+			var usage errUsage
+			if err != nil && !serving && !errors.As(err, &usage) && !errors.Is(err, flag.ErrHelp) {
+				json.NewEncoder(stdout).Encode(measurement{Error: err.Error()})
+				err = errReported{err}
+			}
+		}()
+	}
+	if err := CheckOutputFile("--logits-out", o.logitsOut); err != nil {
+		return err
+	}
+	if err := CheckOutputFile("--bench-json", o.benchJSON); err != nil {
+		return err
 	}
 	if o.bench {
 		prefill, err := graphIndex(p.Schedule, "prefill")
@@ -141,7 +182,11 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 	}
 	load := RandomWeights(o.seed)
 	if !o.random {
-		ckpt := OpenCheckpoint(o.weights)
+		dir, err := FindWeights(p.Schedule, o.weights)
+		if err != nil {
+			return err
+		}
+		ckpt := OpenCheckpointWith(dir, safetensors.FolderOptions{AllowOutside: o.allowOutside})
 		defer ckpt.Close()
 		load = ckpt.Load
 	}
@@ -180,6 +225,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) error {
 			sessions = append(sessions, sess)
 		}
 		if o.serve {
+			serving = true
 			return Serve(NewGroup(sessions...), p.Stdin, stdout)
 		}
 		reps, err := BenchAll(NewGroup(sessions...), BenchOptions{Positions: positions, Repeat: o.repeat, MinTime: o.minTime, Progress: stderr})
@@ -230,6 +276,73 @@ func BenchPositions(maxCacheLen, chunk int64, spec string, maxPosition int64) ([
 		}
 	}
 	return Positions(spec, maxPosition)
+}
+
+// errReported is an error already written where it is read (the bench
+// protocol's error reply): Main exits without printing it again.
+type errReported struct{ error }
+
+func (e errReported) Unwrap() error { return e.error }
+
+// CheckMinTime checks a --min-time value.
+func CheckMinTime(d time.Duration) error {
+	if d < 0 || d > MaxMinTime {
+		return usagef("--min-time %s: want a duration from 0 to %s", d, MaxMinTime)
+	}
+	return nil
+}
+
+// FindWeights is the folder a schedule's weight files are read from: dir
+// (--weights) or, when it is empty, the folder of the running executable,
+// symbolic links resolved. It checks that every file the schedule names is
+// there and otherwise says where it looked: the resolved folder, where
+// that folder came from, and the first missing file.
+func FindWeights(s *schedule.Schedule, dir string) (string, error) {
+	from := "given with --weights"
+	if dir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("weights: cannot find this runner's executable to look beside it (%v); give --weights DIR or --random-weights", err)
+		}
+		dir, from = filepath.Dir(exe), "the folder of this runner's executable"
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("--weights %s: %w", dir, err)
+	}
+	hint := "give --weights DIR (the folder the weight files are relative to) or --random-weights"
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("weights: the folder %s (%s) does not exist; %s", abs, from, hint)
+	case err != nil:
+		return "", fmt.Errorf("weights: the folder %s (%s): %v; %s", abs, from, pathErr(err), hint)
+	case !fi.IsDir():
+		return "", fmt.Errorf("weights: %s (%s) is not a folder; %s", abs, from, hint)
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
+	}
+	seen := map[string]bool{}
+	for _, b := range s.Buffers {
+		if b.Kind != schedule.Weight || b.File == "" || seen[b.File] {
+			continue
+		}
+		seen[b.File] = true
+		file := filepath.FromSlash(b.File)
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(abs, file)
+		}
+		if _, err := os.Stat(file); err != nil {
+			what := " not found"
+			if !errors.Is(err, fs.ErrNotExist) {
+				what = ": " + pathErr(err).Error()
+			}
+			return "", fmt.Errorf("weights: %s%s: looked in %s (%s) for %s; put the model's weight files there, or %s",
+				file, what, abs, from, b.File, hint)
+		}
+	}
+	return abs, nil
 }
 
 // errUsage marks errors in the command line (exit status 2).

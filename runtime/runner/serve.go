@@ -3,6 +3,7 @@ package runner
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -18,7 +19,11 @@ import (
 //	measure POSITION MIN_NS   -> {"ns": [median step time per executor], "steps": n}
 //	                             (POSITION -1 is TTFT)
 //
-// A failed request answers {"error": "..."} and the runner carries on.
+// A failed request answers {"error": "..."} and the runner carries on. A
+// runner that cannot start serving (an executor fails to load: a bad
+// --device, a missing weights file) writes one {"error": "..."} line and
+// exits with status 1; the client reads it as the reply to its first
+// request.
 
 type measurement struct {
 	Ns    []int64 `json:"ns"`
@@ -48,6 +53,10 @@ func Serve(m Measurer, in io.Reader, out io.Writer) error {
 				reply = measurement{Error: fmt.Sprintf("bad request %q: want measure POSITION MIN_NS", sc.Text())}
 				break
 			}
+			if err := CheckMinTime(time.Duration(minNs)); err != nil {
+				reply = measurement{Error: err.Error()}
+				break
+			}
 			ds, n, err := m.Measure(pos, time.Duration(minNs))
 			if err != nil {
 				reply = measurement{Error: err.Error()}
@@ -68,6 +77,9 @@ func Serve(m Measurer, in io.Reader, out io.Writer) error {
 	return sc.Err()
 }
 
+// ErrNoReply is a Client's error when the runner ended without answering.
+var ErrNoReply = errors.New("the runner exited without a reply")
+
 // Client is a Measurer that asks a serving runner over its stdin and
 // stdout.
 type Client struct {
@@ -83,19 +95,25 @@ func NewClient(w io.Writer, r io.Reader) *Client {
 }
 
 func (c *Client) call(req string, reply any) error {
-	if _, err := fmt.Fprintln(c.w, req); err != nil {
-		return fmt.Errorf("runner request %q: %w (did the runner exit? see its messages above)", req, err)
-	}
+	// A runner that failed to start has exited and may have left its
+	// error on its stdout: read it even when the request cannot be sent.
+	_, werr := fmt.Fprintln(c.w, req)
 	if !c.sc.Scan() {
 		if err := c.sc.Err(); err != nil {
 			return fmt.Errorf("runner reply to %q: %w", req, err)
 		}
-		return fmt.Errorf("runner reply to %q: no reply (did the runner exit? see its messages above)", req)
+		if werr != nil {
+			return fmt.Errorf("runner request %q: %w (%w)", req, werr, ErrNoReply)
+		}
+		return fmt.Errorf("runner reply to %q: %w", req, ErrNoReply)
 	}
 	line := c.sc.Bytes()
 	var failed measurement
 	if json.Unmarshal(line, &failed) == nil && failed.Error != "" {
 		return fmt.Errorf("%s", failed.Error)
+	}
+	if werr != nil {
+		return fmt.Errorf("runner request %q: %w (%w)", req, werr, ErrNoReply)
 	}
 	if err := json.Unmarshal(line, reply); err != nil {
 		return fmt.Errorf("runner reply to %q: %w: %q", req, err, line)

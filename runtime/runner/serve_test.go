@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestServeRoundTrip(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Info(); err == nil || !strings.Contains(err.Error(), "did the runner exit?") {
+	if _, err := c.Info(); !errors.Is(err, ErrNoReply) {
 		t.Errorf("after the server ended: %v", err)
 	}
 }

@@ -187,13 +187,17 @@ func (g *Group) Measure(pos int64, minTime time.Duration) ([]time.Duration, int,
 		if err != nil {
 			return nil, 0, err
 		}
-		slowest := time.Duration(1)
+		// No cap on the count: the measurement lasts minTime (at most
+		// MaxMinTime) as asked and recorded. A step counts as at least
+		// 1 µs, which bounds the times kept to MaxMinTime/1µs per
+		// executor; no device step is faster.
+		slowest := time.Microsecond
 		for _, d := range one {
 			slowest = max(slowest, d)
 		}
 		n = 1
 		if slowest < minTime {
-			n = min(int(minTime/slowest)+1, 1000)
+			n = int(minTime/slowest) + 1
 		}
 		g.steps[pos] = n
 	}
