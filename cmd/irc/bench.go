@@ -12,6 +12,7 @@ import (
 
 	"github.com/irc-compiler/irc/bench"
 	"github.com/irc-compiler/irc/codegen/backend"
+	"github.com/irc-compiler/irc/codegen/runnergen"
 	"github.com/irc-compiler/irc/runtime/runner"
 )
 
@@ -20,10 +21,10 @@ type benchFlags struct {
 	jsonOut, chart, weightsDir  string
 	keep, runners               string
 	executorSet                 bool // --executor was given
-	buildOnly                   bool
+	buildOnly, force            bool
 	maxPosition                 int64
 	repeat, device              int
-	randomWeights               bool
+	randomWeights, allowOutside bool
 	seed                        uint64
 	minTime                     time.Duration
 }
@@ -42,7 +43,9 @@ layer), builds the generated runner and runs its bench mode, which
     step): median, sample standard deviation, tokens/s, and the bandwidth of the
     bytes a step must read (all weights + the cache so far). Each measurement is
     the median of as many identical steps as fill --min-time, so that timer and
-    scheduler noise does not swamp millisecond steps (0: single steps);
+    scheduler noise does not swamp millisecond steps (0: single steps; at most
+    10s; the step count is not capped, and the JSON records min_time_ms and each
+    position's steps);
   - measures the device's copy bandwidth where the backend can.
 Compile time (IR to schedule and kernels) and weight-loading time are reported too.
 
@@ -61,7 +64,16 @@ process (twice the device memory; --executor whole or dag measures one); their
 steps take turns, one of each at a time, so that the machine's noise weighs on both
 alike and their ratio is fair. To measure on a machine without Go (a GPU host),
 build with --keep DIR --build-only here, carry DIR, and run irc bench --runners DIR
-there.`,
+there.
+
+--keep DIR must be a new or empty folder, or one irc wrote (it holds the
+.irc-runner marker): irc rewrites it, removing the previous runner's files the new
+one lacks and nothing else; --force writes into another folder. The runner finds
+the weights through --weights (default: the model file's folder); a runner
+measured with --runners reads them from --weights DIR or, without it, from DIR
+itself, beside its binary. --json and --chart are checked before anything is
+compiled or measured; an existing file there is overwritten, a folder or special
+file is refused.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.executorSet = cmd.Flags().Changed("executor")
@@ -73,16 +85,18 @@ there.`,
 	fl.StringVar(&f.positions, "positions", "log2", "decode positions: log2 or a comma-separated list")
 	fl.Int64Var(&f.maxPosition, "max-position", 0, "last log2 position (default: max cache length - prefill chunk)")
 	fl.IntVar(&f.repeat, "repeat", 3, "timed repetitions of each measurement")
-	fl.DurationVar(&f.minTime, "min-time", 50*time.Millisecond, "each measurement is the median of as many steps as last this long (0: one step)")
+	fl.DurationVar(&f.minTime, "min-time", 50*time.Millisecond, "each measurement is the median of as many steps as last this long (0: one step; at most "+runner.MaxMinTime.String()+"); the JSON records it and each position's step count")
 	fl.StringVar(&f.executor, "executor", "both", "whole (one partition), dag (--partition layer) or both")
 	fl.StringVar(&f.jsonOut, "json", "", "write the result to this JSON file")
 	fl.StringVar(&f.chart, "chart", "", "draw the result to this PNG file")
 	fl.StringVar(&f.keep, "keep", "", "keep the bench runner (source, binary, built.json) in DIR, to measure again with --runners")
 	fl.BoolVar(&f.buildOnly, "build-only", false, "with --keep: compile and build the runner, measure nothing")
+	fl.BoolVar(&f.force, "force", false, "with --keep: write into a non-empty folder irc did not write (same-named files are replaced)")
 	fl.StringVar(&f.runners, "runners", "", "measure the bench runner --keep built in DIR (e.g. carried to a machine without Go) with the executors it holds; no MODEL")
 	fl.IntVar(&f.device, "device", 0, "device index (see the runner's --device)")
 	fl.StringVar(&f.weightsDir, "weights", "", "folder the weight files are relative to (default: the model file's folder)")
 	fl.BoolVar(&f.randomWeights, "random-weights", false, "use deterministic random weights instead of the checkpoint")
+	fl.BoolVar(&f.allowOutside, allowOutsideFlag, false, allowOutsideHelp)
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the random KV caches, tokens and --random-weights")
 	cmd.AddCommand(newBenchCompareCmd())
 	return cmd
@@ -112,12 +126,30 @@ func (f benchFlags) check(args []string) error {
 		return fmt.Errorf("--runners: the ref target has no runner")
 	case f.executor != "whole" && f.executor != "dag" && f.executor != "both":
 		return fmt.Errorf("unknown --executor %q (want whole, dag or both)", f.executor)
-	case f.minTime < 0:
-		return fmt.Errorf("--min-time %s: want a duration >= 0", f.minTime)
+	case f.force && f.keep == "":
+		return fmt.Errorf("--force writes the runner into --keep DIR when irc did not write that folder: give --keep DIR")
 	case f.repeat < 1:
 		return fmt.Errorf("--repeat %d: want at least 1", f.repeat)
 	case f.chart != "" && !strings.EqualFold(filepath.Ext(f.chart), ".png"):
 		return fmt.Errorf("--chart %s: charts are PNG files, name it .png", f.chart)
+	case f.buildOnly && (f.jsonOut != "" || f.chart != ""):
+		return fmt.Errorf("--build-only measures nothing: drop --json and --chart")
+	}
+	if err := runner.CheckMinTime(f.minTime); err != nil {
+		return err
+	}
+	// The outputs are checked before compiling and measuring, which may
+	// take long: a mistake fails now, not at the end.
+	if err := runner.CheckOutputFile("--json", f.jsonOut); err != nil {
+		return err
+	}
+	if err := runner.CheckOutputFile("--chart", f.chart); err != nil {
+		return err
+	}
+	if f.keep != "" {
+		if _, err := runnergen.CheckFolder(f.keep, f.force); err != nil {
+			return fmt.Errorf("--keep: %w", err)
+		}
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func TestBenchExample(t *testing.T) {
 		t.Error(err)
 	}
 	again := filepath.Join(root, "again.json")
-	if _, errOut, code := irc(t, "bench", "--runners", kept, "--positions", "1,2", "--repeat", "1", "--json", again); code != 0 {
+	if _, errOut, code := irc(t, "bench", "--runners", kept, "--positions", "1,2", "--repeat", "1", "--json", again, "--weights", root); code != 0 {
 		t.Fatalf("--runners: %s", errOut)
 	}
 	if r2, err := bench.Read(again); err != nil || r2.Executor != "whole" || r2.DAG == nil || r2.DAG.CompileMs != r.DAG.CompileMs || len(r2.Positions) != 2 || r2.DAG.Partitions != 4 {

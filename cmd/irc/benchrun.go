@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,9 +93,7 @@ func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (pr
 			return prepared{stop: cleanup}, fmt.Errorf("%s executor: %w", name, err)
 		}
 		if r == nil {
-			if r, err = newRunner(low, b, filepath.Dir(path), dir); err != nil {
-				return prepared{stop: cleanup}, err
-			}
+			r = newRunner(low, b)
 			r.Executor = name
 		} else {
 			r.Variants = append(r.Variants, runnergen.Variant{Name: name, Schedule: low.Schedule, Kernels: b.Emit(low)})
@@ -103,7 +102,12 @@ func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (pr
 		built.CompileMs = append(built.CompileMs, float64(compiled)/1e6)
 		fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
 	}
-	if err := writeRunnerFiles(r, dir); err != nil {
+	if err := r.Write(dir, f.force); err != nil {
+		return prepared{stop: cleanup}, err
+	}
+	// The binary and built.json are irc's too: a later runner written
+	// into dir removes them (they would not match it).
+	if err := runnergen.Claim(dir, "runner", "built.json"); err != nil {
 		return prepared{stop: cleanup}, err
 	}
 	if _, err := buildRunner(dir, b, prefixed(log, "  ")); err != nil {
@@ -118,6 +122,14 @@ func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (pr
 			fmt.Fprintf(log, "built the bench runner (%s) in %s; measure it with irc bench --runners %s\n", strings.Join(names, ", "), dir, dir)
 		}
 		return prepared{stop: cleanup}, err
+	}
+	// The runner is measured where it was built: tell it where the
+	// weights are (a runner carried elsewhere and measured with --runners
+	// reads them beside itself, or from --weights).
+	if f.weightsDir == "" && !f.randomWeights {
+		if f.weightsDir, err = absDir("--weights", filepath.Dir(path)); err != nil {
+			return prepared{stop: cleanup}, err
+		}
 	}
 	x, err := startRunner(dir, f, log)
 	stop := x.stop
@@ -144,14 +156,25 @@ func startRunner(dir string, f benchFlags, log io.Writer) (prepared, error) {
 		return prepared{}, fmt.Errorf("%s holds a %s runner, not %s (give --target %s)", dir, built.Target, f.target, built.Target)
 	}
 	args := []string{"--bench-serve", "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10)}
-	if f.weightsDir != "" {
-		args = append(args, "--weights", f.weightsDir)
-	}
 	if f.randomWeights {
 		args = append(args, "--random-weights")
+	} else if f.weightsDir != "" {
+		abs, err := absDir("--weights", f.weightsDir)
+		if err != nil {
+			return prepared{}, err
+		}
+		args = append(args, "--weights", abs)
 	}
-	cmd := exec.Command(filepath.Join(dir, "runner"), args...)
-	cmd.Stderr = prefixed(log, "  runner: ")
+	if f.allowOutside && !f.randomWeights {
+		args = append(args, "--"+allowOutsideFlag)
+	}
+	bin := filepath.Join(dir, "runner")
+	if fi, err := os.Stat(bin); err != nil || !fi.Mode().IsRegular() {
+		return prepared{}, fmt.Errorf("%s: no runner binary (--runners wants the folder irc bench --keep wrote, with the runner and its built.json)", bin)
+	}
+	cmd := exec.Command(bin, args...)
+	held := &holdLast{w: prefixed(log, "  runner: ")}
+	cmd.Stderr = held
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return prepared{}, err
@@ -163,11 +186,53 @@ func startRunner(dir string, f benchFlags, log io.Writer) (prepared, error) {
 	if err := cmd.Start(); err != nil {
 		return prepared{}, fmt.Errorf("starting the runner: %w", err)
 	}
-	stop := func() error {
-		in.Close()
-		return cmd.Wait()
+	var waited error
+	done := false
+	wait := func() error {
+		if !done {
+			in.Close()
+			waited, done = cmd.Wait(), true
+		}
+		return waited
 	}
-	return prepared{m: runner.NewClient(in, out), compileMs: built.CompileMs, stop: stop}, nil
+	stop := func() error {
+		err := wait()
+		held.flush()
+		return err
+	}
+	return prepared{m: &runnerProc{Client: runner.NewClient(in, out), wait: wait, held: held}, compileMs: built.CompileMs, stop: stop}, nil
+}
+
+// runnerProc is a serving runner: when it ends without a reply, its exit
+// status and last line on stderr say why, as irc's one line.
+type runnerProc struct {
+	*runner.Client
+	wait func() error
+	held *holdLast
+}
+
+func (p *runnerProc) explain(err error) error {
+	if !errors.Is(err, runner.ErrNoReply) {
+		return err
+	}
+	status := p.wait()
+	if line := p.held.take("runner"); line != "" {
+		return fmt.Errorf("the bench runner failed: %s", line)
+	}
+	if status != nil {
+		return fmt.Errorf("the bench runner ended without a reply: %v (its messages are above)", status)
+	}
+	return err
+}
+
+func (p *runnerProc) Info() ([]*runner.Report, error) {
+	r, err := p.Client.Info()
+	return r, p.explain(err)
+}
+
+func (p *runnerProc) Measure(pos int64, minTime time.Duration) ([]time.Duration, int, error) {
+	ds, n, err := p.Client.Measure(pos, minTime)
+	return ds, n, p.explain(err)
 }
 
 // prepareRef compiles the model once per executor and loads each on the
@@ -185,7 +250,7 @@ func prepareRef(path string, names []string, f benchFlags, log io.Writer) (prepa
 		compiled := time.Since(start)
 		fmt.Fprintf(log, "compiled in %s\n", roundDur(compiled))
 		start = time.Now()
-		rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.seed)
+		rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.allowOutside, f.seed)
 		if err != nil {
 			return prepared{}, err
 		}

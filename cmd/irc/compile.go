@@ -15,6 +15,7 @@ import (
 	"github.com/irc-compiler/irc/codegen/runnergen"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/passes"
+	"github.com/irc-compiler/irc/runtime/runner"
 )
 
 func newCompileCmd() *cobra.Command {
@@ -24,6 +25,7 @@ func newCompileCmd() *cobra.Command {
 		out       string
 		statsJSON string
 		emit      string
+		force     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "compile MODEL -o OUT [--target ref|none|" + strings.Join(backend.Names(), "|") + "] [--stats-json FILE]",
@@ -44,6 +46,16 @@ memory plan and one launch table per graph) and written as a runner, a Go module
 with the kernels embedded; go build in OUT makes a binary with the flags of irc run
 (--tokens --generate --logits-out --weights --random-weights) plus --device and
 --bench. --emit schedule prints the schedule: buffers, arena plan, launches.
+The runner reads its weight files (paths relative to the model file's folder, as
+the compile message lists them) from the folder of its executable, or from
+--weights DIR: copy them beside the binary, or point --weights at the model's folder.
+Nothing of this machine's folders is written into the runner.
+
+OUT must be a new or empty folder, or one irc wrote (it holds the .irc-runner
+marker): irc rewrites it and removes the previous runner's files the new one
+lacks, nothing else. --force writes into a folder irc did not write, replacing
+files of the same names. An existing OUT file (.irpb, .ir) or --stats-json file
+is overwritten; a folder or special file there is refused.
 
 Inspect what the passes did with --dump-after=all --dump-dir DIR (numbered NNN_<pass>.ir,
 written only for passes that changed the graph), --explain=PASS (why a candidate was
@@ -58,6 +70,23 @@ Passes, in their canonical order:
 			}
 			if emit != "" && emit != "schedule" {
 				return fmt.Errorf("unknown --emit %q (want schedule)", emit)
+			}
+			// Outputs are checked before the work: a mistake fails now.
+			b, gpu := backend.Lookup(target)
+			if gpu {
+				if _, err := runnergen.CheckFolder(out, force); err != nil {
+					return err
+				}
+			} else if err := runner.CheckOutputFile("-o", out); err != nil {
+				return err
+			} else if force {
+				return fmt.Errorf("--force is for a GPU target's runner folder (%s)", backend.List())
+			}
+			if err := runner.CheckOutputFile("--stats-json", statsJSON); err != nil {
+				return err
+			}
+			if err := pf.checkDumpDir(); err != nil {
+				return err
 			}
 			m, err := ir.Load(args[0])
 			if err != nil {
@@ -75,8 +104,8 @@ Passes, in their canonical order:
 					return err
 				}
 			}
-			if b, ok := backend.Lookup(target); ok {
-				low, err := writeRunner(m, b, filepath.Dir(args[0]), out)
+			if gpu {
+				low, err := writeRunner(m, b, out, force)
 				if err != nil {
 					return err
 				}
@@ -89,6 +118,11 @@ Passes, in their canonical order:
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "compiled %s for %s: %d passes, %d kernels, %d launches in %s -> %s (build it there: %s)\n",
 					args[0], target, len(rep.Pipeline), len(low.Schedule.Kernels), launches, roundDur(time.Since(start)), out, runnergen.BuildCommand(b))
+				weights, err := absDir("MODEL", filepath.Dir(args[0]))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "the runner reads %s beside its binary, or from --weights DIR (here: --weights %s)\n", weightFiles(low), weights)
 				return nil
 			}
 			if emit != "" {
@@ -109,6 +143,7 @@ Passes, in their canonical order:
 	cmd.Flags().StringVarP(&out, "output", "o", "", "compiled model file (.irpb, or .ir for text), or the runner's folder for a GPU backend")
 	cmd.Flags().StringVar(&emit, "emit", "", "also print an intermediate form: schedule (the kernel schedule, GPU targets)")
 	cmd.Flags().StringVar(&statsJSON, "stats-json", "", "write the op histograms, partitions and pass timings as JSON")
+	cmd.Flags().BoolVar(&force, "force", false, "write the runner into a non-empty folder irc did not write (same-named files are replaced)")
 	return cmd
 }
 

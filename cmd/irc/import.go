@@ -9,6 +9,7 @@ import (
 
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/hf"
+	"github.com/irc-compiler/irc/runtime/runner"
 )
 
 func newImportCmd() *cobra.Command {
@@ -21,11 +22,27 @@ func newImportCmd() *cobra.Command {
 by model.safetensors.index.json), and writes the model's prefill and decode graphs as
 primitive ops. Weights stay in the safetensors files; the .irpb refers to them by a path
 relative to itself. A folder with config.json alone is imported too: its weights are
-declared from the config, and the model then runs with --random-weights.`,
+declared from the config, and the model then runs with --random-weights.
+
+--max-cache-len and --prefill-len take a number of tokens >= 1; 0, their default,
+means the default length (min(max_position_embeddings, 4096) and 128, or the cache
+length if smaller); a negative value is an error. An existing MODEL.irpb is
+overwritten.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return fmt.Errorf("import needs -o MODEL.irpb")
+			}
+			// 0 is the default for both (as their help says); below is a
+			// mistake, named here with its flag.
+			if opts.MaxCacheLen < 0 {
+				return fmt.Errorf("--max-cache-len %d: want a number of tokens >= 1 (or 0 for the default, min(max_position_embeddings, 4096))", opts.MaxCacheLen)
+			}
+			if opts.PrefillLen < 0 {
+				return fmt.Errorf("--prefill-len %d: want a number of tokens >= 1 (or 0 for the default, 128 or the cache length if smaller)", opts.PrefillLen)
+			}
+			if err := runner.CheckOutputFile("-o", out); err != nil {
+				return err
 			}
 			start := time.Now()
 			dir := args[0]
@@ -51,8 +68,8 @@ declared from the config, and the model then runs with --random-weights.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output model file (.irpb)")
-	cmd.Flags().Int64Var(&opts.MaxCacheLen, "max-cache-len", 0, "KV-cache length (default min(max_position_embeddings, 4096))")
-	cmd.Flags().Int64Var(&opts.PrefillLen, "prefill-len", 0, "tokens per prefill chunk (default 128, at most the cache length)")
+	cmd.Flags().Int64Var(&opts.MaxCacheLen, "max-cache-len", 0, "KV-cache length in tokens; 0 (the default) means min(max_position_embeddings, 4096)")
+	cmd.Flags().Int64Var(&opts.PrefillLen, "prefill-len", 0, "tokens per prefill chunk, at most the cache length; 0 (the default) means 128, or the cache length if smaller")
 	return cmd
 }
 

@@ -36,9 +36,10 @@ func tinyModel(t *testing.T, preset string) (dir, irpb string) {
 	if _, errOut, code := irc(t, "testmodel", "-o", root, "--preset", preset); code != 0 {
 		t.Fatalf("testmodel: %s", errOut)
 	}
+	// The model file beside the checkpoint's folder: its weight files lie
+	// inside the model's folder, as irc reads them by default.
 	dir = filepath.Join(root, preset)
-	irpb = filepath.Join(root, "out", "model.irpb")
-	os.MkdirAll(filepath.Dir(irpb), 0o755)
+	irpb = filepath.Join(root, "model.irpb")
 	if _, errOut, code := irc(t, "import", dir, "-o", irpb, "--prefill-len", "4"); code != 0 {
 		t.Fatalf("import: %s", errOut)
 	}

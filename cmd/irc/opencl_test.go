@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,7 @@ func TestOpenCLRunnerMatchesRef(t *testing.T) {
 			}
 			prompt := "5,17,3,9,2,11"
 			gotNpy, wantNpy := filepath.Join(dir, "got.npy"), filepath.Join(dir, "want.npy")
-			cmd := exec.Command(bin, "--tokens", prompt, "--generate", "6", "--logits-out", gotNpy)
+			cmd := exec.Command(bin, "--tokens", prompt, "--generate", "6", "--logits-out", gotNpy, "--weights", filepath.Dir(irpb))
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
@@ -46,7 +47,7 @@ func TestOpenCLRunnerMatchesRef(t *testing.T) {
 			if !strings.Contains(stderr.String(), "decode") {
 				t.Errorf("runner printed no timings: %s", stderr.String())
 			}
-			bench, err := exec.Command(bin, "--bench", "--repeat", "2", "--positions", "1,7", "--profile").CombinedOutput()
+			bench, err := exec.Command(bin, "--bench", "--repeat", "2", "--positions", "1,7", "--profile", "--weights", filepath.Dir(irpb)).CombinedOutput()
 			if err != nil || !strings.Contains(string(bench), "position 7 (2/2)") || !strings.Contains(string(bench), "time to first token") || !strings.Contains(string(bench), "profile of decode") ||
 				!strings.Contains(string(bench), "linear_gemv_") {
 				t.Errorf("--bench --profile: %v\n%s", err, bench)
@@ -113,12 +114,17 @@ func TestRunBackendOpenCL(t *testing.T) {
 	}
 }
 
-// Compiling the same model twice gives byte-identical runner folders.
+// Compiling the same model twice gives byte-identical runner folders,
+// even from different folders (issue 12, class 9: main.go held the
+// compile's absolute folder): nothing of either folder is in them.
 func TestCompileOpenCLIsDeterministic(t *testing.T) {
-	_, irpb := tinyModel(t, "llama3-scaled")
-	a, b := filepath.Join(t.TempDir(), "r"), filepath.Join(t.TempDir(), "r")
-	for _, dir := range []string{a, b} {
-		if _, errOut, code := irc(t, "compile", irpb, "--target", "opencl", "-o", dir); code != 0 {
+	dirA, irpb := tinyModel(t, "llama3-scaled")
+	rootB := filepath.Join(t.TempDir(), "elsewhere")
+	copyTree(t, filepath.Dir(irpb), rootB)
+	irpbB := filepath.Join(rootB, filepath.Base(irpb))
+	a, b := filepath.Join(t.TempDir(), "r"), filepath.Join(t.TempDir(), "other-name")
+	for _, c := range [][2]string{{irpb, a}, {irpbB, b}} {
+		if _, errOut, code := irc(t, "compile", c[0], "--target", "opencl", "-o", c[1]); code != 0 {
 			t.Fatal(errOut)
 		}
 	}
@@ -132,6 +138,11 @@ func TestCompileOpenCLIsDeterministic(t *testing.T) {
 		y, err := os.ReadFile(filepath.Join(b, rel))
 		if err != nil || !bytes.Equal(x, y) {
 			t.Errorf("%s differs", rel)
+		}
+		for _, folder := range []string{filepath.Dir(dirA), rootB, a, b, os.TempDir()} {
+			if bytes.Contains(x, []byte(folder)) {
+				t.Errorf("%s names the folder %s", rel, folder)
+			}
 		}
 		n++
 		return nil
@@ -152,4 +163,77 @@ func openCL(t *testing.T) *backend.Backend {
 		t.Fatal("no opencl backend registered")
 	}
 	return b
+}
+
+// copyTree copies the files under src to dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 12, class 9: a runner carried to another machine finds its
+// weights beside its own executable (symbolic links resolved) or where
+// --weights says, and says exactly where it looked when they are not
+// there: the resolved folder and the first missing file.
+func TestRunnerFindsItsWeights(t *testing.T) {
+	_, irpb := tinyModel(t, "qwen2-tiny")
+	dir := filepath.Join(t.TempDir(), "runner")
+	if _, errOut, code := irc(t, "compile", irpb, "--target", "opencl", "-o", dir); code != 0 || !strings.Contains(errOut, "the runner reads qwen2-tiny/model.safetensors beside its binary, or from --weights DIR (here: --weights "+filepath.Dir(irpb)+")") {
+		t.Fatalf("compile: %s", errOut)
+	}
+	bin, err := buildRunner(dir, openCL(t), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run from an unrelated folder through a link: the runner looks
+	// beside the binary the link leads to.
+	link := filepath.Join(t.TempDir(), "linked")
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	runIn := func(args ...string) (string, error) {
+		cmd := exec.Command(link, append([]string{"--tokens", "5,17,3", "--generate", "2"}, args...)...)
+		cmd.Dir = t.TempDir()
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := runIn()
+	realDir, _ := filepath.EvalSymlinks(dir)
+	want := "linked: weights: " + filepath.Join(realDir, "qwen2-tiny", "model.safetensors") + " not found: looked in " + realDir + " (the folder of this runner's executable) for qwen2-tiny/model.safetensors"
+	if err == nil || !strings.Contains(out, want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Errorf("no weights: %v\n%s\nwant one line with %q", err, out, want)
+	}
+	missing := t.TempDir()
+	if out, err := runIn("--weights", missing); err == nil || !strings.Contains(out, "weights: "+filepath.Join(missing, "qwen2-tiny", "model.safetensors")+" not found: looked in "+missing+" (given with --weights)") {
+		t.Errorf("--weights without them: %v\n%s", err, out)
+	}
+	if out, err := runIn("--weights", filepath.Join(missing, "nope")); err == nil || !strings.Contains(out, "weights: the folder "+filepath.Join(missing, "nope")+" (given with --weights) does not exist") {
+		t.Errorf("--weights of no folder: %v\n%s", err, out)
+	}
+	byFlag, err := runIn("--weights", filepath.Dir(irpb))
+	if err != nil {
+		t.Fatalf("--weights: %v\n%s", err, byFlag)
+	}
+	// The weight files carried beside the binary, as on another machine.
+	copyTree(t, filepath.Join(filepath.Dir(irpb), "qwen2-tiny"), filepath.Join(dir, "qwen2-tiny"))
+	beside, err := runIn()
+	if err != nil || lastLine(beside) != lastLine(byFlag) {
+		t.Errorf("weights beside the binary: %v\n%s\nwant ids %s", err, beside, lastLine(byFlag))
+	}
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -49,6 +52,9 @@ func (p *pipelineFlags) options(target string, log io.Writer) (*passes.Options, 
 	if err := checkTarget(target); err != nil {
 		return nil, err
 	}
+	if err := p.checkDumpDir(); err != nil {
+		return nil, err
+	}
 	pipeline, err := passes.ParsePipeline(p.passes, target)
 	if err != nil {
 		return nil, err
@@ -82,6 +88,25 @@ func (p *pipelineFlags) options(target string, log io.Writer) (*passes.Options, 
 		return nil, fmt.Errorf("--dump-dir needs --dump-after or --dump-before to say which passes to dump")
 	}
 	return opt, nil
+}
+
+// checkDumpDir checks --dump-dir before the pipeline runs: a new folder
+// (it is made) or an existing one, where dumps replace files of their
+// names.
+func (p *pipelineFlags) checkDumpDir() error {
+	if p.dumpDir == "" {
+		return nil
+	}
+	fi, err := os.Stat(p.dumpDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--dump-dir %s: %w", p.dumpDir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("--dump-dir %s: exists and is not a folder", p.dumpDir)
+	}
+	return nil
 }
 
 // run applies the pipeline to m, read from modelDir, and prints the tables

@@ -11,6 +11,7 @@ import (
 
 	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/ref"
 	"github.com/irc-compiler/irc/runtime/runner"
 	"github.com/irc-compiler/irc/runtime/weights"
@@ -23,6 +24,7 @@ type runFlags struct {
 	logitsOut     string
 	weightsDir    string
 	randomWeights bool
+	allowOutside  bool
 	seed          uint64
 	device        int
 	pipeline      pipelineFlags
@@ -43,7 +45,13 @@ imported); the pipeline flags are those of irc compile.
 
 A GPU --backend (` + backend.List() + `) compiles the model to a runner (irc compile
 --target BACKEND), builds it and runs it on device --device: one step for what the three
-commands do.`,
+commands do.
+
+Weights are read from --weights DIR (default: the model file's folder). A weight file
+the model names outside that folder (an absolute path, "..", a symbolic link leading
+out) is refused unless --` + allowOutsideFlag + `: a model file is input, and should not
+make irc read elsewhere. An existing --logits-out file is overwritten; a folder or
+special file there is refused before anything runs.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runModel(cmd, args[0], f) },
 	}
@@ -55,6 +63,7 @@ commands do.`,
 	fl.StringVar(&f.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
 	fl.StringVar(&f.weightsDir, "weights", "", "folder the weight files are relative to (default: the model file's folder)")
 	fl.BoolVar(&f.randomWeights, "random-weights", false, "use deterministic random weights instead of the checkpoint")
+	fl.BoolVar(&f.allowOutside, allowOutsideFlag, false, allowOutsideHelp)
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of --random-weights")
 	f.pipeline.register(fl)
 	return cmd
@@ -72,6 +81,12 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.generate < 0 {
+		return fmt.Errorf("--generate %d: want a number of tokens >= 0", f.generate)
+	}
+	if err := runner.CheckOutputFile("--logits-out", f.logitsOut); err != nil {
+		return err // before compiling and generating, not after
+	}
 	m, err := ir.Load(path)
 	if err != nil {
 		return err
@@ -82,7 +97,7 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	if gpu != nil {
 		return runOnGPU(cmd, m, gpu, path, f)
 	}
-	rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.seed)
+	rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.allowOutside, f.seed)
 	if err != nil {
 		return err
 	}
@@ -104,14 +119,15 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 }
 
 // loadRef loads the model from path on the reference runtime, with the
-// weights in weightsDir (default: the model's folder) or random ones.
-func loadRef(m *ir.Model, path, weightsDir string, random bool, seed uint64) (*ref.Runtime, error) {
+// weights in weightsDir (default: the model's folder; files outside it
+// only with allowOutside) or random ones.
+func loadRef(m *ir.Model, path, weightsDir string, random, allowOutside bool, seed uint64) (*ref.Runtime, error) {
 	var src ref.WeightSource = ref.RandomWeights{Seed: seed}
 	if !random {
 		if weightsDir == "" {
 			weightsDir = filepath.Dir(path)
 		}
-		files := weights.Open(weightsDir)
+		files := weights.OpenWith(weightsDir, safetensors.FolderOptions{AllowOutside: allowOutside})
 		defer files.Close()
 		src = files
 	}
@@ -130,7 +146,7 @@ func runOnGPU(cmd *cobra.Command, m *ir.Model, b *backend.Backend, path string, 
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if _, err := writeRunner(m, b, filepath.Dir(path), dir); err != nil {
+	if _, err := writeRunner(m, b, dir, false); err != nil {
 		return err
 	}
 	bin, err := buildRunner(dir, b, cmd.ErrOrStderr())
@@ -145,11 +161,23 @@ func runOnGPU(cmd *cobra.Command, m *ir.Model, b *backend.Backend, path string, 
 		}
 		args = append(args, "--logits-out", abs)
 	}
-	if f.weightsDir != "" {
-		args = append(args, "--weights", f.weightsDir)
-	}
 	if f.randomWeights {
 		args = append(args, "--random-weights", "--seed", strconv.FormatUint(f.seed, 10))
+	} else {
+		// The runner lives in a temporary folder: tell it where the
+		// weights are, as ref would find them.
+		weights := f.weightsDir
+		if weights == "" {
+			weights = filepath.Dir(path)
+		}
+		abs, err := absDir("--weights", weights)
+		if err != nil {
+			return err
+		}
+		args = append(args, "--weights", abs)
+		if f.allowOutside {
+			args = append(args, "--"+allowOutsideFlag)
+		}
 	}
 	return runRunner(bin, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,40 +16,57 @@ import (
 	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/codegen/runnergen"
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // writeRunner lowers a compiled model and writes its runner for backend b
-// into dir; the runner finds weights relative to weightsDir unless told
-// otherwise.
-func writeRunner(m *ir.Model, b *backend.Backend, weightsDir, dir string) (*codegen.Lowered, error) {
+// into dir (see runnergen.Runner.Write for force). The runner reads its
+// weights beside its executable or from --weights: nothing of this
+// machine's folders goes into it.
+func writeRunner(m *ir.Model, b *backend.Backend, dir string, force bool) (*codegen.Lowered, error) {
 	low, err := codegen.Lower(m, b.Target)
 	if err != nil {
 		return nil, err
 	}
-	r, err := newRunner(low, b, weightsDir, dir)
-	if err != nil {
-		return nil, err
-	}
-	return low, writeRunnerFiles(r, dir)
+	return low, newRunner(low, b).Write(dir, force)
 }
 
-// newRunner is the runner of a lowered model, to be written into dir.
-func newRunner(low *codegen.Lowered, b *backend.Backend, weightsDir, dir string) (*runnergen.Runner, error) {
-	abs, err := filepath.Abs(weightsDir)
-	if err != nil {
-		return nil, err
-	}
-	return &runnergen.Runner{
-		Name: filepath.Base(filepath.Clean(dir)), Schedule: low.Schedule, WeightsDir: abs,
-		Backend: b, Kernels: b.Emit(low),
-	}, nil
+// newRunner is the runner of a lowered model.
+func newRunner(low *codegen.Lowered, b *backend.Backend) *runnergen.Runner {
+	return &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: b.Emit(low)}
 }
 
-func writeRunnerFiles(r *runnergen.Runner, dir string) error {
-	if err := r.Write(dir); err != nil {
-		return fmt.Errorf("writing the runner to %s: %w", dir, err)
+// allowOutsideFlag lets weight files lie outside the weights folder (run,
+// bench and the runners have it).
+const allowOutsideFlag = "allow-weights-outside"
+
+const allowOutsideHelp = "read weight files the model names outside the weights folder (absolute paths, .., symbolic links leading out); refused by default"
+
+// weightFiles names the weight files a schedule reads, for messages: the
+// first few, and how many more.
+func weightFiles(low *codegen.Lowered) string {
+	var files []string
+	for _, b := range low.Schedule.Buffers {
+		if b.Kind == schedule.Weight && b.File != "" && !slices.Contains(files, b.File) {
+			files = append(files, b.File)
+		}
 	}
-	return nil
+	switch {
+	case len(files) == 0:
+		return "no weight files"
+	case len(files) > 2:
+		return fmt.Sprintf("%s and %d more files", strings.Join(files[:2], ", "), len(files)-2)
+	}
+	return strings.Join(files, ", ")
+}
+
+// absDir is dir as an absolute path, for a runner that runs elsewhere.
+func absDir(flag, dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", flag, dir, err)
+	}
+	return abs, nil
 }
 
 // buildRunner builds a runner folder of backend b (its generate step, then
@@ -89,12 +109,65 @@ func gpuBackend(flag, name string, others ...string) (*backend.Backend, error) {
 	return nil, fmt.Errorf("unknown %s %q (available: %s)", flag, name, strings.Join(append(others, backend.Names()...), ", "))
 }
 
-// runRunner executes a built runner with args, passing its output through.
+// runRunner executes a built runner with args, passing its output
+// through. When it fails, its last line on stderr (its error) becomes
+// irc's one-line error instead of being printed twice.
 func runRunner(bin string, args []string, stdout, stderr io.Writer) error {
 	cmd := exec.Command(bin, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	held := &holdLast{w: stderr}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, held
 	if err := cmd.Run(); err != nil {
+		if line := held.take(filepath.Base(bin)); line != "" {
+			return errors.New(line)
+		}
 		return fmt.Errorf("the runner failed: %w", err)
 	}
-	return nil
+	return held.flush()
+}
+
+// holdLast passes lines through to w but holds back the last one, so that
+// a child's final error line can be reported instead of printed.
+type holdLast struct {
+	w   io.Writer
+	buf []byte // the last complete line and any partial line after it
+}
+
+func (h *holdLast) Write(b []byte) (int, error) {
+	h.buf = append(h.buf, b...)
+	if i := bytes.LastIndexByte(h.buf, '\n'); i >= 0 {
+		// Everything before the last complete line goes through.
+		if start := bytes.LastIndexByte(h.buf[:i], '\n') + 1; start > 0 {
+			if _, err := h.w.Write(h.buf[:start]); err != nil {
+				return 0, err
+			}
+			h.buf = append(h.buf[:0], h.buf[start:]...)
+		}
+	}
+	return len(b), nil
+}
+
+// flush writes what is held.
+func (h *holdLast) flush() error {
+	_, err := h.w.Write(h.buf)
+	h.buf = nil
+	return err
+}
+
+// take is the runner's error: the last line written, when it is one
+// (it starts with "name: ", as a runner prints its errors), without that
+// prefix; it is not printed. Anything else (a crash's trace) is flushed
+// and take returns "".
+func (h *holdLast) take(name string) string {
+	line := strings.TrimSpace(string(h.buf))
+	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
+		h.w.Write([]byte(line[:i+1]))
+		line = line[i+1:]
+	}
+	h.buf = nil
+	msg, ok := strings.CutPrefix(line, name+": ")
+	if !ok {
+		fmt.Fprintln(h.w, line)
+		return ""
+	}
+	return strings.TrimSuffix(msg, " (see --help)")
 }

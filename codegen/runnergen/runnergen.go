@@ -9,9 +9,8 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"os"
+	"maps"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -35,13 +34,15 @@ var sharedDirs = []string{"runtime/schedule", "runtime/runner", "runtime/executo
 // sharedRequires are the modules the shared packages import.
 var sharedRequires = []string{"github.com/x448/float16"}
 
-// Runner is one generated runner.
+// Runner is one generated runner. Nothing in it depends on where the
+// model or the runner's folder are: the runner reads its weights beside
+// its own executable or from --weights, and takes its name from the
+// executable's, so two compiles of the same model give the same files
+// wherever they run.
 type Runner struct {
-	Name       string // the binary's name, for help text
-	Schedule   *schedule.Schedule
-	WeightsDir string // absolute; --weights overrides it
-	Backend    *backend.Backend
-	Kernels    string // the kernel program
+	Schedule *schedule.Schedule
+	Backend  *backend.Backend
+	Kernels  string // the kernel program
 	// Executor names Schedule beside Variants: further compilations of
 	// the same model that the runner's bench loads and measures alongside
 	// it in one process (irc bench's whole graph and DAG).
@@ -83,8 +84,8 @@ func (r *Runner) compilations() []compiled {
 	return out
 }
 
-// Files returns every file of the runner's folder by relative path. The
-// same input gives byte-identical files.
+// Files returns every file of the runner's folder by relative path,
+// MarkerFile included. The same input gives byte-identical files.
 func (r *Runner) Files() (map[string][]byte, error) {
 	files := map[string][]byte{}
 	var err error
@@ -104,30 +105,8 @@ func (r *Runner) Files() (map[string][]byte, error) {
 	for p, data := range sources {
 		files[p] = data
 	}
+	files[MarkerFile] = marker(slices.Sorted(maps.Keys(files)))
 	return files, nil
-}
-
-// Write writes the runner's files into dir, creating it.
-func (r *Runner) Write(dir string) error {
-	files, err := r.Files()
-	if err != nil {
-		return err
-	}
-	names := make([]string, 0, len(files))
-	for p := range files {
-		names = append(names, p)
-	}
-	slices.Sort(names)
-	for _, p := range names {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(full, files[p], 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func header(f *jen.File) {
@@ -145,9 +124,11 @@ func render(f *jen.File) ([]byte, error) {
 func (r *Runner) mainFile() ([]byte, error) {
 	f := jen.NewFile("main")
 	header(f)
-	f.PackageComment(fmt.Sprintf("Command %s runs %s on %s: see --help.", r.Name, r.Schedule.Model.Name, r.Backend.Name))
+	f.PackageComment(fmt.Sprintf("This runner runs %s on %s: see --help.", r.Schedule.Model.Name, r.Backend.Name))
 	f.PackageComment("")
 	f.PackageComment("Build it with: " + BuildCommand(r.Backend))
+	f.PackageComment("")
+	f.PackageComment("It reads its weights from the folder of its executable, or from --weights DIR.")
 	f.Anon("embed")
 	if len(r.Backend.Generate) > 0 {
 		f.Comment("//go:generate " + strings.Join(r.Backend.Generate, " "))
@@ -171,10 +152,8 @@ func (r *Runner) mainFile() ([]byte, error) {
 		}
 	}
 	program := jen.Dict{
-		jen.Id("Name"):       jen.Lit(r.Name),
-		jen.Id("Schedule"):   jen.Id("sched"),
-		jen.Id("WeightsDir"): jen.Lit(r.WeightsDir),
-		jen.Id("Open"):       open(cs[0]),
+		jen.Id("Schedule"): jen.Id("sched"),
+		jen.Id("Open"):     open(cs[0]),
 	}
 	if r.Executor != "" {
 		program[jen.Id("Executor")] = jen.Lit(r.Executor)

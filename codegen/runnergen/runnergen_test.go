@@ -32,7 +32,7 @@ func compileConfig(tb testing.TB, m *ir.Model) map[string][]byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &runnergen.Runner{Name: "runner", Schedule: low.Schedule, WeightsDir: "/models/x", Backend: b, Kernels: b.Emit(low)}
+	r := &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: b.Emit(low)}
 	files, err := r.Files()
 	if err != nil {
 		tb.Fatal(err)
@@ -109,7 +109,7 @@ func TestRunnerVariants(t *testing.T) {
 	}
 	whole, dag := low("whole"), low("layer")
 	openCL, _ := backend.Lookup("opencl")
-	r := &runnergen.Runner{Name: "bench", Schedule: whole.Schedule, WeightsDir: "/models/x", Executor: "whole",
+	r := &runnergen.Runner{Schedule: whole.Schedule, Executor: "whole",
 		Backend: openCL, Kernels: clgen.Source(whole),
 		Variants: []runnergen.Variant{{Name: "dag", Schedule: dag.Schedule, Kernels: clgen.Source(dag)}, {Name: "odd", Schedule: dag.Schedule, Kernels: "// another program\n"}}}
 	files, err := r.Files()
@@ -156,7 +156,7 @@ func TestRunnerFollowsTheBackendEntry(t *testing.T) {
 	b := &backend.Backend{Name: "fake", Doc: "a test entry", Target: codegen.Portable, KernelFile: "kernels.fake",
 		Runtime: "runtime/opencl", Open: "OpenDevice", Copy: []string{"runtime/weights"},
 		Requires: []string{"gonum.org/v1/plot"}, BuildTags: []string{"faketag"}, Generate: []string{"fakecc", "kernels.fake"}}
-	r := &runnergen.Runner{Name: "r", Schedule: low.Schedule, WeightsDir: "/models/x", Backend: b, Kernels: "fake program\n"}
+	r := &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: "fake program\n"}
 	files, err := r.Files()
 	if err != nil {
 		t.Fatal(err)
