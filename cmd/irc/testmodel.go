@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -24,6 +25,9 @@ something (GQA ratios, head_dim, odd sizes, llama3 rope scaling, tied heads). Pr
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("testmodel needs -o DIR")
+			}
+			if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+				return fmt.Errorf("-o %s: exists and is not a folder (testmodel writes one checkpoint folder per preset into it)", out)
 			}
 			presets := testmodel.Presets()
 			if only != "" {

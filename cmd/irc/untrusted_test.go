@@ -79,6 +79,7 @@ func TestOutputsAreChecked(t *testing.T) {
 		{[]string{"compile", irpb, "-o", filepath.Join(dir, "m.irpb"), "--force"}, "--force is for a GPU target's runner folder"},
 		{[]string{"run", irpb, "--tokens", "1", "--logits-out", dir}, "--logits-out " + dir + ": is a folder"},
 		{[]string{"import", filepath.Join(filepath.Dir(irpb), "llama-tiny"), "-o", dir}, "-o " + dir + ": is a folder"},
+		{[]string{"testmodel", "-o", existing}, "-o " + existing + ": exists and is not a folder"},
 		{[]string{"bench", "compare", irpb, irpb, "--chart", dir + "/x.svg"}, "name it .png"},
 		{[]string{"bench", "compare", irpb, irpb, "--chart", dir}, "--chart " + dir + ": charts are PNG files"},
 	} {
