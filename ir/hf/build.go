@@ -59,6 +59,11 @@ func Build(c *Config, opts Options) (*ir.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Sizes come from the config and the options: refuse a model that
+	// cannot fit before building any of it.
+	if err := c.checkSize(opts); err != nil {
+		return nil, err
+	}
 	m := &ir.Model{Meta: meta(c, opts)}
 	b := &modelBuilder{c: c, m: m, dt: irDType(c.DType), cacheLen: opts.MaxCacheLen}
 	b.declare()
@@ -70,8 +75,9 @@ func Build(c *Config, opts Options) (*ir.Model, error) {
 			return nil, err
 		}
 	}
-	if err := m.Verify(); err != nil {
-		return nil, fmt.Errorf("internal error: built graph does not verify: %w", err)
+	// The model leaves the importer through the readers' own check.
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("the built model does not validate: %w", err)
 	}
 	return m, nil
 }

@@ -7,9 +7,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/irc-compiler/irc/ir"
 )
 
 // Architectures this frontend builds.
@@ -82,10 +84,14 @@ type rawConfig struct {
 	EOSTokenID            json.RawMessage `json:"eos_token_id"`
 }
 
+// configExpansion bounds the memory a config.json takes once decoded, per
+// byte of the file (a two-byte list item becomes an eight-byte integer).
+const configExpansion = 16
+
 // ReadConfig reads and validates DIR/config.json.
 func ReadConfig(dir string) (*Config, error) {
 	path := filepath.Join(dir, "config.json")
-	data, err := os.ReadFile(path)
+	data, err := ir.ReadBounded(path, configExpansion)
 	if err != nil {
 		return nil, err
 	}
@@ -96,12 +102,22 @@ func ReadConfig(dir string) (*Config, error) {
 	return cfg, nil
 }
 
-// ParseConfig validates the bytes of a config.json.
+// ParseConfig validates the bytes of a config.json: one JSON object and
+// nothing after it, every field the graphs depend on in range, and a model
+// small enough to build here (Config.Size with a one-slot cache must pass
+// budget.Check; Build checks again with the real cache and prefill
+// lengths).
 func ParseConfig(data []byte) (*Config, error) {
 	var raw rawConfig
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %v", err)
+	}
+	if tok, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return nil, fmt.Errorf("invalid JSON after the top-level object: %v", err)
+		}
+		return nil, fmt.Errorf("invalid JSON: data after the top-level object (%v at offset %d), want one object", tok, dec.InputOffset())
 	}
 	if len(raw.Architectures) != 1 {
 		return nil, fmt.Errorf("architectures must list exactly one architecture, got %v", raw.Architectures)
@@ -204,6 +220,18 @@ func ParseConfig(data []byte) (*Config, error) {
 	}
 	if c.EOSTokenIDs, err = parseIDs(raw.EOSTokenID); err != nil {
 		return nil, fmt.Errorf("eos_token_id: %w", err)
+	}
+	for _, id := range c.EOSTokenIDs {
+		if id < 0 || id >= c.VocabSize {
+			return nil, fmt.Errorf("eos_token_id holds %d, want ids in [0, vocab_size=%d)", id, c.VocabSize)
+		}
+	}
+	if c.BOSTokenID < 0 || c.BOSTokenID >= c.VocabSize {
+		return nil, fmt.Errorf("bos_token_id is %d, want an id in [0, vocab_size=%d)", c.BOSTokenID, c.VocabSize)
+	}
+	// The model must fit with the smallest cache; Build checks the real one.
+	if err := c.checkSize(Options{MaxCacheLen: 1, PrefillLen: 1}); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/irc-compiler/irc/ir/budget"
 )
 
 func baseConfig() map[string]any {
@@ -103,13 +105,31 @@ func FuzzParseConfig(f *testing.F) {
 	data, _ := json.Marshal(baseConfig())
 	f.Add(data)
 	f.Add([]byte(`{"architectures":["Qwen3ForCausalLM"],"rope_scaling":{"rope_type":"llama3"}}`))
+	f.Add([]byte(`{"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":100,"num_hidden_layers":100000,"num_attention_heads":4,"vocab_size":50,"max_position_embeddings":256,"rms_norm_eps":1e-5}`))
+	f.Add([]byte(`{"architectures":["LlamaForCausalLM"],"hidden_size":4611686018427387904,"intermediate_size":100,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":50,"max_position_embeddings":256,"rms_norm_eps":1e-5} {}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig(data)
 		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
+			}
 			return
 		}
 		if c.NumHeads%c.NumKVHeads != 0 || c.HeadDim%2 != 0 || c.HiddenSize <= 0 {
 			t.Fatalf("accepted an inconsistent config: %+v", c)
+		}
+		// No allocation beyond the budget: what the smallest build
+		// declares (weights, a one-slot cache, activations, the IR) fits.
+		size, err := c.Size(Options{MaxCacheLen: 1, PrefillLen: 1})
+		if err != nil {
+			t.Fatalf("accepted a config whose size overflows: %v", err)
+		}
+		if err := budget.Check("accepted config", size.Total); err != nil {
+			t.Fatalf("accepted a config beyond the budget: %v", err)
+		}
+		// The default options may not fit, but are refused, not crashed on.
+		if _, err := c.Size(Options{}); err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("error of more than one line: %q", err)
 		}
 	})
 }

@@ -21,6 +21,11 @@ func TestImportRealConfigs(t *testing.T) {
 		dir := filepath.Dir(cfg)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			m, hasWeights, err := Import(dir, Options{})
+			if err != nil && strings.Contains(err.Error(), "this process can allocate") {
+				// Import refuses a model that does not fit in memory here
+				// (Llama 3.1 8B needs ~17 GiB).
+				t.Skip(err)
+			}
 			if err != nil || hasWeights {
 				t.Fatalf("import: %v (weights: %v)", err, hasWeights)
 			}
