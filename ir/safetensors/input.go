@@ -29,6 +29,19 @@ const MaxConfigLen = 16 << 20
 // and its size.
 func OpenInput(path string) (*os.File, int64, error) { return openInput(path, path) }
 
+// RegularFile checks, without opening it, that path leads (through any
+// symlinks) to a regular file, and otherwise says what it is in one line
+// ("PATH: is a named pipe (FIFO), not a regular file"). A reader with its
+// own way of reading calls it first, so that it never opens a pipe (which
+// blocks until a writer comes) or a device.
+func RegularFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return bare(path, err)
+	}
+	return regular(path, st)
+}
+
 // openInput opens path and names it name in errors (name is what the user
 // or the model file wrote, path its resolved form).
 func openInput(path, name string) (*os.File, int64, error) {

@@ -21,6 +21,11 @@ func TestReadInput(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%v is not ErrNotExist", err)
 	}
+	if err := RegularFile(p); err != nil {
+		t.Errorf("RegularFile(%s): %v", p, err)
+	}
+	wantErr(t, RegularFile(dir), dir+": is a directory, not a regular file")
+	wantErr(t, RegularFile(filepath.Join(dir, "none")), filepath.Join(dir, "none")+": no such file")
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, nil, 0o644)
 	if data, err := ReadInput(empty, 100); err != nil || len(data) != 0 {

@@ -94,6 +94,11 @@ func TestSpecialFilesRefusedBeforeOpen(t *testing.T) {
 			_, err := ReadInput(p, MaxConfigLen)
 			return err, p
 		}, "is a named pipe (FIFO)"},
+		{"FIFO through RegularFile", func(t *testing.T, dir string) (error, string) {
+			p := filepath.Join(dir, "config.json")
+			mkfifo(t, p)
+			return RegularFile(p), p
+		}, "is a named pipe (FIFO)"},
 		{"/dev/zero as a file", func(t *testing.T, dir string) (error, string) {
 			_, err := OpenFile("/dev/zero")
 			return err, "/dev/zero"
