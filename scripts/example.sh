@@ -18,7 +18,7 @@ tail -n 1 "$out/schedule.txt"
 sed -n '/^graph decode/,/launches:/p' "$out/schedule.txt" | head -n 4
 (cd "$out/runner" && go build -trimpath -o qwen2-tiny .)
 echo "== opencl: generate 8 tokens after the prompt 1,2,3,4,5"
-"$out/runner/qwen2-tiny" --tokens 1,2,3,4,5 --generate 8 --logits-out "$out/logits.npy"
+"$out/runner/qwen2-tiny" --tokens 1,2,3,4,5 --generate 8 --weights "$out" --logits-out "$out/logits.npy"
 echo "== irc bench: TTFT and one decode step at positions 1..64, whole graph vs DAG (--partition layer)"
 "$out/irc" bench "$out/qwen2-tiny.irpb" --target opencl --max-position 64 --repeat 3 --executor both \
   --json "$out/bench.json" --chart "$out/bench.png"
