@@ -30,7 +30,17 @@ func eval(n *ir.Node, in []*Tensor) (*Tensor, error) {
 	return f(n, in)
 }
 
+// evalChecked is eval after checkNode: a node whose result does not fit in
+// memory is refused, naming the value, before it is allocated.
+func evalChecked(n *ir.Node, in []*Tensor) (*Tensor, error) {
+	if err := checkNode(n); err != nil {
+		return nil, err
+	}
+	return eval(n, in)
+}
+
 // EvalNode computes n's single result from input tensors, as Run would; the
 // compiler's constant folding uses it so that folded values are exactly what
-// the oracle computes.
-func EvalNode(n *ir.Node, in []*Tensor) (*Tensor, error) { return eval(n, in) }
+// the oracle computes. Like Run it refuses a result that does not fit in
+// memory.
+func EvalNode(n *ir.Node, in []*Tensor) (*Tensor, error) { return evalChecked(n, in) }

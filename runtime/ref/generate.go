@@ -26,6 +26,11 @@ func (r *Runtime) Generate(prompt []int64, n int) (*Generation, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cannot generate %d tokens", n)
 	}
+	if meta.VocabSize <= 0 || meta.MaxCacheLen <= 0 {
+		// The readers refuse such a model (ir.Model.Validate); one built
+		// in memory may still lack them.
+		return nil, fmt.Errorf("model meta has vocab_size %d and max_cache_len %d: generation needs both", meta.VocabSize, meta.MaxCacheLen)
+	}
 	for _, id := range prompt {
 		if id < 0 || id >= meta.VocabSize {
 			return nil, fmt.Errorf("token id %d out of range [0, %d)", id, meta.VocabSize)

@@ -1,7 +1,10 @@
 package ref
 
 import (
+	"fmt"
+
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/runtime/randinit"
 )
 
@@ -13,7 +16,16 @@ type RandomWeights struct {
 	Seed uint64
 }
 
-// Load implements WeightSource.
+// Load implements WeightSource. A weight that does not fit in memory is
+// refused, naming it, before its values are made.
 func (r RandomWeights) Load(w *ir.Weight) ([]float32, error) {
+	n, ok := w.Value.Type.Shape.Elements()
+	bytes, ok2 := budget.Bytes(n, 4)
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("random weight @%s: %v has more elements than int64 can count", w.Value.Name, w.Value.Type)
+	}
+	if err := budget.Check(fmt.Sprintf("random weight @%s (%v, as float32)", w.Value.Name, w.Value.Type), bytes); err != nil {
+		return nil, err
+	}
 	return randinit.Values(r.Seed, w.Value.Name, w.Value.Type.Shape), nil
 }

@@ -2,8 +2,10 @@ package ref
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/budget"
 )
 
 // Runtime holds a model's weights and persistent state (KV caches) and runs
@@ -18,8 +20,13 @@ type WeightSource interface {
 	Load(w *ir.Weight) ([]float32, error)
 }
 
-// New loads every weight of m from src and allocates zeroed states.
+// New loads every weight of m from src and allocates zeroed states. What
+// that takes in ref's storage (float32, int64) is checked against the
+// memory budget before anything is loaded.
 func New(m *ir.Model, src WeightSource) (*Runtime, error) {
+	if err := checkResident(m); err != nil {
+		return nil, err
+	}
 	r := &Runtime{m: m, values: map[*ir.Value]*Tensor{}}
 	for _, w := range m.Weights {
 		data, err := src.Load(w)
@@ -33,9 +40,43 @@ func New(m *ir.Model, src WeightSource) (*Runtime, error) {
 		r.values[w.Value] = Floats(t.DType, t.Shape, data)
 	}
 	for _, s := range m.States {
-		r.values[s.Value] = NewTensor(s.Value.Type)
+		t, err := Alloc("state @"+s.Value.Name, s.Value.Type)
+		if err != nil {
+			return nil, err
+		}
+		r.values[s.Value] = t
 	}
 	return r, nil
+}
+
+// checkResident refuses a model whose weights and states, as ref holds them
+// (every float as float32), do not fit in this process's memory budget,
+// naming the largest of them.
+func checkResident(m *ir.Model) error {
+	var total, largest int64
+	var name string
+	add := func(kind string, v *ir.Value) error {
+		n, ok := refBytes(v.Type)
+		if !ok || total > math.MaxInt64-n {
+			return fmt.Errorf("%s @%s: the weights and states as ref holds them overflow int64", kind, v.Name)
+		}
+		total += n
+		if n > largest {
+			largest, name = n, fmt.Sprintf("%s @%s %v", kind, v.Name, v.Type)
+		}
+		return nil
+	}
+	for _, w := range m.Weights {
+		if err := add("weight", w.Value); err != nil {
+			return err
+		}
+	}
+	for _, s := range m.States {
+		if err := add("state", s.Value); err != nil {
+			return err
+		}
+	}
+	return budget.Check(fmt.Sprintf("ref: the weights and states in float32 (the largest is %s, %s)", name, budget.Format(largest)), total)
 }
 
 // Reset zeroes every state tensor (empties the KV caches).
@@ -103,7 +144,7 @@ func (r *Runtime) RunGraph(g *ir.Graph, inputs map[string]*Tensor) ([]*Tensor, e
 			}
 			in[j] = t
 		}
-		out, err := eval(n, in)
+		out, err := evalChecked(n, in)
 		if err != nil {
 			return nil, fmt.Errorf("graph %s node %d `%s`: %w", g.Name, i, ir.FormatNode(n), err)
 		}

@@ -12,8 +12,10 @@ package ref
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/budget"
 )
 
 // Tensor is a dense row-major tensor. Floats live in F, integers and bools
@@ -25,7 +27,9 @@ type Tensor struct {
 	I     []int64
 }
 
-// NewTensor allocates a zero tensor of type t.
+// NewTensor allocates a zero tensor of type t, which must be a verified
+// type that fits in memory: the evaluators call it for node results once
+// RunGraph or EvalNode has checked the node (checkNode). Alloc checks.
 func NewTensor(t ir.TensorType) *Tensor {
 	n := t.Shape.NumElements()
 	x := &Tensor{DType: t.DType, Shape: t.Shape.Clone()}
@@ -35,6 +39,104 @@ func NewTensor(t ir.TensorType) *Tensor {
 		x.I = make([]int64, n)
 	}
 	return x
+}
+
+// Alloc allocates a zero tensor of type t for the value what names, or
+// refuses with one line naming it when its element count overflows or it
+// does not fit in this process's memory budget.
+func Alloc(what string, t ir.TensorType) (*Tensor, error) {
+	n, ok := refBytes(t)
+	if !ok {
+		return nil, fmt.Errorf("%s: %v has more elements than int64 can count", what, t)
+	}
+	if err := budget.Check(fmt.Sprintf("%s (%v, held as %s)", what, t, refStorage(t.DType)), n); err != nil {
+		return nil, err
+	}
+	return NewTensor(t), nil
+}
+
+// refBytes is what ref holds for a tensor of type t: float32 for every
+// float type, int64 for integers and bools.
+func refBytes(t ir.TensorType) (int64, bool) {
+	n, ok := t.Shape.Elements()
+	if !ok {
+		return 0, false
+	}
+	return budget.Bytes(n, refElementSize(t.DType))
+}
+
+func refElementSize(d ir.DType) int64 {
+	if d.IsFloat() {
+		return 4
+	}
+	return 8
+}
+
+func refStorage(d ir.DType) string {
+	if d.IsFloat() {
+		return "float32"
+	}
+	return "int64"
+}
+
+// checkAbove is the size below which a node's allocations are not checked
+// against the budget (reading it costs two /proc reads): the model's
+// declared size passed the loader's budget check, so what slips under it is
+// small.
+const checkAbove = 64 << 20
+
+// checkNode refuses, naming the value, a node whose evaluation would
+// allocate more than this process can: its result as ref holds it, and the
+// evaluators' scratch, up to an int (8 bytes) per element of the result
+// and of each operand computed by the graph (index tables, float32 copies);
+// weights and states are resident and cost nothing, but for linear's
+// transposed copy of its weight (float32 values and an index each), and
+// cache_write returns its state in place. Nothing is allocated yet.
+func checkNode(n *ir.Node) error {
+	need, ok := int64(0), true
+	add := func(t ir.TensorType, valueBytes, perElement int64) {
+		e, good := t.Shape.Elements()
+		b, good2 := budget.Bytes(e, perElement)
+		if !good || !good2 || need > math.MaxInt64-b || need+b > math.MaxInt64-valueBytes {
+			ok = false
+			return
+		}
+		need += b + valueBytes
+	}
+	var biggest *ir.Value
+	biggestBytes := int64(-1)
+	if n.Op != "cache_write" {
+		for _, o := range n.Outputs {
+			b, good := refBytes(o.Type)
+			if !good {
+				ok = false
+				continue
+			}
+			add(o.Type, b, 8)
+			if b > biggestBytes {
+				biggest, biggestBytes = o, b
+			}
+		}
+	}
+	for i, in := range n.Inputs {
+		switch {
+		case in.Kind != ir.WeightValue && in.Kind != ir.StateValue:
+			add(in.Type, 0, 8)
+		case n.Op == "linear" && i == 1:
+			add(in.Type, 0, 4+8)
+		}
+	}
+	name := "node " + n.Op
+	if biggest != nil {
+		name = fmt.Sprintf("value %%%s (%v, held as %s)", biggest.Name, biggest.Type, refStorage(biggest.Type.DType))
+	}
+	if !ok {
+		return fmt.Errorf("%s: its size with the evaluator's scratch overflows int64", name)
+	}
+	if need < checkAbove {
+		return nil
+	}
+	return budget.Check(name+" with the evaluator's scratch", need)
 }
 
 // Floats wraps float32 data as a tensor of dtype d.
