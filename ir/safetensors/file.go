@@ -64,6 +64,13 @@ func openFile(open, shown string) (*File, error) {
 	return file, nil
 }
 
+// headerCost bounds the memory parsing a header takes per byte of it: the
+// header itself, the JSON decoder's copies of every value, and a
+// TensorInfo per entry. A 100 MiB header of minimal entries (1.8 million
+// tensors) peaks at about 5 bytes of heap per byte; the rest is slack for
+// the garbage collector.
+const headerCost = 16
+
 // readHeader reads the length prefix and, when ParseHeader would accept
 // that length (within MaxHeaderLen and the file, and within this process's
 // memory budget), the header after it. Otherwise it returns the prefix
@@ -80,7 +87,7 @@ func readHeader(f *os.File, size int64, path string) ([]byte, error) {
 	if n > MaxHeaderLen || n > uint64(size-8) {
 		return prefix, nil
 	}
-	if err := budget.Check(path+": the safetensors header", int64(8+n)); err != nil {
+	if err := budget.Check(fmt.Sprintf("%s: parsing its %s header", path, budget.Format(int64(n))), int64(8+n)*headerCost); err != nil {
 		return nil, err
 	}
 	header := make([]byte, 8+n)
