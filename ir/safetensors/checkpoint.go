@@ -17,9 +17,10 @@ const (
 
 // Checkpoint is the weights of a Hugging Face model folder: either
 // model.safetensors, or model.safetensors.index.json and the shards it
-// names. Every file is validated when the checkpoint opens, so the read
-// methods only fail for unknown names or unsupported dtypes. The methods
-// other than Close are safe for concurrent use.
+// names. Every file's header is validated when the checkpoint opens, so
+// the read methods only fail for unknown names, unsupported dtypes, or a
+// file that cannot be mapped (each is mapped on its first read). The
+// methods other than Close are safe for concurrent use.
 type Checkpoint struct {
 	dir    string
 	files  []*File          // every open file, to close
