@@ -29,6 +29,9 @@ type parser struct {
 	tok  token
 	name string
 	m    *Model
+	// metaSeen: a second meta block, or a field given twice, would
+	// silently override the first.
+	metaSeen map[string]bool
 }
 
 func (p *parser) wrap(err error) error { return fmt.Errorf("%s:%w", p.name, err) }
@@ -94,6 +97,10 @@ func (p *parser) file() error {
 }
 
 func (p *parser) meta() error {
+	if p.metaSeen != nil {
+		return p.errorf("meta given twice")
+	}
+	p.metaSeen = map[string]bool{}
 	if _, err := p.expect(tkPunct, "{"); err != nil {
 		return err
 	}
@@ -118,6 +125,10 @@ func (p *parser) meta() error {
 		if field == nil {
 			return fmt.Errorf("%d:%d: unknown meta field %q", key.line, key.col, key.text)
 		}
+		if p.metaSeen[key.text] {
+			return fmt.Errorf("%d:%d: meta field %s given twice", key.line, key.col, key.text)
+		}
+		p.metaSeen[key.text] = true
 		if err := setMeta(field.ptr(&p.m.Meta), lit); err != nil {
 			return fmt.Errorf("%d:%d: meta %s: %w", key.line, key.col, key.text, err)
 		}

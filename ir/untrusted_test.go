@@ -238,6 +238,19 @@ func TestDeclaredBytesMustFitTheBudget(t *testing.T) {
 	}
 }
 
+// A meta field given twice (or two meta blocks) would silently override.
+func TestMetaGivenTwiceIsRefused(t *testing.T) {
+	good := tinyLLM().String()
+	for _, c := range []struct{ src, want string }{
+		{strings.Replace(good, "  vocab_size = 7\n", "  vocab_size = 7\n  vocab_size = 1000\n", 1), "twice.ir:7:3: meta field vocab_size given twice"},
+		{strings.Replace(good, "\nweight ", "\nmeta {\n}\nweight ", 1), "meta given twice"},
+	} {
+		if _, err := Parse("twice.ir", c.src); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}
+
 // The text format's lists do not nest: a file of brackets cannot recurse
 // the parser into a stack overflow.
 func TestNestedListsAreRefused(t *testing.T) {
