@@ -11,7 +11,7 @@ import (
 // allocates is proportional to len(src): shapes are numbers, nothing is
 // sized by them.
 func Parse(name, src string) (*Model, error) {
-	p := &parser{lex: lexer{src: src, line: 1, col: 1}, name: name, m: &Model{}}
+	p := &parser{lex: lexer{src: src, line: 1, col: 1}, name: name, m: &Model{}, syms: map[string]*Value{}, graphs: map[string]bool{}}
 	if err := p.advance(); err != nil {
 		return nil, p.wrap(err)
 	}
@@ -32,6 +32,10 @@ type parser struct {
 	// metaSeen: a second meta block, or a field given twice, would
 	// silently override the first.
 	metaSeen map[string]bool
+	// syms holds the weights and states by name (Model.Symbol is a linear
+	// search: a file of many symbols would take quadratic time).
+	syms   map[string]*Value
+	graphs map[string]bool
 }
 
 func (p *parser) wrap(err error) error { return fmt.Errorf("%s:%w", p.name, err) }
@@ -169,7 +173,7 @@ func (p *parser) symbolDecl() (string, TensorType, error) {
 	if err != nil {
 		return "", TensorType{}, err
 	}
-	if p.m.Symbol(sym.text) != nil {
+	if p.syms[sym.text] != nil {
 		return "", TensorType{}, fmt.Errorf("%d:%d: @%s declared twice", sym.line, sym.col, sym.text)
 	}
 	if _, err := p.expect(tkPunct, ":"); err != nil {
@@ -195,14 +199,14 @@ func (p *parser) weight() error {
 	if err != nil {
 		return err
 	}
-	p.m.AddWeight(name, t, file.text, tensor.text)
+	p.syms[name] = p.m.AddWeight(name, t, file.text, tensor.text)
 	return nil
 }
 
 func (p *parser) state() error {
 	name, t, err := p.symbolDecl()
 	if err == nil {
-		p.m.AddState(name, t)
+		p.syms[name] = p.m.AddState(name, t)
 	}
 	return err
 }
@@ -237,9 +241,10 @@ func (p *parser) graph() error {
 	if err != nil {
 		return err
 	}
-	if p.m.Graph(name.text) != nil {
+	if p.graphs[name.text] {
 		return fmt.Errorf("%d:%d: graph %s declared twice", name.line, name.col, name.text)
 	}
+	p.graphs[name.text] = true
 	g := p.m.NewGraph(name.text)
 	locals := map[string]*Value{}
 	if _, err := p.expect(tkPunct, "("); err != nil {
@@ -306,7 +311,7 @@ func (p *parser) use(locals map[string]*Value) (*Value, error) {
 	case tkLocal:
 		v = locals[t.text]
 	case tkSymbol:
-		v = p.m.Symbol(t.text)
+		v = p.syms[t.text]
 	default:
 		return nil, p.errorf("expected a %%value or @symbol, got %v", t)
 	}

@@ -181,6 +181,9 @@ func FromProto(pm *irpb.Model) (*Model, error) {
 			EOSTokenIDs: mt.EosTokenIds, BOSTokenID: mt.BosTokenId,
 		}
 	}
+	// Symbols by name: Model.Symbol is a linear search, and a file of many
+	// symbols would take quadratic time.
+	syms := map[string]*Value{}
 	for i, w := range pm.Weights {
 		if !ValidName(w.Name) {
 			return nil, fmt.Errorf("weight %d has an invalid name %.80q (want letters, digits, '_' and '.')", i, w.Name)
@@ -189,10 +192,10 @@ func FromProto(pm *irpb.Model) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.Symbol(w.Name) != nil {
+		if syms[w.Name] != nil {
 			return nil, fmt.Errorf("weight @%s declared twice", w.Name)
 		}
-		m.AddWeight(w.Name, t, w.File, w.Tensor)
+		syms[w.Name] = m.AddWeight(w.Name, t, w.File, w.Tensor)
 	}
 	for i, s := range pm.States {
 		if !ValidName(s.Name) {
@@ -202,13 +205,13 @@ func FromProto(pm *irpb.Model) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.Symbol(s.Name) != nil {
+		if syms[s.Name] != nil {
 			return nil, fmt.Errorf("state @%s declared twice", s.Name)
 		}
-		m.AddState(s.Name, t)
+		syms[s.Name] = m.AddState(s.Name, t)
 	}
 	for _, pg := range pm.Graphs {
-		if err := graphFromProto(m, pg); err != nil {
+		if err := graphFromProto(m, pg, syms); err != nil {
 			return nil, err
 		}
 	}
@@ -218,7 +221,7 @@ func FromProto(pm *irpb.Model) (*Model, error) {
 	return m, nil
 }
 
-func graphFromProto(m *Model, pg *irpb.Graph) error {
+func graphFromProto(m *Model, pg *irpb.Graph, syms map[string]*Value) error {
 	if !ValidName(pg.Name) {
 		return fmt.Errorf("graph %d has an invalid name %.80q (want letters, digits, '_' and '.')", len(m.Graphs), pg.Name)
 	}
@@ -241,7 +244,7 @@ func graphFromProto(m *Model, pg *irpb.Graph) error {
 	locals := map[string]*Value{}
 	resolve := func(name string) *Value {
 		if len(name) > 0 && name[0] == '@' {
-			return m.Symbol(name[1:])
+			return syms[name[1:]]
 		}
 		return locals[name]
 	}

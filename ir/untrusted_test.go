@@ -1,11 +1,13 @@
 package ir
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/irc-compiler/irc/ir/budget"
 )
@@ -285,5 +287,43 @@ func TestLoadBoundsTheFile(t *testing.T) {
 	}
 	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("directory: %v", err)
+	}
+}
+
+// No hang: reading takes time linear in the file. Symbol and graph lookups
+// were linear searches, so 100k weights used by 100k nodes took 84 s (7 MB
+// of text).
+func TestReadersAreLinear(t *testing.T) {
+	const n = 50000
+	var b strings.Builder
+	b.WriteString("irc v1\n")
+	for i := range n {
+		fmt.Fprintf(&b, "weight @w%d : f32[1] = \"a\" \"b\"\n", i)
+	}
+	b.WriteString("graph g(%x: f32[1]) {\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  %%y%d = add(%%x, @w%d) : f32[1]\n", i, n-1-i)
+	}
+	b.WriteString("  return %x\n}\n")
+	for i := range n {
+		fmt.Fprintf(&b, "graph g%d(%%x: f32[1]) {\n  return %%x\n}\n", i)
+	}
+	start := time.Now()
+	m, err := Parse("many.ir", b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := time.Since(start)
+	data, err := Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	if _, err := Unmarshal("many.irpb", data); err != nil {
+		t.Fatal(err)
+	}
+	unmarshal := time.Since(start)
+	if parse > 5*time.Second || unmarshal > 5*time.Second {
+		t.Fatalf("%d weights, uses and graphs: parse %v, unmarshal %v (quadratic?)", n, parse, unmarshal)
 	}
 }

@@ -39,6 +39,7 @@ func (m *Model) Verify() error {
 		}
 	}
 	graphs := map[string]bool{}
+	symbols := m.symbolSet()
 	for _, g := range m.Graphs {
 		if !ValidName(g.Name) {
 			return fmt.Errorf("graph %.80q has an invalid name (want letters, digits, '_' and '.')", g.Name)
@@ -47,7 +48,7 @@ func (m *Model) Verify() error {
 			return fmt.Errorf("graph %q declared twice", g.Name)
 		}
 		graphs[g.Name] = true
-		if err := m.VerifyGraph(g); err != nil {
+		if err := verifyGraph(g, symbols); err != nil {
 			return err
 		}
 	}
@@ -57,14 +58,23 @@ func (m *Model) Verify() error {
 // VerifyGraph checks that g is well formed SSA in execution order, that each
 // node's op exists and its declared output types are what the op infers, and
 // that every weight or state it reads belongs to m.
-func (m *Model) VerifyGraph(g *Graph) error {
-	symbols := map[*Value]bool{}
+func (m *Model) VerifyGraph(g *Graph) error { return verifyGraph(g, m.symbolSet()) }
+
+// symbolSet is the set of m's weights and states.
+func (m *Model) symbolSet() map[*Value]bool {
+	symbols := make(map[*Value]bool, len(m.Weights)+len(m.States))
 	for _, w := range m.Weights {
 		symbols[w.Value] = true
 	}
 	for _, s := range m.States {
 		symbols[s.Value] = true
 	}
+	return symbols
+}
+
+// verifyGraph is VerifyGraph against a model's symbols (computed once for
+// all graphs).
+func verifyGraph(g *Graph, symbols map[*Value]bool) error {
 	defined := map[*Value]bool{}
 	names := map[string]bool{}
 	define := func(v *Value) error {
