@@ -3,6 +3,7 @@ package ir
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Verify checks the whole model: symbol tables, then every graph. The error
@@ -185,7 +186,7 @@ func shortNode(n *Node) string {
 	const limit = 300
 	s := FormatNode(n)
 	if len(s) > limit {
-		s = s[:limit] + "..."
+		s = strings.ToValidUTF8(s[:limit], "") + "..."
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package ref
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/budget"
@@ -146,7 +147,7 @@ func (r *Runtime) RunGraph(g *ir.Graph, inputs map[string]*Tensor) ([]*Tensor, e
 		}
 		out, err := evalChecked(n, in)
 		if err != nil {
-			return nil, fmt.Errorf("graph %s node %d `%s`: %w", g.Name, i, ir.FormatNode(n), err)
+			return nil, fmt.Errorf("graph %s node %d `%s`: %w", g.Name, i, shortNode(n), err)
 		}
 		env[n.Outputs[0]] = out
 		for _, v := range n.Inputs {
@@ -172,4 +173,15 @@ func hasInput(g *ir.Graph, name string) bool {
 		}
 	}
 	return false
+}
+
+// shortNode is a node's text for an error line, cut short: a node read from
+// a file may carry a constant of a million values.
+func shortNode(n *ir.Node) string {
+	const limit = 300
+	s := ir.FormatNode(n)
+	if len(s) > limit {
+		s = strings.ToValidUTF8(s[:limit], "") + "..."
+	}
+	return s
 }
