@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/irc-compiler/irc/ir/budget"
+	"github.com/irc-compiler/irc/ir/safetensors"
 )
 
 // Load reads a model from a .irpb protobuf file or from the text format (a
@@ -72,51 +72,33 @@ func (m *Model) RebaseWeights(from, to string) error {
 const ModelExpansion = 256
 
 // ReadBounded reads an input file whose decoded form takes up to expansion
-// bytes of memory per byte of the file. A file whose size times expansion
-// does not fit in what this process can allocate (budget.Check) is refused
-// before anything is read, with one line naming it; a file that is not a
-// regular file (a pipe, /dev/zero) is read only up to that bound.
+// bytes of memory per byte of the file. The file is opened as every input
+// from outside is (safetensors.OpenInput): only a regular file, so that a
+// named pipe cannot block the open and a device such as /dev/zero cannot
+// stream without end. A file whose size times expansion does not fit in
+// what this process can allocate (budget.Check) is refused, with one line
+// naming it, before anything is read.
 func ReadBounded(path string, expansion int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, size, err := safetensors.OpenInput(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
+	need, ok := budget.Bytes(size, max(expansion, 1))
+	if !ok {
+		need = math.MaxInt64
+	}
+	if err := budget.Check(fmt.Sprintf("%s (%s, decoded)", path, budget.Format(size)), need); err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, want a file", path)
+	// One byte more than the size tells a file that grew since the stat.
+	data := make([]byte, size+1)
+	n, err := io.ReadFull(f, data)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	limit := budget.Available() / max(expansion, 1)
-	if st.Mode().IsRegular() {
-		size := st.Size()
-		need, ok := budget.Bytes(size, expansion)
-		if !ok {
-			need = math.MaxInt64
-		}
-		if err := budget.Check(fmt.Sprintf("%s (%s, decoded)", path, budget.Format(size)), need); err != nil {
-			return nil, err
-		}
-		limit = size
+	if int64(n) > size {
+		return nil, fmt.Errorf("%s: the file grew while it was being read", path)
 	}
-	var data []byte
-	if st.Mode().IsRegular() {
-		data = make([]byte, limit+1) // one byte more tells a file that grew
-		n, err := io.ReadFull(f, data)
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-		data = data[:n]
-	} else if data, err = io.ReadAll(io.LimitReader(f, limit+1)); err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		if st.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s grew while it was read", path)
-		}
-		return nil, errors.New(path + ": more input than this process can decode (" + budget.Format(limit) + " at most)")
-	}
-	return data, nil
+	return data[:n], nil
 }

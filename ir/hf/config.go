@@ -11,7 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/budget"
+	"github.com/irc-compiler/irc/ir/safetensors"
 )
 
 // Architectures this frontend builds.
@@ -88,11 +89,15 @@ type rawConfig struct {
 // byte of the file (a two-byte list item becomes an eight-byte integer).
 const configExpansion = 16
 
-// ReadConfig reads and validates DIR/config.json.
+// ReadConfig reads and validates DIR/config.json: a regular file of at most
+// safetensors.MaxConfigLen bytes whose decoded form fits in memory.
 func ReadConfig(dir string) (*Config, error) {
 	path := filepath.Join(dir, "config.json")
-	data, err := ir.ReadBounded(path, configExpansion)
+	data, err := safetensors.ReadInput(path, safetensors.MaxConfigLen)
 	if err != nil {
+		return nil, err
+	}
+	if err := budget.Check(fmt.Sprintf("%s (%s, decoded)", path, budget.Format(int64(len(data)))), int64(len(data))*configExpansion); err != nil {
 		return nil, err
 	}
 	cfg, err := ParseConfig(data)

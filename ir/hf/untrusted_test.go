@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/irc-compiler/irc/ir/budget"
@@ -122,5 +123,30 @@ func TestSizeBoundsTheBuiltModel(t *testing.T) {
 		if got.Weights != size.Weights || got.States != size.KVCache || got.Largest > size.Activation {
 			t.Errorf("%s: built %+v, estimated %+v", arch, got, size)
 		}
+	}
+}
+
+// config.json is read as every input from outside: a regular file of
+// bounded size (a named pipe would block the open; a huge file would be
+// read whole).
+func TestConfigFileIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	if err := syscall.Mkfifo(path, 0o600); err == nil {
+		if _, err := ReadConfig(dir); err == nil || err.Error() != path+": is a named pipe (FIFO), not a regular file" {
+			t.Fatalf("fifo: %v", err)
+		}
+		os.Remove(path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 40); err != nil { // sparse
+		t.Skip(err)
+	}
+	f.Close()
+	if _, err := ReadConfig(dir); err == nil || !strings.HasPrefix(err.Error(), path+": ") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("1 TiB config.json: %v", err)
 	}
 }
