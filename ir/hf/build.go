@@ -15,6 +15,9 @@ type Options struct {
 	MaxCacheLen int64
 	// PrefillLen is the number of tokens one prefill chunk holds; 0 means 128.
 	PrefillLen int64
+	// AllowWeightsOutside lets the checkpoint's files resolve outside the
+	// imported folder (a Hugging Face cache snapshot links to ../../blobs).
+	AllowWeightsOutside bool
 }
 
 // DefaultPrefillLen is the chunk length of the prefill graph.
@@ -33,6 +36,9 @@ func (o Options) withDefaults(c *Config) (Options, error) {
 	}
 	if o.MaxCacheLen < 1 {
 		return o, fmt.Errorf("max cache length %d, want >= 1", o.MaxCacheLen)
+	}
+	if c.MaxPositionEmbeddings > 0 && o.MaxCacheLen > c.MaxPositionEmbeddings {
+		return o, fmt.Errorf("max cache length %d is past the model's max_position_embeddings (%d): positions beyond it were never trained", o.MaxCacheLen, c.MaxPositionEmbeddings)
 	}
 	if o.PrefillLen < 1 || o.PrefillLen > o.MaxCacheLen {
 		return o, fmt.Errorf("prefill length %d, want 1..%d (the max cache length)", o.PrefillLen, o.MaxCacheLen)
