@@ -69,6 +69,7 @@ overwritten.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output model file (.irpb)")
 	cmd.Flags().Int64Var(&opts.MaxCacheLen, "max-cache-len", 0, "KV-cache length in tokens; 0 (the default) means min(max_position_embeddings, 4096)")
+	cmd.Flags().BoolVar(&opts.AllowWeightsOutside, allowOutsideFlag, false, "let the checkpoint's files lie outside DIR (a Hugging Face cache snapshot's symbolic links into ../../blobs); refused by default")
 	cmd.Flags().Int64Var(&opts.PrefillLen, "prefill-len", 0, "tokens per prefill chunk, at most the cache length; 0 (the default) means 128, or the cache length if smaller")
 	return cmd
 }
