@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 
+	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/randinit"
 	"github.com/irc-compiler/irc/runtime/schedule"
@@ -51,6 +52,14 @@ func (c *Checkpoint) Close() { c.folder.Close() }
 // the same values the reference runtime's --random-weights uses.
 func RandomWeights(seed uint64) WeightFunc {
 	return func(b *schedule.Buffer) ([]byte, error) {
+		// Drawn as float32, then encoded: both are held at once.
+		n, ok := budget.Bytes(b.Bytes/b.DType.Size(), 4+b.DType.Size())
+		if !ok {
+			return nil, fmt.Errorf("random weight @%s: %d bytes overflow", b.Name, b.Bytes)
+		}
+		if err := budget.Check(fmt.Sprintf("random weight @%s", b.Name), n); err != nil {
+			return nil, err
+		}
 		return schedule.Encode(b.DType, randinit.Values(seed, b.Name, b.Shape)), nil
 	}
 }
