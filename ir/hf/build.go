@@ -46,12 +46,11 @@ func (o Options) withDefaults(c *Config) (Options, error) {
 	return o, nil
 }
 
+// irDType is the IR dtype of a config's torch_dtype (validated by
+// ParseConfig): float32 unless it names a 16-bit type.
 func irDType(torch string) ir.DType {
-	switch torch {
-	case "bfloat16":
-		return ir.BF16
-	case "float16":
-		return ir.F16
+	if d, ok := ir.DTypeOfTorch(torch); ok {
+		return d
 	}
 	return ir.F32
 }
