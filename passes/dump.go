@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/irc-compiler/irc/ir"
 )
@@ -62,7 +61,14 @@ func (d *DumpSink) dump(index int, p *Pass, before bool, stats []*PassStat, m *i
 	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(d.Dir, name), buf.Bytes(), 0o644)
+	// Through os.Root: a symbolic link already in the folder cannot send
+	// a dump outside it.
+	root, err := os.OpenRoot(d.Dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return root.WriteFile(name, buf.Bytes(), 0o644)
 }
 
 // WritePlacement prints each placed graph's partition DAG as '#'
