@@ -60,3 +60,68 @@ func TestTestOnlyBackend(t *testing.T) {
 		t.Error("no launch went through the test backend's device")
 	}
 }
+
+// recorder is OpenCL's Device taught to record: it captures a step's
+// launches once and replays the list (what a CUDA graph is to CUDA), so
+// the executor's recording path runs the whole harness on real kernels.
+type recorder struct {
+	executor.Device
+	capture           *[]recordedLaunch
+	records, replays int
+}
+
+type recordedLaunch struct {
+	k executor.Kernel
+	l *schedule.Launch
+}
+
+func (r *recorder) Launch(k executor.Kernel, l *schedule.Launch) error {
+	if r.capture != nil {
+		*r.capture = append(*r.capture, recordedLaunch{k, l})
+		return nil
+	}
+	return r.Device.Launch(k, l)
+}
+
+func (r *recorder) Record(launch func() error) (executor.Recording, error) {
+	r.capture = &[]recordedLaunch{}
+	defer func() { r.capture = nil }()
+	if err := launch(); err != nil {
+		return nil, err
+	}
+	r.records++
+	return *r.capture, nil
+}
+
+func (r *recorder) Replay(rec executor.Recording) error {
+	r.replays++
+	for _, c := range rec.([]recordedLaunch) {
+		if err := r.Device.Launch(c.k, c.l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestRecordingDevice(t *testing.T) {
+	var devs []*recorder
+	open := func(i int) (executor.Device, error) {
+		d, err := opencl.OpenDevice(i)
+		if err != nil {
+			return nil, err
+		}
+		r := &recorder{Device: d}
+		devs = append(devs, r)
+		return r, nil
+	}
+	Run(t, backend.MustLookup("opencl"), open)
+	records, replays := 0, 0
+	for _, d := range devs {
+		records, replays = records+d.records, replays+d.replays
+	}
+	// Each executor records a graph at its first step and replays it at
+	// every step; the kernel cases step three times each.
+	if records == 0 || replays < 2*records {
+		t.Errorf("%d recordings, %d replays: the executor did not replay its recordings", records, replays)
+	}
+}

@@ -71,3 +71,19 @@ type Device interface {
 
 // Opener opens device index of a backend.
 type Opener func(index int) (Device, error)
+
+// Recorder is a Device that can record a sequence of launches once and
+// replay it as one unit (a CUDA graph): a step then costs one submission
+// instead of one per launch. Every value a recorded launch reads is in
+// device memory, so a replay computes on whatever the buffers hold.
+type Recorder interface {
+	Device
+	// Record runs launch, which queues launches, capturing them instead
+	// of running them.
+	Record(launch func() error) (Recording, error)
+	// Replay queues a recording.
+	Replay(Recording) error
+}
+
+// Recording is a recorded launch sequence, owned by its Device.
+type Recording any

@@ -20,17 +20,37 @@ type Executor struct {
 	// argmax holds the greedy-decoding kernel bound to each logits row
 	// asked for so far, by graph.
 	argmax []map[int]Kernel
+	// recorder is the device when it records launch tables (and
+	// recording was not turned off); recorded holds each graph's, made
+	// at its first step.
+	recorder Recorder
+	recorded []Recording
+}
+
+// Options are how an executor uses its device.
+type Options struct {
+	// NoRecording launches every step kernel by kernel even on a device
+	// that can record (CUDA graphs), for A/B measurements.
+	NoRecording bool
 }
 
 // Load opens device index with open, builds the program from source,
 // allocates every buffer of s, uploads weights (from load) and constants,
 // zeroes the rest and binds the launch tables.
-func Load(open Opener, s *schedule.Schedule, source string, device int, load func(*schedule.Buffer) ([]byte, error)) (_ *Executor, err error) {
+func Load(open Opener, s *schedule.Schedule, source string, device int, load func(*schedule.Buffer) ([]byte, error)) (*Executor, error) {
+	return LoadWith(open, s, source, device, load, Options{})
+}
+
+// LoadWith is Load with options.
+func LoadWith(open Opener, s *schedule.Schedule, source string, device int, load func(*schedule.Buffer) ([]byte, error), opt Options) (_ *Executor, err error) {
 	dev, err := open(device)
 	if err != nil {
 		return nil, err
 	}
-	e := &Executor{dev: dev, s: s, argmax: make([]map[int]Kernel, len(s.Graphs))}
+	e := &Executor{dev: dev, s: s, argmax: make([]map[int]Kernel, len(s.Graphs)), recorded: make([]Recording, len(s.Graphs))}
+	if r, ok := dev.(Recorder); ok && !opt.NoRecording {
+		e.recorder = r
+	}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -141,8 +161,25 @@ func (e *Executor) writeInts(buf int, vals []int32) error {
 	return e.dev.WriteAsync(e.bufs[buf], data)
 }
 
-// Launch enqueues graph g's launch table on whatever its inputs hold.
+// Launch enqueues graph g's launch table on whatever its inputs hold: as
+// one replay of its recording on a device that records (recorded at the
+// first step), else kernel by kernel.
 func (e *Executor) Launch(g int) error {
+	if e.recorder == nil {
+		return e.launchEach(g)
+	}
+	if e.recorded[g] == nil {
+		rec, err := e.recorder.Record(func() error { return e.launchEach(g) })
+		if err != nil {
+			return fmt.Errorf("recording graph %s: %w", e.s.Graphs[g].Name, err)
+		}
+		e.recorded[g] = rec
+	}
+	return e.recorder.Replay(e.recorded[g])
+}
+
+// launchEach queues graph g's launches one by one.
+func (e *Executor) launchEach(g int) error {
 	graph := &e.s.Graphs[g]
 	for i, k := range e.graphs[g] {
 		l := &graph.Launches[i]
