@@ -66,7 +66,7 @@ func TestTestOnlyBackend(t *testing.T) {
 // the executor's recording path runs the whole harness on real kernels.
 type recorder struct {
 	executor.Device
-	capture           *[]recordedLaunch
+	capture          *[]recordedLaunch
 	records, replays int
 }
 
