@@ -4,7 +4,8 @@
 # then a short smoke run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/deps.sh
+# The suite compiles and builds the CUDA backend (no GPU needed): nvcc too.
+IRC_DEPS_CUDA=1 source scripts/deps.sh
 go mod download
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -12,8 +13,9 @@ if [ -n "$unformatted" ]; then
   echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
-# The OpenCL backend must run here (PoCL): its harness fails rather than skips.
-IRC_REQUIRE_BACKENDS=opencl go test -count=1 ./...
+# The OpenCL backend must run here (PoCL) and nvcc must compile the CUDA
+# kernels and runner: their tests fail rather than skip.
+IRC_REQUIRE_BACKENDS=opencl,nvcc go test -count=1 ./...
 
 # Fuzz smoke: each target for a fixed number of executions (a few seconds
 # each here). Counts, not durations: with a -fuzztime duration, Go 1.26's

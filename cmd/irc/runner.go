@@ -81,7 +81,7 @@ func buildRunner(dir string, b *backend.Backend, log io.Writer) (string, error) 
 	start := time.Now()
 	fmt.Fprintf(log, "building the runner in %s ...\n", dir)
 	steps := [][]string{}
-	if len(b.Generate) > 0 {
+	if b.Generate != nil {
 		steps = append(steps, []string{"go", "generate"})
 	}
 	build := []string{"go", "build", "-trimpath", "-o", bin}

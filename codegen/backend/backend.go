@@ -6,10 +6,12 @@
 package backend
 
 import (
+	"path"
 	"slices"
 	"strings"
 
 	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/codegen/cuda"
 	"github.com/irc-compiler/irc/codegen/opencl"
 )
 
@@ -26,6 +28,10 @@ type Backend struct {
 	// KernelFile in the runner's folder and embedded in the binary.
 	Emit       func(*codegen.Lowered) string
 	KernelFile string
+	// Compile turns an emitted program into what Device.Build loads, in
+	// process, as Generate does for a runner (the conformance harness
+	// uses it); nil where Build takes the program as it is.
+	Compile func(program string) (string, error)
 	// Runtime is the runtime package (relative to the module root) whose
 	// Opener, named Open, the runner hands to the executor.
 	Runtime, Open string
@@ -37,10 +43,10 @@ type Backend struct {
 	Requires []string
 	// BuildTags are passed to go build.
 	BuildTags []string
-	// Generate is a command run in the runner folder before go build (a
-	// kernel compiler), written as the runner's go:generate line; nil for
-	// none.
-	Generate []string
+	// Generate, where a program must be compiled before go build (CUDA's
+	// nvcc), gives for a kernel file the file it makes, which the runner
+	// embeds, and the command, run by go generate in the runner folder.
+	Generate func(kernelFile string) (out string, command []string)
 	// Install says what a machine needs to build the runner.
 	Install string
 }
@@ -53,6 +59,30 @@ var registry = []*Backend{
 		Runtime: "runtime/opencl", Open: "OpenDevice",
 		Install: "cgo, a C compiler and the OpenCL headers and ICD loader: Debian's gcc ocl-icd-opencl-dev",
 	},
+	{
+		Name: "cuda", Doc: "NVIDIA GPUs (sm_80, sm_90 machine code and sm_90 PTX), with CUDA graphs", Target: codegen.Portable,
+		Emit: cuda.Source, KernelFile: cuda.FileName,
+		Compile: func(src string) (string, error) { return cuda.Compile(src, cuda.DefaultArches) },
+		Runtime: "runtime/cuda", Open: "OpenDevice",
+		Requires:  []string{"gorgonia.org/cu", "github.com/pkg/errors", "github.com/google/uuid"},
+		BuildTags: []string{"cuda"},
+		Generate: func(src string) (string, []string) {
+			out := strings.TrimSuffix(src, path.Ext(src)) + ".fatbin"
+			return out, cuda.NvccCommand(src, out, cuda.DefaultArches)
+		},
+		Install: "cgo, a C compiler, the CUDA toolkit's nvcc and the driver API headers and library: " +
+			"Debian's gcc nvidia-cuda-toolkit nvidia-cuda-dev (contrib non-free); the built runner needs only the NVIDIA driver",
+	},
+}
+
+// Embedded is the file a runner of b embeds for kernel file src: what
+// Generate makes of it, or src itself.
+func (b *Backend) Embedded(src string) string {
+	if b.Generate == nil {
+		return src
+	}
+	out, _ := b.Generate(src)
+	return out
 }
 
 // Lookup finds a backend by name.

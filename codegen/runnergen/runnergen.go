@@ -130,9 +130,6 @@ func (r *Runner) mainFile() ([]byte, error) {
 	f.PackageComment("")
 	f.PackageComment("It reads its weights from the folder of its executable, or from --weights DIR.")
 	f.Anon("embed")
-	if len(r.Backend.Generate) > 0 {
-		f.Comment("//go:generate " + strings.Join(r.Backend.Generate, " "))
-	}
 	runtimePkg := path.Join(module, r.Backend.Runtime)
 	open := func(c compiled) jen.Code {
 		return jen.Func().Params(jen.Id("device").Int(), jen.Id("load").Qual(runnerPkg, "WeightFunc")).
@@ -145,9 +142,16 @@ func (r *Runner) mainFile() ([]byte, error) {
 	for _, c := range cs {
 		if !embedded[c.kernelVar] {
 			embedded[c.kernelVar] = true
-			f.Comment(c.kernelVar + " holds " + r.Backend.Name + " kernels, built at load time.")
+			if r.Backend.Generate != nil {
+				out, command := r.Backend.Generate(c.kernelFile)
+				f.Comment("//go:generate " + strings.Join(command, " "))
+				f.Line()
+				f.Comment(c.kernelVar + " holds the " + r.Backend.Name + " kernels " + out + ", compiled from " + c.kernelFile + " by go generate.")
+			} else {
+				f.Comment(c.kernelVar + " holds the " + r.Backend.Name + " kernels, built at load time.")
+			}
 			f.Comment("")
-			f.Comment("//go:embed " + c.kernelFile)
+			f.Comment("//go:embed " + r.Backend.Embedded(c.kernelFile))
 			f.Var().Id(c.kernelVar).String()
 		}
 	}
@@ -179,7 +183,7 @@ func BuildCommand(b *backend.Backend) string {
 	if len(b.BuildTags) > 0 {
 		cmd += " -tags " + strings.Join(b.BuildTags, ",")
 	}
-	if len(b.Generate) > 0 {
+	if b.Generate != nil {
 		cmd = "go generate && " + cmd
 	}
 	return cmd

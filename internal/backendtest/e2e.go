@@ -56,7 +56,7 @@ func (s subject) presets(t *testing.T) {
 			}
 			ckpt := runner.OpenCheckpoint(dir)
 			defer ckpt.Close()
-			exec, err := executor.Load(s.open, low.Schedule, s.b.Emit(low), 0, ckpt.Load)
+			exec, err := executor.Load(s.open, low.Schedule, s.program(t, low), 0, ckpt.Load)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -87,11 +87,27 @@ func (s subject) load(t *testing.T, m *ir.Model) (*codegen.Lowered, *executor.Ex
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec, err := executor.Load(s.open, low.Schedule, s.b.Emit(low), 0, nil)
+	exec, err := executor.Load(s.open, low.Schedule, s.program(t, low), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return low, exec
+}
+
+// program is what the backend's Device builds for low: the emitted
+// program, compiled as a runner's build would where the backend compiles
+// ahead of load (CUDA's nvcc).
+func (s subject) program(t *testing.T, low *codegen.Lowered) string {
+	t.Helper()
+	prog := s.b.Emit(low)
+	if s.b.Compile == nil {
+		return prog
+	}
+	out, err := s.b.Compile(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // checkOp runs the case on three random draws.

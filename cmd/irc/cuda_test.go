@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/irc-compiler/irc/codegen/backend"
+	"github.com/irc-compiler/irc/internal/backendtest"
+)
+
+// The CUDA runner is written, compiled by nvcc (go generate) and built
+// with the cuda tag here, without a GPU: the binary needs nothing of the
+// toolkit, only the driver's libcuda.so.1 and the C library. Its sources
+// are the same on recompile. (It runs on a GPU host: scripts/gpu-check.sh.)
+func TestCUDARunnerBuilds(t *testing.T) {
+	if _, err := exec.LookPath("nvcc"); err != nil {
+		if slices.Contains(strings.Split(os.Getenv(backendtest.RequireEnv), ","), "nvcc") {
+			t.Fatalf("nvcc not found, and %s requires it", backendtest.RequireEnv)
+		}
+		t.Skip("nvcc not found: install Debian's nvidia-cuda-toolkit (contrib non-free)")
+	}
+	_, irpb := tinyModel(t, "qwen3-tiny")
+	dirs := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")}
+	for _, dir := range dirs {
+		if out, errOut, code := irc(t, "compile", irpb, "--target", "cuda", "-o", dir); code != 0 || !strings.Contains(out, "go generate && go build -trimpath -tags cuda") {
+			t.Fatalf("compile: %s %s", out, errOut)
+		}
+	}
+	for _, f := range []string{"kernels.cu", "main.go", "schedule.go", "go.mod"} {
+		a, _ := os.ReadFile(filepath.Join(dirs[0], f))
+		b, _ := os.ReadFile(filepath.Join(dirs[1], f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two compiles (or is empty)", f)
+		}
+	}
+	bin, err := buildRunner(dirs[0], backend.MustLookup("cuda"), os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[0], "kernels.fatbin")); err != nil {
+		t.Errorf("go generate made no fatbin: %v", err)
+	}
+	out, err := exec.Command("ldd", bin).Output()
+	if err != nil {
+		t.Skipf("ldd: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		lib := strings.Fields(line)[0]
+		known := strings.HasPrefix(lib, "libcuda.so.1") || strings.HasPrefix(lib, "linux-vdso") || strings.HasPrefix(lib, "/lib64/ld-linux")
+		for _, c := range []string{"libc.so", "libm.so", "libdl.so", "libpthread.so", "librt.so"} {
+			known = known || strings.HasPrefix(lib, c)
+		}
+		if !known {
+			t.Errorf("the runner needs %s, which a host with only the NVIDIA driver lacks", lib)
+		}
+	}
+}

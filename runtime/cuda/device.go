@@ -1,0 +1,248 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+	"unsafe"
+
+	"gorgonia.org/cu"
+
+	"github.com/irc-compiler/irc/runtime/executor"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// buffer is device memory.
+type buffer struct {
+	ptr  cu.DevicePtr
+	size int64
+}
+
+// device is the executor.Device of one CUDA GPU: a context current on the
+// OS thread that opened it (the driver's calls go through that thread: the
+// runner drives it from one goroutine, locked to its thread), the loaded
+// kernels, one stream, pinned staging per asynchronously written buffer,
+// and the CUDA graphs recorded from it.
+type device struct {
+	ctx       cu.CUContext
+	name      string
+	total     int64
+	allocated int64
+	mod       *module
+	st        *stream
+	functions []*function
+	staging   map[*buffer]*pinned
+	readback  *pinned
+	graphs    []*graph
+}
+
+// OpenDevice opens CUDA GPU index for the executor, on the calling
+// goroutine's thread, which stays locked to it until Close.
+func OpenDevice(index int) (executor.Device, error) {
+	runtime.LockOSThread()
+	d, err := open(index)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	return d, nil
+}
+
+func open(index int) (*device, error) {
+	n, err := cu.NumDevices()
+	if err != nil {
+		return nil, fmt.Errorf("no CUDA device: %v", err)
+	}
+	if index < 0 || index >= n {
+		var list []string
+		for i := range n {
+			if name, err := cu.Device(i).Name(); err == nil {
+				list = append(list, fmt.Sprintf("%d: %s", i, name))
+			}
+		}
+		return nil, fmt.Errorf("--device %d: no such CUDA device; there are %d: %s", index, n, strings.Join(list, "; "))
+	}
+	dev, err := cu.GetDevice(index)
+	if err != nil {
+		return nil, err
+	}
+	d := &device{staging: map[*buffer]*pinned{}}
+	if d.name, err = dev.Name(); err != nil {
+		return nil, err
+	}
+	if major, minor, err := dev.ComputeCapability(); err == nil {
+		d.name += fmt.Sprintf(" (sm_%d%d)", major, minor)
+	}
+	if d.ctx, err = dev.MakeContext(cu.SchedBlockingSync); err != nil {
+		return nil, fmt.Errorf("creating a CUDA context on %s: %v", d.name, err)
+	}
+	if _, d.total, err = cu.MemInfo(); err != nil {
+		d.ctx.Destroy()
+		return nil, err
+	}
+	if d.st, err = newStream(); err != nil {
+		d.ctx.Destroy()
+		return nil, err
+	}
+	if d.readback, err = newPinned(64); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *device) Name() string { return d.name }
+
+// Build loads the runner's fatbin (its SASS for this GPU, or its PTX
+// compiled by the driver).
+func (d *device) Build(image string) (err error) {
+	d.mod, err = loadModule(image)
+	if err != nil {
+		return fmt.Errorf("%s: %w (the runner's kernels were compiled for the architectures of its go:generate line; recompile with irc compile --cuda-arch for this GPU)", d.name, err)
+	}
+	return nil
+}
+
+func (d *device) Alloc(bytes int64, what string) (executor.Buffer, error) {
+	bytes = max(bytes, 4)
+	if d.allocated+bytes > d.total {
+		return nil, fmt.Errorf("out of device memory: %s needs %.1f MiB more, %s has %.1f MiB of which %.1f MiB is taken",
+			what, mib(bytes), d.name, mib(d.total), mib(d.allocated))
+	}
+	ptr, err := cu.MemAlloc(bytes)
+	if err != nil {
+		return nil, fmt.Errorf("out of device memory? %s (%.1f MiB): %v", what, mib(bytes), err)
+	}
+	d.allocated += bytes
+	return &buffer{ptr: ptr, size: bytes}, nil
+}
+
+func (d *device) Free(b executor.Buffer) {
+	buf := b.(*buffer)
+	if pm := d.staging[buf]; pm != nil {
+		pm.free()
+		delete(d.staging, buf)
+	}
+	cu.MemFree(buf.ptr)
+	d.allocated -= buf.size
+}
+
+func at(b executor.Buffer, off int64) cu.DevicePtr { return b.(*buffer).ptr + cu.DevicePtr(off) }
+
+func (d *device) Write(b executor.Buffer, off int64, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	// cu's copy runs on the legacy default stream, which waits for our
+	// stream's work before it and holds back what is queued after.
+	return cu.MemcpyHtoD(at(b, off), unsafe.Pointer(&data[0]), int64(len(data)))
+}
+
+func (d *device) WriteAsync(b executor.Buffer, data []byte) error {
+	buf := b.(*buffer)
+	pm := d.staging[buf]
+	if pm == nil {
+		var err error
+		if pm, err = newPinned(int(buf.size)); err != nil {
+			return err
+		}
+		d.staging[buf] = pm
+	}
+	return d.st.copyIn(uint64(buf.ptr), pm, data)
+}
+
+// Read copies small reads (the greedy id) through pinned memory on the
+// stream, larger ones (logits) with cu after the stream is done.
+func (d *device) Read(b executor.Buffer, off int64, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	if len(data) <= d.readback.n {
+		return d.st.copyOut(data, uint64(at(b, off)), d.readback)
+	}
+	if err := d.st.sync(); err != nil {
+		return err
+	}
+	return cu.MemcpyDtoH(unsafe.Pointer(&data[0]), at(b, off), int64(len(data)))
+}
+
+func (d *device) Zero(b executor.Buffer) error {
+	buf := b.(*buffer)
+	return cu.MemsetD8(buf.ptr, 0, buf.size)
+}
+
+func (d *device) Kernel(name string, args []executor.Arg) (executor.Kernel, error) {
+	f, err := d.mod.function(name, paramSlots(args, func(b executor.Buffer) uint64 { return uint64(b.(*buffer).ptr) }))
+	if err != nil {
+		return nil, err
+	}
+	d.functions = append(d.functions, f)
+	return f, nil
+}
+
+func (d *device) Launch(k executor.Kernel, l *schedule.Launch) error {
+	grid, block, err := dims(l)
+	if err != nil {
+		return err
+	}
+	return d.st.launch(k.(*function), grid, block, l.Shared)
+}
+
+func (d *device) LaunchTimed(k executor.Kernel, l *schedule.Launch) (time.Duration, error) {
+	return d.st.timed(func() error { return d.Launch(k, l) })
+}
+
+func (d *device) CopyTimed(dst, src executor.Buffer, bytes int64) (time.Duration, error) {
+	return d.st.timed(func() error { return d.st.copyDtoD(uint64(dst.(*buffer).ptr), uint64(src.(*buffer).ptr), bytes) })
+}
+
+// Record captures a step's launches into a CUDA graph: a step is then one
+// cuGraphLaunch instead of a launch per kernel.
+func (d *device) Record(launch func() error) (executor.Recording, error) {
+	g, err := d.st.capture(launch)
+	if err != nil {
+		return nil, err
+	}
+	d.graphs = append(d.graphs, g)
+	return g, nil
+}
+
+func (d *device) Replay(r executor.Recording) error { return d.st.replay(r.(*graph)) }
+
+func (d *device) MaxAlloc() int64 { return d.total }
+
+func (d *device) Unallocated() int64 {
+	if free, _, err := cu.MemInfo(); err == nil {
+		return free
+	}
+	return d.total - d.allocated
+}
+
+func (d *device) Finish() error { return d.st.sync() }
+
+func (d *device) Close() {
+	d.st.sync()
+	for _, g := range d.graphs {
+		g.destroy()
+	}
+	for _, f := range d.functions {
+		f.free()
+	}
+	for _, pm := range d.staging {
+		pm.free()
+	}
+	if d.readback != nil {
+		d.readback.free()
+	}
+	if d.mod != nil {
+		d.mod.unload()
+	}
+	d.st.destroy()
+	d.ctx.Destroy()
+	runtime.UnlockOSThread()
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
