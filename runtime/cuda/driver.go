@@ -254,6 +254,8 @@ func (st *stream) capture(queue func() error) (*graph, error) {
 	return out, nil
 }
 
-func (st *stream) replay(g *graph) error { return check("cuGraphLaunch", C.cuGraphLaunch(g.exec, st.s)) }
+func (st *stream) replay(g *graph) error {
+	return check("cuGraphLaunch", C.cuGraphLaunch(g.exec, st.s))
+}
 
 func (g *graph) destroy() { C.cuGraphExecDestroy(g.exec) }
