@@ -13,6 +13,11 @@ if [ -n "$unformatted" ]; then
   echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# The CUDA driver code builds only with the cuda tag (gorgonia.org/cu exits
+# a process without a GPU): vet it, and build the conformance test binary
+# scripts/gpu-check.sh runs on a GPU host.
+go vet -tags cuda ./runtime/cuda
+go test -tags cuda -c -o "$(mktemp -d)/cuda-conformance.test" ./runtime/cuda
 # The OpenCL backend must run here (PoCL) and nvcc must compile the CUDA
 # kernels and runner: their tests fail rather than skip.
 IRC_REQUIRE_BACKENDS=opencl,nvcc go test -count=1 ./...

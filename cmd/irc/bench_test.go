@@ -133,7 +133,7 @@ func TestBenchErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", irpb, "--target", "nosuch"}, `unknown --target "nosuch" (available: ref, opencl)`},
+		{[]string{"bench", irpb, "--target", "nosuch"}, `unknown --target "nosuch" (available: ref, opencl, cuda)`},
 		{[]string{"bench", irpb, "--target", "tpu"}, `unknown --target "tpu"`},
 		{[]string{"bench", irpb, "--executor", "pipeline"}, `unknown --executor "pipeline"`},
 		{[]string{"bench", irpb, "--chart", "c.svg"}, "name it .png"},

@@ -132,9 +132,9 @@ func (r *Runner) mainFile() ([]byte, error) {
 	f.Anon("embed")
 	runtimePkg := path.Join(module, r.Backend.Runtime)
 	open := func(c compiled) jen.Code {
-		return jen.Func().Params(jen.Id("device").Int(), jen.Id("load").Qual(runnerPkg, "WeightFunc")).
+		return jen.Func().Params(jen.Id("device").Int(), jen.Id("load").Qual(runnerPkg, "WeightFunc"), jen.Id("opt").Qual(executorPkg, "Options")).
 			Params(jen.Qual(runnerPkg, "Backend"), jen.Error()).Block(
-			jen.Return(jen.Qual(executorPkg, "Load").Call(jen.Qual(runtimePkg, r.Backend.Open), jen.Id(c.schedVar), jen.Id(c.kernelVar), jen.Id("device"), jen.Id("load"))),
+			jen.Return(jen.Qual(executorPkg, "LoadWith").Call(jen.Qual(runtimePkg, r.Backend.Open), jen.Id(c.schedVar), jen.Id(c.kernelVar), jen.Id("device"), jen.Id("load"), jen.Id("opt"))),
 		)
 	}
 	cs := r.compilations()

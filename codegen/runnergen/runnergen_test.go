@@ -125,7 +125,7 @@ func TestRunnerVariants(t *testing.T) {
 		t.Error("dag's program equals whole's: it should share kernels.cl")
 	}
 	main := string(files["main.go"])
-	for _, want := range []string{`Executor: "whole"`, `Name: "dag"`, "Schedule: sched1", "Load(opencl.OpenDevice, sched1, kernelSource, device, load)", "Load(opencl.OpenDevice, sched2, kernelSource2, device, load)", "//go:embed kernels_odd.cl"} {
+	for _, want := range []string{`Executor: "whole"`, `Name: "dag"`, "Schedule: sched1", "LoadWith(opencl.OpenDevice, sched1, kernelSource, device, load, opt)", "LoadWith(opencl.OpenDevice, sched2, kernelSource2, device, load, opt)", "//go:embed kernels_odd.cl"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("main.go lacks %q:\n%s", want, main)
 		}
@@ -173,7 +173,7 @@ func TestRunnerFollowsTheBackendEntry(t *testing.T) {
 		t.Errorf("go.mod/go.sum lack the entry's requirement:\n%s", files["go.mod"])
 	}
 	main := string(files["main.go"])
-	for _, want := range []string{"//go:generate fakecc kernels.fake", "go generate && go build -trimpath -tags faketag", "//go:embed kernels.fake.bin", "executor.Load(opencl.OpenDevice, sched, kernelSource, device, load)"} {
+	for _, want := range []string{"//go:generate fakecc kernels.fake", "go generate && go build -trimpath -tags faketag", "//go:embed kernels.fake.bin", "executor.LoadWith(opencl.OpenDevice, sched, kernelSource, device, load, opt)"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("main.go lacks %q:\n%s", want, main)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -26,7 +27,7 @@ type Program struct {
 	// Stdin is what --bench-serve reads requests from (os.Stdin in Main).
 	Stdin io.Reader
 	// Open loads the schedule onto device index, weights from load.
-	Open func(device int, load WeightFunc) (Backend, error)
+	Open Opener
 	// Executor names Schedule in bench reports (whole, dag; irc bench
 	// sets it).
 	Executor string
@@ -36,11 +37,14 @@ type Program struct {
 	Variants []Variant
 }
 
+// Opener loads a schedule onto device index, weights from load.
+type Opener func(device int, load WeightFunc, opt executor.Options) (Backend, error)
+
 // Variant is one more compilation a runner carries for the bench.
 type Variant struct {
 	Name     string
 	Schedule *schedule.Schedule
-	Open     func(device int, load WeightFunc) (Backend, error)
+	Open     Opener
 }
 
 // Main runs the runner's command line and exits.
@@ -71,7 +75,7 @@ type options struct {
 	tokens, logitsOut, weights string
 	generate, device, repeat   int
 	random, bench, profile     bool
-	allowOutside               bool
+	allowOutside, noGraphs     bool
 	serve                      bool
 	seed                       uint64
 	positions, benchJSON       string
@@ -103,6 +107,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 	fs.BoolVar(&o.allowOutside, "allow-weights-outside", false, "read weight files the model names outside the weights folder (absolute paths, .., symbolic links leading out); refused by default")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of --random-weights")
 	fs.IntVar(&o.device, "device", 0, "index of the device to run on")
+	fs.BoolVar(&o.noGraphs, "no-graphs", false, "launch every kernel of a step on its own even where the device records whole steps (CUDA graphs): for A/B measurements")
 	fs.BoolVar(&o.bench, "bench", false, "measure time to first token and one decode step at each of --positions instead of generating")
 	fs.StringVar(&o.positions, "positions", "log2", "with --bench: decode positions, log2 (1, 2, 4, ... and --max-position) or a list like 1,8,64")
 	fs.Int64Var(&o.maxPosition, "max-position", 0, "with --bench: last position of log2 (default: max cache length - prefill chunk)")
@@ -190,10 +195,10 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 		defer ckpt.Close()
 		load = ckpt.Load
 	}
-	open := func(s *schedule.Schedule, openOn func(int, WeightFunc) (Backend, error)) (Backend, time.Duration, error) {
+	open := func(s *schedule.Schedule, openOn Opener) (Backend, time.Duration, error) {
 		start := time.Now()
 		load, done := loadProgress(s, load, stderr)
-		b, err := openOn(o.device, load)
+		b, err := openOn(o.device, load, executor.Options{NoRecording: o.noGraphs})
 		done()
 		if err != nil {
 			return nil, 0, err

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -65,7 +66,7 @@ func fakeProgram(b *fakeBackend) Program {
 		},
 		Graphs: []schedule.Graph{{Name: "prefill", Inputs: []int{0, 1}}, {Name: "decode", Inputs: []int{2, 1}}},
 	}
-	return Program{Name: "fake", Schedule: s, Open: func(int, WeightFunc) (Backend, error) { return b, nil }}
+	return Program{Name: "fake", Schedule: s, Open: func(int, WeightFunc, executor.Options) (Backend, error) { return b, nil }}
 }
 
 // Prefill runs in chunks of the prefill length at positions 0, 4, ...; the

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -84,7 +85,7 @@ func TestMinTimeIsNotCapped(t *testing.T) {
 func TestServeReportsLoadErrors(t *testing.T) {
 	b := &fakeBackend{vocab: 50, last: map[int][]int32{}}
 	p := fakeProgram(b)
-	p.Open = func(device int, _ WeightFunc) (Backend, error) {
+	p.Open = func(device int, _ WeightFunc, _ executor.Options) (Backend, error) {
 		return nil, errors.New("--device 7: no such device")
 	}
 	var stdout, stderr strings.Builder
