@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The CUDA backend's GPU checks as two commands: build everything here (Go
+# and nvcc, no GPU), carry gpu/ to a GPU host (driver, nvcc, Python with
+# torch and transformers; no Go, no network) and run it there.
+#
+#   bash scripts/gpu-check.sh build   # here: gpu/ (< 60 MiB)
+#   bash scripts/gpu-check.sh run     # on the GPU host (the device tool: carry gpu);
+#                                     # results in $OUT (default gpu/results)
+#
+# run stops at the first failure, in this order: a driver probe; every
+# kernel's conformance against ref and the tiny presets end to end (the
+# shared harness, ref computing its own expectations, nvcc compiling the
+# kernels); irc bench of Qwen2.5-1.5B (32K cache, random weights, whole and
+# DAG executors, positions 1, 2, 4, ..., 32640, repeat 3); transformers'
+# eager and torch.compile decode steps on the same GPU; irc bench compare.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=qwen2.5-1.5b-instruct
+case "${1:-}" in
+build)
+  IRC_DEPS_CUDA=1 source scripts/deps.sh
+  rm -rf gpu && mkdir -p gpu
+  CGO_ENABLED=0 go build -trimpath -o gpu/irc ./cmd/irc
+  go test -tags cuda -trimpath -c -o gpu/cuda-conformance.test ./runtime/cuda
+  gpu/irc import "models/$model" -o "gpu/$model.irpb" --max-cache-len 32768
+  gpu/irc bench "gpu/$model.irpb" --target cuda --keep "$PWD/gpu/runners" --build-only
+  mkdir -p "gpu/$model" && cp "models/$model/config.json" "gpu/$model/"
+  cp scripts/gpu-peer.py gpu/
+  size=$(du -sm gpu | cut -f1)
+  echo "gpu/: ${size} MiB"
+  if [ "$size" -ge 60 ]; then
+    echo "gpu/ is ${size} MiB: more than the 60 MiB a device run can carry" >&2
+    exit 1
+  fi
+  ;;
+run)
+  out=${OUT:-gpu/results}
+  mkdir -p "$out"
+  echo "== driver"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.csv"
+  gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n1 | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-')
+  echo "== conformance: every kernel against ref, the tiny presets end to end"
+  gpu/cuda-conformance.test -test.run TestConformance -test.v -test.timeout 240s > "$out/conformance.txt" 2>&1 ||
+    { tail -n 40 "$out/conformance.txt"; echo "conformance FAILED (all of it in $out/conformance.txt)" >&2; exit 1; }
+  grep -E '^(--- |ok|PASS)' "$out/conformance.txt" | tail -n 5
+  echo "== irc bench (CUDA graphs)"
+  gpu/irc bench --runners gpu/runners --target cuda --random-weights --repeat 3 \
+    --json "$out/$gpu-$model.json" --chart "$out/$gpu-$model.png" | tee "$out/$gpu-$model.md"
+  positions=$(python3 -c "import json; print(','.join(str(p['position']) for p in json.load(open('$out/$gpu-$model.json'))['positions']))")
+  for mode in eager compile; do
+    echo "== transformers $mode"
+    python3 gpu/gpu-peer.py --config "gpu/$model" --mode "$mode" --positions "$positions" \
+      --max-cache-len 32768 --repeat 3 --json "$out/$gpu-$model-transformers-$mode.json"
+    gpu/irc bench compare "$out/$gpu-$model-transformers-$mode.json" "$out/$gpu-$model.json" \
+      --labels "transformers $mode,irc" --chart "$out/$gpu-$model-vs-$mode.png" | tee "$out/$gpu-$model-vs-$mode.md"
+  done
+  ;;
+*)
+  echo "usage: bash scripts/gpu-check.sh build|run" >&2
+  exit 2
+  ;;
+esac
