@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,16 +58,10 @@ func models(t *testing.T) map[string]*ir.Model {
 	return out
 }
 
-// needNvcc finds nvcc, or skips: CI requires it (IRC_REQUIRE_BACKENDS
-// naming nvcc), a machine without the CUDA toolkit skips.
+// needNvcc finds nvcc, or skips (fails where CI requires nvcc).
 func needNvcc(t *testing.T) string {
 	nvcc, err := exec.LookPath("nvcc")
-	if err != nil {
-		if slices.Contains(strings.Split(os.Getenv(backendtest.RequireEnv), ","), "nvcc") {
-			t.Fatalf("nvcc not found, and %s requires nvcc (install Debian's nvidia-cuda-toolkit from contrib non-free)", backendtest.RequireEnv)
-		}
-		t.Skip("nvcc not found: install Debian's nvidia-cuda-toolkit (contrib non-free) to compile the CUDA kernels")
-	}
+	backendtest.Need(t, "nvcc", err)
 	return nvcc
 }
 

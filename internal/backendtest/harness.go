@@ -24,6 +24,21 @@ import (
 // for the backends its machine has.
 const RequireEnv = "IRC_REQUIRE_BACKENDS"
 
+// Need skips the test when what (a backend, or a tool such as nvcc) is
+// missing here (err), with the reason, or fails it when RequireEnv names
+// what: CI requires what its machine has, so nothing it should run is
+// skipped unnoticed.
+func Need(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if slices.Contains(strings.Split(os.Getenv(RequireEnv), ","), what) {
+		t.Fatalf("%s is missing here, but %s requires it: %v", what, RequireEnv, err)
+	}
+	t.Skipf("%s is missing here: %v", what, err)
+}
+
 // subject is a backend under test with the device it opens.
 type subject struct {
 	b    *backend.Backend
@@ -36,12 +51,7 @@ type subject struct {
 // reason, unless RequireEnv names it.
 func Run(t *testing.T, b *backend.Backend, open executor.Opener) {
 	dev, err := open(0)
-	if err != nil {
-		if slices.Contains(strings.Split(os.Getenv(RequireEnv), ","), b.Name) {
-			t.Fatalf("backend %s must run here (%s) but has no device: %v", b.Name, RequireEnv, err)
-		}
-		t.Skipf("backend %s cannot run on this machine: %v", b.Name, err)
-	}
+	Need(t, b.Name, err)
 	dev.Close()
 	s := subject{b, open}
 	t.Run("kernels", s.kernels)
