@@ -18,6 +18,7 @@ import (
 
 type benchFlags struct {
 	target, positions, executor string
+	cudaArch                    string
 	jsonOut, chart, weightsDir  string
 	keep, runners               string
 	executorSet                 bool // --executor was given
@@ -82,6 +83,7 @@ file is refused.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.target, "target", "opencl", "backend to measure: ref or a GPU backend: "+backend.List())
+	fl.StringVar(&f.cudaArch, cudaArchFlag, "", cudaArchHelp)
 	fl.StringVar(&f.positions, "positions", "log2", "decode positions: log2 or a comma-separated list")
 	fl.Int64Var(&f.maxPosition, "max-position", 0, "last log2 position (default: max cache length - prefill chunk)")
 	fl.IntVar(&f.repeat, "repeat", 3, "timed repetitions of each measurement")
@@ -106,8 +108,15 @@ func (f benchFlags) check(args []string) error {
 	if _, err := runner.Positions(f.positions, math.MaxInt32); err != nil {
 		return err // a typo fails now, not after compiling and loading
 	}
+	if f.target == "ref" && f.cudaArch != "" {
+		return fmt.Errorf("--%s: the ref target runs no GPU kernels", cudaArchFlag)
+	}
 	if f.target != "ref" {
-		if _, err := gpuBackend("--target", f.target, "ref"); err != nil {
+		b, err := gpuBackend("--target", f.target, "ref")
+		if err != nil {
+			return err
+		}
+		if _, err := withArch(b, f.cudaArch); err != nil {
 			return err
 		}
 	}

@@ -80,6 +80,9 @@ func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (pr
 		dir, cleanup = filepath.Join(tmp, "runner"), func() error { return os.RemoveAll(tmp) }
 	}
 	b, err := gpuBackend("--target", f.target, "ref")
+	if err == nil {
+		b, err = withArch(b, f.cudaArch)
+	}
 	if err != nil {
 		return prepared{stop: cleanup}, err
 	}

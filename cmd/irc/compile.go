@@ -25,6 +25,7 @@ func newCompileCmd() *cobra.Command {
 		out       string
 		statsJSON string
 		emit      string
+		cudaArch  string
 		force     bool
 	)
 	cmd := &cobra.Command{
@@ -74,9 +75,15 @@ Passes, in their canonical order:
 			// Outputs are checked before the work: a mistake fails now.
 			b, gpu := backend.Lookup(target)
 			if gpu {
+				var err error
+				if b, err = withArch(b, cudaArch); err != nil {
+					return err
+				}
 				if _, err := runnergen.CheckFolder(out, force); err != nil {
 					return err
 				}
+			} else if cudaArch != "" {
+				return fmt.Errorf("--%s: the %s target writes no GPU kernels", cudaArchFlag, target)
 			} else if err := runner.CheckOutputFile("-o", out); err != nil {
 				return err
 			} else if force {
@@ -141,6 +148,7 @@ Passes, in their canonical order:
 	pf.register(cmd.Flags())
 	cmd.Flags().StringVar(&target, "target", "ref", "target: "+strings.Join(append(passes.TargetNames(), backend.Names()...), ", "))
 	cmd.Flags().StringVarP(&out, "output", "o", "", "compiled model file (.irpb, or .ir for text), or the runner's folder for a GPU backend")
+	cmd.Flags().StringVar(&cudaArch, cudaArchFlag, "", cudaArchHelp)
 	cmd.Flags().StringVar(&emit, "emit", "", "also print an intermediate form: schedule (the kernel schedule, GPU targets)")
 	cmd.Flags().StringVar(&statsJSON, "stats-json", "", "write the op histograms, partitions and pass timings as JSON")
 	cmd.Flags().BoolVar(&force, "force", false, "write the runner into a non-empty folder irc did not write (same-named files are replaced)")

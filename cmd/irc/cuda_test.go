@@ -55,3 +55,33 @@ func TestCUDARunnerBuilds(t *testing.T) {
 		}
 	}
 }
+
+// --cuda-arch picks what nvcc compiles for; it is refused by name where no
+// kernels are compiled ahead, and for values that are no compute
+// capability.
+func TestCUDAArch(t *testing.T) {
+	_, irpb := tinyModel(t, "llama-tiny")
+	dir := filepath.Join(t.TempDir(), "r")
+	if _, errOut, code := irc(t, "compile", irpb, "--target", "cuda", "--cuda-arch", "sm_86,90", "-o", dir); code != 0 {
+		t.Fatalf("compile: %s", errOut)
+	}
+	main, _ := os.ReadFile(filepath.Join(dir, "main.go"))
+	if !bytes.Contains(main, []byte("-gencode arch=compute_86,code=sm_86 -gencode arch=compute_90,code=[sm_90,compute_90]")) {
+		t.Errorf("main.go's go:generate line does not compile for sm_86 and sm_90:\n%s", main)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compile", irpb, "--target", "opencl", "--cuda-arch", "86", "-o", filepath.Join(t.TempDir(), "o")}, "the opencl backend compiles its kernels when a runner loads them"},
+		{[]string{"compile", irpb, "--target", "cuda", "--cuda-arch", "ampere", "-o", filepath.Join(t.TempDir(), "o")}, `"ampere" is not a compute capability`},
+		{[]string{"compile", irpb, "--target", "ref", "--cuda-arch", "80", "-o", filepath.Join(t.TempDir(), "o.irpb")}, "the ref target writes no GPU kernels"},
+		{[]string{"run", irpb, "--tokens", "1", "--cuda-arch", "80"}, "the ref backend runs no GPU kernels"},
+		{[]string{"bench", irpb, "--target", "ref", "--cuda-arch", "80"}, "the ref target runs no GPU kernels"},
+	} {
+		_, errOut, code := irc(t, tc.args...)
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("irc %s: exit %d, %q; want %q", strings.Join(tc.args, " "), code, errOut, tc.want)
+		}
+	}
+}

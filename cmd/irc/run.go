@@ -19,6 +19,7 @@ import (
 
 type runFlags struct {
 	backend       string
+	cudaArch      string
 	tokens        string
 	generate      int
 	logitsOut     string
@@ -58,6 +59,7 @@ special file there is refused before anything runs.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.backend, "backend", "ref", "backend to run on: ref (the reference CPU runtime) or a GPU backend: "+backend.List())
 	fl.IntVar(&f.device, "device", 0, "device index (GPU backends)")
+	fl.StringVar(&f.cudaArch, cudaArchFlag, "", cudaArchHelp)
 	fl.StringVar(&f.tokens, "tokens", "", "prompt token ids, comma-separated (required)")
 	fl.IntVar(&f.generate, "generate", 8, "number of tokens to generate greedily")
 	fl.StringVar(&f.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
@@ -71,9 +73,15 @@ special file there is refused before anything runs.`,
 
 func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	var gpu *backend.Backend
+	if f.backend == "ref" && f.cudaArch != "" {
+		return fmt.Errorf("--%s: the ref backend runs no GPU kernels", cudaArchFlag)
+	}
 	if f.backend != "ref" {
 		var err error
 		if gpu, err = gpuBackend("--backend", f.backend, "ref"); err != nil {
+			return err
+		}
+		if gpu, err = withArch(gpu, f.cudaArch); err != nil {
 			return err
 		}
 	}

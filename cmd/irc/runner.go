@@ -109,6 +109,20 @@ func gpuBackend(flag, name string, others ...string) (*backend.Backend, error) {
 	return nil, fmt.Errorf("unknown %s %q (available: %s)", flag, name, strings.Join(append(others, backend.Names()...), ", "))
 }
 
+// cudaArchFlag picks the architectures a backend that compiles ahead
+// (cuda) compiles for; compile, run and bench have it.
+const cudaArchFlag = "cuda-arch"
+
+const cudaArchHelp = "compute capabilities the CUDA kernels are compiled for, comma-separated (default 80,90: A100, H100/H200; the last also as PTX for newer GPUs)"
+
+// withArch is b compiling for arch, when given.
+func withArch(b *backend.Backend, arch string) (*backend.Backend, error) {
+	if arch == "" {
+		return b, nil
+	}
+	return b.ForArch(arch)
+}
+
 // runRunner executes a built runner with args, passing its output
 // through. When it fails, its last line on stderr (its error) becomes
 // irc's one-line error instead of being printed twice.

@@ -6,7 +6,9 @@
 package backend
 
 import (
+	"fmt"
 	"path"
+	"strconv"
 	"slices"
 	"strings"
 
@@ -44,9 +46,13 @@ type Backend struct {
 	// BuildTags are passed to go build.
 	BuildTags []string
 	// Generate, where a program must be compiled before go build (CUDA's
-	// nvcc), gives for a kernel file the file it makes, which the runner
-	// embeds, and the command, run by go generate in the runner folder.
-	Generate func(kernelFile string) (out string, command []string)
+	// nvcc), gives for a kernel file and the target architectures the file
+	// it makes, which the runner embeds, and the command, run by go
+	// generate in the runner folder.
+	Generate func(kernelFile string, arch []string) (out string, command []string)
+	// Arch are the architectures Generate compiles for by default
+	// (ForArch picks others).
+	Arch []string
 	// Install says what a machine needs to build the runner.
 	Install string
 }
@@ -66,10 +72,11 @@ var registry = []*Backend{
 		Runtime: "runtime/cuda", Open: "OpenDevice",
 		Requires:  []string{"gorgonia.org/cu", "github.com/pkg/errors", "github.com/google/uuid"},
 		BuildTags: []string{"cuda"},
-		Generate: func(src string) (string, []string) {
+		Generate: func(src string, arch []string) (string, []string) {
 			out := strings.TrimSuffix(src, path.Ext(src)) + ".fatbin"
-			return out, cuda.NvccCommand(src, out, cuda.DefaultArches)
+			return out, cuda.NvccCommand(src, out, arch)
 		},
+		Arch: cuda.DefaultArches,
 		Install: "cgo, a C compiler, the CUDA toolkit's nvcc and the driver API headers and library: " +
 			"Debian's gcc nvidia-cuda-toolkit nvidia-cuda-dev (contrib non-free); the built runner needs only the NVIDIA driver",
 	},
@@ -81,8 +88,28 @@ func (b *Backend) Embedded(src string) string {
 	if b.Generate == nil {
 		return src
 	}
-	out, _ := b.Generate(src)
+	out, _ := b.Generate(src, b.Arch)
 	return out
+}
+
+// ForArch is b compiling ahead for the architectures in list (compute
+// capabilities, comma-separated: "80,86,90"; the last one also as PTX).
+func (b *Backend) ForArch(list string) (*Backend, error) {
+	if b.Generate == nil {
+		return nil, fmt.Errorf("--cuda-arch %s: the %s backend compiles its kernels when a runner loads them, for the device it finds", list, b.Name)
+	}
+	arch := cuda.ParseArches(list)
+	if len(arch) == 0 {
+		return nil, fmt.Errorf("--cuda-arch %q: want compute capabilities such as 80,90", list)
+	}
+	for _, a := range arch {
+		if n, err := strconv.Atoi(a); err != nil || n < 50 || n > 199 {
+			return nil, fmt.Errorf("--cuda-arch %s: %q is not a compute capability (want numbers such as 80, 86, 90)", list, a)
+		}
+	}
+	c := *b
+	c.Arch = arch
+	return &c, nil
 }
 
 // Lookup finds a backend by name.

@@ -143,7 +143,7 @@ func (r *Runner) mainFile() ([]byte, error) {
 		if !embedded[c.kernelVar] {
 			embedded[c.kernelVar] = true
 			if r.Backend.Generate != nil {
-				out, command := r.Backend.Generate(c.kernelFile)
+				out, command := r.Backend.Generate(c.kernelFile, r.Backend.Arch)
 				f.Comment("//go:generate " + strings.Join(command, " "))
 				f.Line()
 				f.Comment(c.kernelVar + " holds the " + r.Backend.Name + " kernels " + out + ", compiled from " + c.kernelFile + " by go generate.")

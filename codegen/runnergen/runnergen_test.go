@@ -155,7 +155,7 @@ func TestRunnerFollowsTheBackendEntry(t *testing.T) {
 	}
 	b := &backend.Backend{Name: "fake", Doc: "a test entry", Target: codegen.Portable, KernelFile: "kernels.fake",
 		Runtime: "runtime/opencl", Open: "OpenDevice", Copy: []string{"runtime/weights"},
-		Requires: []string{"gonum.org/v1/plot"}, BuildTags: []string{"faketag"}, Generate: func(src string) (string, []string) { return src + ".bin", []string{"fakecc", src} }}
+		Requires: []string{"gonum.org/v1/plot"}, BuildTags: []string{"faketag"}, Generate: func(src string, arch []string) (string, []string) { return src + ".bin", append([]string{"fakecc", src}, arch...) }, Arch: []string{"a1"}}
 	r := &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: "fake program\n"}
 	files, err := r.Files()
 	if err != nil {
@@ -173,7 +173,7 @@ func TestRunnerFollowsTheBackendEntry(t *testing.T) {
 		t.Errorf("go.mod/go.sum lack the entry's requirement:\n%s", files["go.mod"])
 	}
 	main := string(files["main.go"])
-	for _, want := range []string{"//go:generate fakecc kernels.fake", "go generate && go build -trimpath -tags faketag", "//go:embed kernels.fake.bin", "executor.LoadWith(opencl.OpenDevice, sched, kernelSource, device, load, opt)"} {
+	for _, want := range []string{"//go:generate fakecc kernels.fake a1", "go generate && go build -trimpath -tags faketag", "//go:embed kernels.fake.bin", "executor.LoadWith(opencl.OpenDevice, sched, kernelSource, device, load, opt)"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("main.go lacks %q:\n%s", want, main)
 		}
