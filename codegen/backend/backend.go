@@ -8,8 +8,8 @@ package backend
 import (
 	"fmt"
 	"path"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/irc-compiler/irc/codegen"

@@ -155,7 +155,9 @@ func TestRunnerFollowsTheBackendEntry(t *testing.T) {
 	}
 	b := &backend.Backend{Name: "fake", Doc: "a test entry", Target: codegen.Portable, KernelFile: "kernels.fake",
 		Runtime: "runtime/opencl", Open: "OpenDevice", Copy: []string{"runtime/weights"},
-		Requires: []string{"gonum.org/v1/plot"}, BuildTags: []string{"faketag"}, Generate: func(src string, arch []string) (string, []string) { return src + ".bin", append([]string{"fakecc", src}, arch...) }, Arch: []string{"a1"}}
+		Requires: []string{"gonum.org/v1/plot"}, BuildTags: []string{"faketag"}, Generate: func(src string, arch []string) (string, []string) {
+			return src + ".bin", append([]string{"fakecc", src}, arch...)
+		}, Arch: []string{"a1"}}
 	r := &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: "fake program\n"}
 	files, err := r.Files()
 	if err != nil {
