@@ -11,8 +11,9 @@
 # kernel's conformance against ref and the tiny presets end to end (the
 # shared harness, ref computing its own expectations, nvcc compiling the
 # kernels); irc bench of Qwen2.5-1.5B (32K cache, random weights, whole and
-# DAG executors, positions 1, 2, 4, ..., 32640, repeat 3); transformers'
-# eager and torch.compile decode steps on the same GPU; irc bench compare.
+# DAG executors, positions 1, 2, 4, ..., 32640, repeat 3), with CUDA graphs
+# and without; transformers' eager and torch.compile decode steps on the
+# same GPU; irc bench compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=qwen2.5-1.5b-instruct
@@ -46,6 +47,10 @@ run)
   echo "== irc bench (CUDA graphs)"
   gpu/irc bench --runners gpu/runners --target cuda --random-weights --repeat 3 \
     --json "$out/$gpu-$model.json" --chart "$out/$gpu-$model.png" | tee "$out/$gpu-$model.md"
+  echo "== irc bench without CUDA graphs (A/B)"
+  gpu/irc bench --runners gpu/runners --target cuda --random-weights --repeat 3 --no-graphs \
+    --json "$out/$gpu-$model-nographs.json" | tee "$out/$gpu-$model-nographs.md"
+  gpu/irc bench compare "$out/$gpu-$model-nographs.json" "$out/$gpu-$model.json" --labels "no graphs,graphs" | tee "$out/$gpu-$model-graphs-ab.md"
   positions=$(python3 -c "import json; print(','.join(str(p['position']) for p in json.load(open('$out/$gpu-$model.json'))['positions']))")
   for mode in eager compile; do
     echo "== transformers $mode"

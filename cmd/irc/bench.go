@@ -26,6 +26,7 @@ type benchFlags struct {
 	maxPosition                 int64
 	repeat, device              int
 	randomWeights, allowOutside bool
+	noGraphs                    bool
 	seed                        uint64
 	minTime                     time.Duration
 }
@@ -99,6 +100,7 @@ file is refused.`,
 	fl.StringVar(&f.weightsDir, "weights", "", "folder the weight files are relative to (default: the model file's folder)")
 	fl.BoolVar(&f.randomWeights, "random-weights", false, "use deterministic random weights instead of the checkpoint")
 	fl.BoolVar(&f.allowOutside, allowOutsideFlag, false, allowOutsideHelp)
+	fl.BoolVar(&f.noGraphs, "no-graphs", false, "the runner launches every kernel on its own even where the device records whole steps (CUDA graphs): for A/B measurements")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the random KV caches, tokens and --random-weights")
 	cmd.AddCommand(newBenchCompareCmd())
 	return cmd

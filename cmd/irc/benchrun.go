@@ -171,6 +171,9 @@ func startRunner(dir string, f benchFlags, log io.Writer) (prepared, error) {
 	if f.allowOutside && !f.randomWeights {
 		args = append(args, "--"+allowOutsideFlag)
 	}
+	if f.noGraphs {
+		args = append(args, "--no-graphs")
+	}
 	bin := filepath.Join(dir, "runner")
 	if fi, err := os.Stat(bin); err != nil || !fi.Mode().IsRegular() {
 		return prepared{}, fmt.Errorf("%s: no runner binary (--runners wants the folder irc bench --keep wrote, with the runner and its built.json)", bin)
