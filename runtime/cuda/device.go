@@ -36,6 +36,7 @@ type device struct {
 	functions []*function
 	staging   map[*buffer]*pinned
 	readback  *pinned
+	upload    [2]*pinned
 	graphs    []*graph
 }
 
@@ -132,13 +133,39 @@ func (d *device) Free(b executor.Buffer) {
 
 func at(b executor.Buffer, off int64) cu.DevicePtr { return b.(*buffer).ptr + cu.DevicePtr(off) }
 
+// uploadChunk is the size of each of the two pinned buffers large writes
+// (weights, from the checkpoint's mapping) go through.
+const uploadChunk = 16 << 20
+
 func (d *device) Write(b executor.Buffer, off int64, data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
-	// cu's copy runs on the legacy default stream, which waits for our
-	// stream's work before it and holds back what is queued after.
-	return cu.MemcpyHtoD(at(b, off), unsafe.Pointer(&data[0]), int64(len(data)))
+	if len(data) < uploadChunk {
+		// cu's copy runs on the legacy default stream, which waits for
+		// our stream's work before it and holds back what is queued after.
+		return cu.MemcpyHtoD(at(b, off), unsafe.Pointer(&data[0]), int64(len(data)))
+	}
+	// Large writes alternate between two pinned chunks: the host fills one
+	// while the device copies the other (DMA from pinned memory, no
+	// staging copy by the driver).
+	for i := range d.upload {
+		if d.upload[i] == nil {
+			pm, err := newPinned(uploadChunk)
+			if err != nil {
+				return err
+			}
+			d.upload[i] = pm
+		}
+	}
+	base := uint64(at(b, off))
+	for pos, i := 0, 0; pos < len(data); pos, i = pos+uploadChunk, i^1 {
+		end := min(pos+uploadChunk, len(data))
+		if err := d.st.copyIn(base+uint64(pos), d.upload[i], data[pos:end]); err != nil {
+			return err
+		}
+	}
+	return d.st.sync()
 }
 
 func (d *device) WriteAsync(b executor.Buffer, data []byte) error {
@@ -236,6 +263,11 @@ func (d *device) Close() {
 	}
 	if d.readback != nil {
 		d.readback.free()
+	}
+	for _, pm := range d.upload {
+		if pm != nil {
+			pm.free()
+		}
 	}
 	if d.mod != nil {
 		d.mod.unload()
