@@ -147,7 +147,11 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 	if M <= gl.target.MatvecRows {
 		return gl.launchTyped(kernels.LinearGEMV, out, [3]int{int(N), int(M)}, args)
 	}
-	return gl.launchTyped(kernels.LinearGEMM, out, [3]int{int(N), int(M)}, args)
+	gemm := gl.target.GEMM
+	if gemm.Inst == kernels.HalfTypes && out.Type.DType != ir.BF16 && out.Type.DType != ir.F16 {
+		gemm = gemm.Twin // no 16-bit inputs for the variant: its twin
+	}
+	return gl.launchTyped(gemm, out, [3]int{int(N), int(M)}, args)
 }
 
 func (gl *graphLowering) lowerSiLUMul(n *ir.Node) error {

@@ -17,19 +17,42 @@ type Target struct {
 	// MatmulGroup is grouped_matmul's work-group size along its columns.
 	MatmulGroup int
 	// MatvecRows is the largest row count a linear lowers to the GEMV
-	// kernel rather than the tiled GEMM.
+	// kernel rather than a GEMM.
 	MatvecRows int64
+	// GEMM is the kernel a linear of more rows lowers to: LinearGEMM,
+	// LinearGEMMBlocked, or LinearGEMMTensorCore (its blocked twin where
+	// the dtype has no tensor-core instance).
+	GEMM *kernels.Kernel
+	// The blocked GEMMs' tiling: GemmBM x GemmBN output blocks, GemmBK
+	// deep, a GemmTM x GemmTN micro-tile per item of the portable twin.
+	GemmBM, GemmBN, GemmBK, GemmTM, GemmTN int
 	// Align is the byte alignment of every arena slot (vector loads).
 	Align int64
 }
 
 // Portable is the target of the shared templates as written: sizes every
 // backend runs, tuned for none.
-var Portable = Target{WorkGroup: 64, Tile: 16, MatmulGroup: 32, MatvecRows: 1, Align: 256}
+var Portable = Target{WorkGroup: 64, Tile: 16, MatmulGroup: 32, MatvecRows: 1, GEMM: kernels.LinearGEMM,
+	GemmBM: 64, GemmBN: 64, GemmBK: 16, GemmTM: 8, GemmTN: 4, Align: 256}
+
+// Twin is t with every backend-only kernel variant replaced by its
+// portable twin (same parameters and tiling): what the conformance harness
+// runs on a device of another backend to check the variant's tiling.
+func (t Target) Twin() Target {
+	if t.GEMM.Twin != nil {
+		t.GEMM = t.GEMM.Twin
+	}
+	return t
+}
+
+// gemmThreads is the items of a blocked GEMM's group.
+func (t Target) gemmThreads() int { return (t.GemmBM / t.GemmTM) * (t.GemmBN / t.GemmTN) }
 
 // Sizes are the target's sizes as the kernel sources name them.
 func (t Target) Sizes() []kernels.Const {
-	return []kernels.Const{{Name: "WG", Value: int64(t.WorkGroup)}, {Name: "TS", Value: int64(t.Tile)}}
+	return []kernels.Const{{Name: "WG", Value: int64(t.WorkGroup)}, {Name: "TS", Value: int64(t.Tile)},
+		{Name: "GEMM_BM", Value: int64(t.GemmBM)}, {Name: "GEMM_BN", Value: int64(t.GemmBN)}, {Name: "GEMM_BK", Value: int64(t.GemmBK)},
+		{Name: "GEMM_TM", Value: int64(t.GemmTM)}, {Name: "GEMM_TN", Value: int64(t.GemmTN)}, {Name: "GEMM_THREADS", Value: int64(t.gemmThreads())}}
 }
 
 // grid is the launch shape of kernel k over extent (items, rows or
@@ -44,6 +67,9 @@ func (t Target) grid(k *kernels.Kernel, extent [3]int) (global, local [3]int) {
 		global, local = extent, [3]int{t.MatmulGroup}
 	case kernels.OneGroup:
 		global, local = [3]int{t.WorkGroup}, [3]int{t.WorkGroup}
+	case kernels.PerBlock:
+		blocks := func(n, b int) int { return (n + b - 1) / b }
+		global, local = [3]int{blocks(extent[0], t.GemmBN) * t.gemmThreads(), blocks(extent[1], t.GemmBM)}, [3]int{t.gemmThreads()}
 	default: // PerItem
 		global, local = extent, [3]int{t.WorkGroup}
 	}

@@ -66,7 +66,7 @@ var registry = []*Backend{
 		Install: "cgo, a C compiler and the OpenCL headers and ICD loader: Debian's gcc ocl-icd-opencl-dev",
 	},
 	{
-		Name: "cuda", Doc: "NVIDIA GPUs (sm_80, sm_90 machine code and sm_90 PTX), with CUDA graphs", Target: codegen.Portable,
+		Name: "cuda", Doc: "NVIDIA GPUs (sm_80, sm_90 machine code and sm_90 PTX), with CUDA graphs and tensor-core prefill", Target: cuda.Target,
 		Emit: cuda.Source, KernelFile: cuda.FileName,
 		Compile: func(src string) (string, error) { return cuda.Compile(src, cuda.DefaultArches) },
 		Runtime: "runtime/cuda", Open: "OpenDevice",

@@ -8,9 +8,11 @@ package cuda
 import (
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/codegen/kernels"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // Prelude maps the shared kernel dialect onto CUDA C++.
@@ -21,9 +23,35 @@ var Prelude string
 // FileName is the source's name in a runner's folder.
 const FileName = "kernels.cu"
 
-// Source returns the CUDA source for a lowered model.
+//go:embed gemm_tc.cuh
+var gemmTC string
+
+// Target is CUDA's: the portable sizes, and prefill GEMMs of 16-bit
+// models on tensor cores (f32 ones on the blocked twin).
+var Target = func() codegen.Target {
+	t := codegen.Portable
+	t.GEMM = kernels.LinearGEMMTensorCore
+	return t
+}()
+
+// wmmaTypes are the wmma element types of the 16-bit storage types, and
+// how the stored bits become one.
+var wmmaTypes = map[schedule.DType][2]string{
+	schedule.BF16: {"__nv_bfloat16", "__ushort_as_bfloat16"},
+	schedule.F16:  {"half", "__ushort_as_half"},
+}
+
+// Source returns the CUDA source for a lowered model: the shared program,
+// then the tensor-core GEMM for each 16-bit dtype it uses.
 func Source(l *codegen.Lowered) string {
-	return kernels.Source(Prelude, Style{}, l.Target.Sizes(), l.Kernels)
+	var b strings.Builder
+	b.WriteString(kernels.Source(Prelude, Style{}, l.Target.Sizes(), l.Kernels))
+	for _, d := range l.Kernels.DTypes {
+		if w, ok := wmmaTypes[d]; ok {
+			b.WriteString(kernels.Typed(d, fmt.Sprintf("#define WMMA_T %s\n#define AS_WMMA %s\n%s#undef WMMA_T\n#undef AS_WMMA\n", w[0], w[1], gemmTC)))
+		}
+	}
+	return b.String()
 }
 
 // Style spells CUDA parameters: buffers as device pointers, scalars by

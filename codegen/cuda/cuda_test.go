@@ -19,7 +19,7 @@ import (
 	"github.com/irc-compiler/irc/passes"
 )
 
-// lower runs the GPU pipeline over m and lowers it for the portable target.
+// lower runs the GPU pipeline over m and lowers it for CUDA's target.
 func lower(t *testing.T, m *ir.Model) *codegen.Lowered {
 	t.Helper()
 	pipe, err := passes.DefaultPipeline("cuda")
@@ -29,7 +29,7 @@ func lower(t *testing.T, m *ir.Model) *codegen.Lowered {
 	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "cuda"}); err != nil {
 		t.Fatal(err)
 	}
-	low, err := codegen.Lower(m, codegen.Portable)
+	low, err := codegen.Lower(m, cuda.Target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +120,34 @@ func TestSourceIsDeterministic(t *testing.T) {
 	}
 	if !strings.Contains(a, `#define KERNEL extern "C" __global__`) || !strings.Contains(a, "#define PARAMS_rms_norm ") {
 		t.Fatal("the source lacks the CUDA prelude or the generated signatures")
+	}
+}
+
+// CUDA's target runs prefill GEMMs of 16-bit models on tensor cores and
+// f32 ones on the blocked twin; its source defines the tensor-core kernel
+// for each 16-bit dtype it uses.
+func TestPrefillGEMMVariant(t *testing.T) {
+	for _, tc := range []struct{ dtype, kernel string }{{"bf16", "linear_gemm_tc_bf16"}, {"f16", "linear_gemm_tc_f16"}, {"f32", "linear_gemm_blocked_f32"}} {
+		m, err := ir.Parse("g", strings.ReplaceAll("irc v1\ngraph g(%x: D[70,33], %w: D[40,33]) {\n  %y = linear(%x, %w) : D[70,40]\n  return %y\n}\n", "D[", tc.dtype+"["))
+		if err != nil {
+			t.Fatal(err)
+		}
+		low, err := codegen.LowerGraphs(m, cuda.Target, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := low.Schedule.Graphs[0].Launches[0]
+		if got := low.Schedule.Kernels[l.Kernel]; got != tc.kernel {
+			t.Errorf("%s: lowered to %s, want %s", tc.dtype, got, tc.kernel)
+		}
+		// 70x40 in 64x64 blocks of 128 items: 1 x 2 groups.
+		if l.Global != [3]int{128, 2, 1} || l.Local != [3]int{128, 1, 1} {
+			t.Errorf("%s: grid %v/%v, want [128 2 1]/[128 1 1]", tc.dtype, l.Global, l.Local)
+		}
+		wantTC := tc.dtype != "f32"
+		if got := strings.Contains(cuda.Source(low), "KERNEL void TYPED(linear_gemm_tc)"); got != wantTC {
+			t.Errorf("%s: the source holds the tensor-core kernel: %v, want %v", tc.dtype, got, wantTC)
+		}
 	}
 }
 

@@ -4,6 +4,8 @@
  * static __device__ __forceinline__. bf16 and f16 are stored as 16 bits and
  * widened to float for arithmetic. */
 #include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include <mma.h>
 
 /* A program instantiates only the dtypes its schedule uses, so some
  * helpers go unused: that is expected, not worth a warning (#177). */

@@ -30,6 +30,23 @@ type Set struct {
 	Casts  [][2]schedule.DType // cast kernels, from and to
 }
 
+// Typed returns body instantiated for dtype d: T, LD, ST, TYPED(name),
+// ACC and IS_FLOAT defined around it. Backends instantiate their own
+// variants (CUDA's tensor-core GEMM) with it.
+func Typed(d schedule.DType, body string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n/* ---- %s ---- */\n", d)
+	fmt.Fprintf(&b, "#define T %s_t\n#define LD ld_%s\n#define ST st_%s\n#define TYPED(name) name##_%s\n", d, d, d, d)
+	if d == schedule.I32 {
+		b.WriteString("#define ACC int\n#define IS_FLOAT 0\n")
+	} else {
+		b.WriteString("#define ACC float\n#define IS_FLOAT 1\n")
+	}
+	b.WriteString(body)
+	b.WriteString("#undef T\n#undef LD\n#undef ST\n#undef TYPED\n#undef ACC\n#undef IS_FLOAT\n")
+	return b.String()
+}
+
 // Source returns the whole program: the backend's prelude, the header of
 // sizes, constants and signatures in the backend's style, the shared
 // templates, one typed block per dtype and the cast kernels, in a fixed
@@ -43,15 +60,7 @@ func Source(prelude string, style Style, sizes []Const, set Set) string {
 	b.WriteString("\n")
 	b.WriteString(common)
 	for _, d := range set.DTypes {
-		fmt.Fprintf(&b, "\n/* ---- %s ---- */\n", d)
-		fmt.Fprintf(&b, "#define T %s_t\n#define LD ld_%s\n#define ST st_%s\n#define TYPED(name) name##_%s\n", d, d, d, d)
-		if d == schedule.I32 {
-			b.WriteString("#define ACC int\n#define IS_FLOAT 0\n")
-		} else {
-			b.WriteString("#define ACC float\n#define IS_FLOAT 1\n")
-		}
-		b.WriteString(typed)
-		b.WriteString("#undef T\n#undef LD\n#undef ST\n#undef TYPED\n#undef ACC\n#undef IS_FLOAT\n")
+		b.WriteString(Typed(d, typed))
 	}
 	for _, c := range set.Casts {
 		fmt.Fprintf(&b, "\n/* ---- %s -> %s ---- */\n", c[0], c[1])

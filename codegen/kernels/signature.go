@@ -64,6 +64,9 @@ const (
 	PerOutput3D
 	// OneGroup: a single work group.
 	OneGroup
+	// PerBlock: one 1-D group of the target's GEMM threads per
+	// GEMM_BM x GEMM_BN block of the output (columns, rows).
+	PerBlock
 )
 
 // Instantiation says which instances of a template exist.
@@ -78,6 +81,8 @@ const (
 	Casts
 	// Once: the name as it is.
 	Once
+	// HalfTypes: one per 16-bit float dtype (bf16, f16).
+	HalfTypes
 )
 
 // Kernel is one kernel template's calling convention.
@@ -86,6 +91,14 @@ type Kernel struct {
 	Inst   Instantiation
 	Grid   Grid
 	Params []Param
+	// Backend names the one backend whose source defines the kernel (a
+	// variant only it can run, such as CUDA's tensor cores); "" for the
+	// shared templates.
+	Backend string
+	// Twin is a backend kernel's portable twin: a shared template with
+	// the same parameters and tiling, which runs where the variant cannot
+	// (other backends, dtypes it has no instance for, the harness on PoCL).
+	Twin *Kernel
 }
 
 // The kernel table, in the order the templates define them.
@@ -96,6 +109,13 @@ var (
 		Params: []Param{tensor("x", "T"), tensor("w", "T"), tensor("out", "T"), {Name: "dim", Kind: IntParam}, float("eps"), {Name: "has_weight", Kind: IntParam}}}
 	LinearGEMV = &Kernel{Name: "linear_gemv", Grid: PerRow, Params: linearParams}
 	LinearGEMM = &Kernel{Name: "linear_gemm", Grid: PerTile, Params: linearParams}
+	// LinearGEMMBlocked is the GEMM tiled as the tensor-core one is
+	// (GEMM_BM x GEMM_BN blocks, GEMM_BK deep, a GEMM_TM x GEMM_TN
+	// micro-tile per item): its portable twin, which every backend runs.
+	LinearGEMMBlocked = &Kernel{Name: "linear_gemm_blocked", Grid: PerBlock, Params: linearParams}
+	// LinearGEMMTensorCore is the blocked GEMM on CUDA's tensor cores
+	// (wmma, 16-bit inputs, f32 accumulation): codegen/cuda/gemm_tc.cuh.
+	LinearGEMMTensorCore = &Kernel{Name: "linear_gemm_tc", Inst: HalfTypes, Grid: PerBlock, Params: linearParams, Backend: "cuda", Twin: LinearGEMMBlocked}
 	SiLUMul    = &Kernel{Name: "silu_mul", Grid: PerItem,
 		Params: append([]Param{tensor("gate", "T"), tensor("up", "T"), tensor("out", "T")}, ints("n")...)}
 	CausalSoftmax = &Kernel{Name: "causal_softmax", Grid: PerRow,
@@ -127,7 +147,7 @@ var (
 )
 
 // Table lists every kernel template.
-var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMM, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, Unary, Binary, Copy, Cast, ArgmaxF32}
+var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMM, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, Unary, Binary, Copy, Cast, ArgmaxF32}
 
 // Const is a named value a kernel body compares an argument against.
 type Const struct {

@@ -39,8 +39,11 @@ func TestTemplatesDefineTheTable(t *testing.T) {
 		}
 	}
 	for _, k := range Table {
-		if !found[k.Name] {
+		if !found[k.Name] && k.Backend == "" {
 			t.Errorf("kernel %s is in the table but no template defines it", k.Name)
+		}
+		if found[k.Name] && k.Backend != "" {
+			t.Errorf("kernel %s belongs to the %s backend, but a shared template defines it", k.Name, k.Backend)
 		}
 	}
 }
@@ -153,6 +156,19 @@ func TestSignatureRendersEveryParameter(t *testing.T) {
 			if !strings.HasPrefix(p, fmt.Sprintf("/*%d*/ ", i)) {
 				t.Errorf("%s: parameter %d is %q", k.Name, i, p)
 			}
+		}
+	}
+}
+
+// A backend-only kernel has a portable twin with its calling convention
+// and launch shape, so a target can always fall back to it.
+func TestBackendKernelsHaveTwins(t *testing.T) {
+	for _, k := range Table {
+		if k.Backend == "" {
+			continue
+		}
+		if k.Twin == nil || k.Twin.Backend != "" || k.Twin.Grid != k.Grid || !slices.Equal(k.Twin.Params, k.Params) {
+			t.Errorf("%s (%s only) has no portable twin of the same parameters and grid", k.Name, k.Backend)
 		}
 	}
 }
