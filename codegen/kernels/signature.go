@@ -116,7 +116,7 @@ var (
 	// LinearGEMMTensorCore is the blocked GEMM on CUDA's tensor cores
 	// (wmma, 16-bit inputs, f32 accumulation): codegen/cuda/gemm_tc.cuh.
 	LinearGEMMTensorCore = &Kernel{Name: "linear_gemm_tc", Inst: HalfTypes, Grid: PerBlock, Params: linearParams, Backend: "cuda", Twin: LinearGEMMBlocked}
-	SiLUMul    = &Kernel{Name: "silu_mul", Grid: PerItem,
+	SiLUMul              = &Kernel{Name: "silu_mul", Grid: PerItem,
 		Params: append([]Param{tensor("gate", "T"), tensor("up", "T"), tensor("out", "T")}, ints("n")...)}
 	CausalSoftmax = &Kernel{Name: "causal_softmax", Grid: PerRow,
 		Params: append([]Param{tensor("x", "T"), tensor("pos", "int"), tensor("out", "T")}, append(ints("rows", "cols"), float("scale"))...)}
