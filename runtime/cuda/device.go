@@ -21,12 +21,15 @@ type buffer struct {
 	size int64
 }
 
-// device is the executor.Device of one CUDA GPU: a context current on the
-// OS thread that opened it (the driver's calls go through that thread: the
-// runner drives it from one goroutine, locked to its thread), the loaded
-// kernels, one stream, pinned staging per asynchronously written buffer,
-// and the CUDA graphs recorded from it.
+// device is the executor.Device of one CUDA GPU: the GPU's primary
+// context, current on the OS thread that opened it (the driver's calls go
+// through that thread: the runner drives it from one goroutine, locked to
+// its thread; several executors of one process, such as irc bench's whole
+// and DAG, share the context), the loaded kernels, one stream, pinned
+// staging per asynchronously written buffer, and the CUDA graphs recorded
+// from it.
 type device struct {
+	gpu       cu.Device
 	ctx       cu.CUContext
 	name      string
 	total     int64
@@ -70,22 +73,26 @@ func open(index int) (*device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &device{staging: map[*buffer]*pinned{}}
+	d := &device{gpu: dev, staging: map[*buffer]*pinned{}}
 	if d.name, err = dev.Name(); err != nil {
 		return nil, err
 	}
 	if major, minor, err := dev.ComputeCapability(); err == nil {
 		d.name += fmt.Sprintf(" (sm_%d%d)", major, minor)
 	}
-	if d.ctx, err = dev.MakeContext(cu.SchedBlockingSync); err != nil {
-		return nil, fmt.Errorf("creating a CUDA context on %s: %v", d.name, err)
+	if d.ctx, err = dev.RetainPrimaryCtx(); err != nil {
+		return nil, fmt.Errorf("the CUDA context of %s: %v", d.name, err)
+	}
+	if err = cu.SetCurrentContext(d.ctx); err != nil {
+		dev.ReleasePrimaryCtx()
+		return nil, err
 	}
 	if _, d.total, err = cu.MemInfo(); err != nil {
-		d.ctx.Destroy()
+		dev.ReleasePrimaryCtx()
 		return nil, err
 	}
 	if d.st, err = newStream(); err != nil {
-		d.ctx.Destroy()
+		dev.ReleasePrimaryCtx()
 		return nil, err
 	}
 	if d.readback, err = newPinned(64); err != nil {
@@ -273,7 +280,7 @@ func (d *device) Close() {
 		d.mod.unload()
 	}
 	d.st.destroy()
-	d.ctx.Destroy()
+	d.gpu.ReleasePrimaryCtx()
 	runtime.UnlockOSThread()
 }
 
