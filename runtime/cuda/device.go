@@ -37,9 +37,10 @@ type device struct {
 	mod       *module
 	st        *stream
 	functions []*function
-	staging   map[*buffer]*pinned
+	staging   map[*buffer]*staged
 	readback  *pinned
-	upload    [2]*pinned
+	upload    [2]*staged
+	uploadAt  uint64 // where the chunk being staged goes
 	graphs    []*graph
 }
 
@@ -73,7 +74,7 @@ func open(index int) (*device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &device{gpu: dev, staging: map[*buffer]*pinned{}}
+	d := &device{gpu: dev, staging: map[*buffer]*staged{}}
 	if d.name, err = dev.Name(); err != nil {
 		return nil, err
 	}
@@ -128,10 +129,24 @@ func (d *device) Alloc(bytes int64, what string) (executor.Buffer, error) {
 	return &buffer{ptr: ptr, size: bytes}, nil
 }
 
+// staged is pinned memory with its stager.
+type staged struct {
+	pm *pinned
+	s  *stager
+}
+
+func (d *device) newStaged(n int, dst func() uint64) (*staged, error) {
+	pm, err := newPinned(n)
+	if err != nil {
+		return nil, err
+	}
+	return &staged{pm, d.st.stager(pm, dst)}, nil
+}
+
 func (d *device) Free(b executor.Buffer) {
 	buf := b.(*buffer)
-	if pm := d.staging[buf]; pm != nil {
-		pm.free()
+	if st := d.staging[buf]; st != nil {
+		st.pm.free()
 		delete(d.staging, buf)
 	}
 	cu.MemFree(buf.ptr)
@@ -158,17 +173,17 @@ func (d *device) Write(b executor.Buffer, off int64, data []byte) error {
 	// staging copy by the driver).
 	for i := range d.upload {
 		if d.upload[i] == nil {
-			pm, err := newPinned(uploadChunk)
+			st, err := d.newStaged(uploadChunk, func() uint64 { return d.uploadAt })
 			if err != nil {
 				return err
 			}
-			d.upload[i] = pm
+			d.upload[i] = st
 		}
 	}
 	base := uint64(at(b, off))
 	for pos, i := 0, 0; pos < len(data); pos, i = pos+uploadChunk, i^1 {
-		end := min(pos+uploadChunk, len(data))
-		if err := d.st.copyIn(base+uint64(pos), d.upload[i], data[pos:end]); err != nil {
+		d.uploadAt = base + uint64(pos)
+		if err := d.upload[i].s.put(data[pos:min(pos+uploadChunk, len(data))]); err != nil {
 			return err
 		}
 	}
@@ -177,15 +192,15 @@ func (d *device) Write(b executor.Buffer, off int64, data []byte) error {
 
 func (d *device) WriteAsync(b executor.Buffer, data []byte) error {
 	buf := b.(*buffer)
-	pm := d.staging[buf]
-	if pm == nil {
+	st := d.staging[buf]
+	if st == nil {
 		var err error
-		if pm, err = newPinned(int(buf.size)); err != nil {
+		if st, err = d.newStaged(int(buf.size), func() uint64 { return uint64(buf.ptr) }); err != nil {
 			return err
 		}
-		d.staging[buf] = pm
+		d.staging[buf] = st
 	}
-	return d.st.copyIn(uint64(buf.ptr), pm, data)
+	return st.s.put(data)
 }
 
 // Read copies small reads (the greedy id) through pinned memory on the
@@ -265,15 +280,15 @@ func (d *device) Close() {
 	for _, f := range d.functions {
 		f.free()
 	}
-	for _, pm := range d.staging {
-		pm.free()
+	for _, st := range d.staging {
+		st.pm.free()
 	}
 	if d.readback != nil {
 		d.readback.free()
 	}
-	for _, pm := range d.upload {
-		if pm != nil {
-			pm.free()
+	for _, st := range d.upload {
+		if st != nil {
+			st.pm.free()
 		}
 	}
 	if d.mod != nil {

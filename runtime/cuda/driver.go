@@ -159,10 +159,9 @@ func (st *stream) copyDtoD(dst, src uint64, bytes int64) error {
 // pinned is page-locked host memory the device reads asynchronously, and
 // the event that marks its last copy done.
 type pinned struct {
-	p       unsafe.Pointer
-	n       int
-	done    C.CUevent
-	pending bool
+	p    unsafe.Pointer
+	n    int
+	done C.CUevent
 }
 
 func newPinned(n int) (*pinned, error) {
@@ -177,37 +176,27 @@ func newPinned(n int) (*pinned, error) {
 	return pm, nil
 }
 
-// wait returns once the device has read the last copy queued from pm.
-func (pm *pinned) wait() error {
-	if !pm.pending {
-		return nil
-	}
-	pm.pending = false
-	return check("cuEventSynchronize", C.cuEventSynchronize(pm.done))
-}
+func (pm *pinned) bytes() []byte { return unsafe.Slice((*byte)(pm.p), pm.n) }
 
 func (pm *pinned) free() {
-	pm.wait()
+	C.cuEventSynchronize(pm.done)
 	C.cuEventDestroy(pm.done)
 	C.cuMemFreeHost(pm.p)
 }
 
-// copyIn queues a copy of data to device address dst through pm and
-// returns without waiting; it waits only for pm's previous copy, whose
-// bytes it is about to overwrite.
-func (st *stream) copyIn(dst uint64, pm *pinned, data []byte) error {
-	if len(data) > pm.n {
-		return fmt.Errorf("%d bytes do not fit %d bytes of staging", len(data), pm.n)
+// stager is pm as staging for asynchronous copies to device address dst
+// on st (see stager: it waits for pm's previous copy before reuse).
+func (st *stream) stager(pm *pinned, dst func() uint64) *stager {
+	return &stager{size: pm.n,
+		wait: func() error { return check("cuEventSynchronize", C.cuEventSynchronize(pm.done)) },
+		fill: func(data []byte) { copy(pm.bytes(), data) },
+		queue: func(n int) error {
+			if err := check("cuMemcpyHtoDAsync", C.cuMemcpyHtoDAsync(C.CUdeviceptr(dst()), pm.p, C.size_t(n), st.s)); err != nil {
+				return err
+			}
+			return check("cuEventRecord", C.cuEventRecord(pm.done, st.s))
+		},
 	}
-	if err := pm.wait(); err != nil {
-		return err
-	}
-	copy(unsafe.Slice((*byte)(pm.p), pm.n), data)
-	if err := check("cuMemcpyHtoDAsync", C.cuMemcpyHtoDAsync(C.CUdeviceptr(dst), pm.p, C.size_t(len(data)), st.s)); err != nil {
-		return err
-	}
-	pm.pending = true
-	return check("cuEventRecord", C.cuEventRecord(pm.done, st.s))
 }
 
 // copyOut copies bytes from device address src into data through pm,

@@ -64,3 +64,44 @@ func dims(l *schedule.Launch) (grid, block [3]uint32, err error) {
 	}
 	return grid, block, nil
 }
+
+// stager is host memory the device copies from asynchronously (pinned
+// staging): a write may reuse it only once the device has read the last
+// copy queued from it. The driver calls are functions, so that the order
+// is tested without a driver.
+type stager struct {
+	size    int
+	pending bool
+	// wait blocks until the last queued copy has been read; fill writes
+	// data into the staging memory; queue queues the copy of its first n
+	// bytes and marks where it completes.
+	wait  func() error
+	fill  func(data []byte)
+	queue func(n int) error
+}
+
+// put stages data and queues its copy without waiting for it: it waits
+// only for the previous copy, whose bytes it is about to overwrite.
+func (s *stager) put(data []byte) error {
+	if len(data) > s.size {
+		return fmt.Errorf("%d bytes do not fit %d bytes of staging", len(data), s.size)
+	}
+	if err := s.settle(); err != nil {
+		return err
+	}
+	s.fill(data)
+	if err := s.queue(len(data)); err != nil {
+		return err
+	}
+	s.pending = true
+	return nil
+}
+
+// settle waits for the last queued copy, if one is pending.
+func (s *stager) settle() error {
+	if !s.pending {
+		return nil
+	}
+	s.pending = false
+	return s.wait()
+}

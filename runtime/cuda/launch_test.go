@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -44,5 +45,40 @@ func TestDims(t *testing.T) {
 		if _, _, err := dims(&tc.l); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.l.Node) {
 			t.Errorf("%v: got %v, want %q", tc.l, err, tc.want)
 		}
+	}
+}
+
+// Staging is overwritten only after the device has read the previous copy
+// from it: put waits for a pending copy first, never for none, and a
+// failed wait or queue stops it.
+func TestStagerWaitsBeforeReuse(t *testing.T) {
+	var log []string
+	mem := make([]byte, 8)
+	s := &stager{size: 8,
+		wait:  func() error { log = append(log, "wait"); return nil },
+		fill:  func(d []byte) { copy(mem, d); log = append(log, "fill "+string(d)) },
+		queue: func(n int) error { log = append(log, "queue"); return nil },
+	}
+	for _, d := range []string{"ab", "cd", "ef"} {
+		if err := s.put([]byte(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.settle(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fill ab", "queue", "wait", "fill cd", "queue", "wait", "fill ef", "queue", "wait"}
+	if !slices.Equal(log, want) {
+		t.Fatalf("order %v, want %v", log, want)
+	}
+	if err := s.settle(); err != nil || len(log) != len(want) {
+		t.Fatal("settled twice")
+	}
+	if err := s.put(make([]byte, 9)); err == nil || !strings.Contains(err.Error(), "do not fit") {
+		t.Fatalf("oversized put: %v", err)
+	}
+	s.queue = func(int) error { return errors.New("queue failed") }
+	if err := s.put([]byte("x")); err == nil || s.pending {
+		t.Fatalf("a failed queue: %v, pending %v", err, s.pending)
 	}
 }
