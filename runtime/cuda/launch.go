@@ -5,7 +5,8 @@
 // touch the driver build only with the cuda tag: cu initialises the driver
 // when the program starts and exits where there is none, so nothing
 // without the tag may import it. This file is the driver-free part: how
-// arguments become kernel parameters and a launch becomes a CUDA grid.
+// arguments become kernel parameters, a launch becomes a CUDA grid, and
+// pinned staging is reused.
 package cuda
 
 import (
