@@ -2,10 +2,12 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"os"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/proto/irpb"
 )
 
@@ -43,7 +45,7 @@ func WriteFile(path string, m *Model) error {
 
 // ReadFile reads and validates a .irpb file.
 func ReadFile(path string) (*Model, error) {
-	data, err := ReadBounded(path, ModelExpansion)
+	data, err := safetensors.ReadInput(path, math.MaxInt64, ModelExpansion)
 	if err != nil {
 		return nil, err
 	}

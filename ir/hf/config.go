@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/ir/safetensors"
 )
 
@@ -93,11 +92,8 @@ const configExpansion = 16
 // safetensors.MaxConfigLen bytes whose decoded form fits in memory.
 func ReadConfig(dir string) (*Config, error) {
 	path := filepath.Join(dir, "config.json")
-	data, err := safetensors.ReadInput(path, safetensors.MaxConfigLen)
+	data, err := safetensors.ReadInput(path, safetensors.MaxConfigLen, configExpansion)
 	if err != nil {
-		return nil, err
-	}
-	if err := budget.Check(fmt.Sprintf("%s (%s, decoded)", path, budget.Format(int64(len(data)))), int64(len(data))*configExpansion); err != nil {
 		return nil, err
 	}
 	cfg, err := ParseConfig(data)

@@ -21,7 +21,7 @@ func (c *Checkpoint) openSharded(r *root) error {
 	if err != nil {
 		return err
 	}
-	data, err := readInput(indexPath, index, MaxIndexLen)
+	data, err := readInput(indexPath, index, MaxIndexLen, 1)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 
 	"github.com/irc-compiler/irc/ir/budget"
@@ -70,13 +71,17 @@ func openInput(path, name string) (*os.File, int64, error) {
 	return f, st2.Size(), nil
 }
 
-// ReadInput reads a whole input file (see OpenInput) that may hold at most
-// limit bytes; a larger one, or one larger than this process can allocate
-// (ir/budget), is refused with one line before anything is read. Use it for
-// config.json (MaxConfigLen), an index (MaxIndexLen) and the like.
-func ReadInput(path string, limit int64) ([]byte, error) { return readInput(path, path, limit) }
+// ReadInput reads a whole input file (see OpenInput) of at most limit
+// bytes whose decoded form takes up to expansion bytes of memory per byte
+// of the file. A larger file, or one whose decoded size does not fit in
+// what this process can allocate (ir/budget), is refused with one line
+// before anything is read. Use it for config.json (MaxConfigLen), an index
+// (MaxIndexLen) and model files.
+func ReadInput(path string, limit, expansion int64) ([]byte, error) {
+	return readInput(path, path, limit, expansion)
+}
 
-func readInput(path, name string, limit int64) ([]byte, error) {
+func readInput(path, name string, limit, expansion int64) ([]byte, error) {
 	f, size, err := openInput(path, name)
 	if err != nil {
 		return nil, err
@@ -85,7 +90,11 @@ func readInput(path, name string, limit int64) ([]byte, error) {
 	if size > limit {
 		return nil, fmt.Errorf("%s: %s is more than the %s such a file may hold", name, budget.Format(size), budget.Format(limit))
 	}
-	if err := budget.Check(name, size); err != nil {
+	need, ok := budget.Bytes(size, max(expansion, 1))
+	if !ok {
+		need = math.MaxInt64
+	}
+	if err := budget.Check(fmt.Sprintf("%s (%s, decoded)", name, budget.Format(size)), need); err != nil {
 		return nil, err
 	}
 	// Read one byte past the size so that a file that grew since the

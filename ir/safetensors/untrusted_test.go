@@ -11,12 +11,12 @@ func TestReadInput(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "config.json")
 	os.WriteFile(p, []byte(`{"a": 1}`), 0o644)
-	if data, err := ReadInput(p, 100); err != nil || string(data) != `{"a": 1}` {
+	if data, err := ReadInput(p, 100, 1); err != nil || string(data) != `{"a": 1}` {
 		t.Fatalf("%q %v", data, err)
 	}
-	_, err := ReadInput(p, 4)
+	_, err := ReadInput(p, 4, 1)
 	wantErr(t, err, p, "8 B is more than the 4 B such a file may hold")
-	_, err = ReadInput(filepath.Join(dir, "none.json"), 100)
+	_, err = ReadInput(filepath.Join(dir, "none.json"), 100, 1)
 	wantErr(t, err, "none.json", "no such file")
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%v is not ErrNotExist", err)
@@ -28,7 +28,7 @@ func TestReadInput(t *testing.T) {
 	wantErr(t, RegularFile(filepath.Join(dir, "none")), filepath.Join(dir, "none")+": no such file")
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, nil, 0o644)
-	if data, err := ReadInput(empty, 100); err != nil || len(data) != 0 {
+	if data, err := ReadInput(empty, 100, 1); err != nil || len(data) != 0 {
 		t.Fatalf("empty: %q %v", data, err)
 	}
 }

@@ -91,7 +91,7 @@ func TestSpecialFilesRefusedBeforeOpen(t *testing.T) {
 		{"FIFO as config.json", func(t *testing.T, dir string) (error, string) {
 			p := filepath.Join(dir, "config.json")
 			mkfifo(t, p)
-			_, err := ReadInput(p, MaxConfigLen)
+			_, err := ReadInput(p, MaxConfigLen, 1)
 			return err, p
 		}, "is a named pipe (FIFO)"},
 		{"FIFO through RegularFile", func(t *testing.T, dir string) (error, string) {
@@ -104,7 +104,7 @@ func TestSpecialFilesRefusedBeforeOpen(t *testing.T) {
 			return err, "/dev/zero"
 		}, "is a character device, not a regular file"},
 		{"/dev/zero as config.json", func(t *testing.T, dir string) (error, string) {
-			_, err := ReadInput("/dev/zero", MaxConfigLen)
+			_, err := ReadInput("/dev/zero", MaxConfigLen, 1)
 			return err, "/dev/zero"
 		}, "is a character device"},
 		{"directory as model.safetensors", func(t *testing.T, dir string) (error, string) {
