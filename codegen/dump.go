@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -20,11 +21,11 @@ func Format(l *Lowered) string {
 		total[buf.Kind] += buf.Bytes
 	}
 	fmt.Fprintf(&b, "# device memory: weights %s, states %s, arena %s, inputs %s, constants %s\n\n",
-		ir.FormatBytes(total[schedule.Weight]), ir.FormatBytes(total[schedule.State]), ir.FormatBytes(total[schedule.Arena]),
-		ir.FormatBytes(total[schedule.Input]), ir.FormatBytes(total[schedule.Constant]))
+		budget.Format(total[schedule.Weight]), budget.Format(total[schedule.State]), budget.Format(total[schedule.Arena]),
+		budget.Format(total[schedule.Input]), budget.Format(total[schedule.Constant]))
 	b.WriteString("buffers:\n")
 	for i, buf := range s.Buffers {
-		fmt.Fprintf(&b, "  b%-3d %-8s %s%v %s %s\n", i, buf.Kind, buf.DType, ir.Shape(buf.Shape), ir.FormatBytes(buf.Bytes), buf.Name)
+		fmt.Fprintf(&b, "  b%-3d %-8s %s%v %s %s\n", i, buf.Kind, buf.DType, ir.Shape(buf.Shape), budget.Format(buf.Bytes), buf.Name)
 	}
 	for gi, g := range s.Graphs {
 		plan := l.Plans[gi]
@@ -32,7 +33,7 @@ func Format(l *Lowered) string {
 		for _, v := range plan.Slots {
 			sum += v.Bytes
 		}
-		fmt.Fprintf(&b, "\ngraph %s: %d launches; arena %s for %d values (%s without reuse)\n", g.Name, len(g.Launches), ir.FormatBytes(plan.Bytes), len(plan.Slots), ir.FormatBytes(sum))
+		fmt.Fprintf(&b, "\ngraph %s: %d launches; arena %s for %d values (%s without reuse)\n", g.Name, len(g.Launches), budget.Format(plan.Bytes), len(plan.Slots), budget.Format(sum))
 		b.WriteString("  arena plan (offset, bytes, live nodes):\n")
 		for _, v := range plan.Slots {
 			what := "%" + v.Value

@@ -121,16 +121,3 @@ func normAxis(axis int64, rank int) (int, error) {
 
 // NormAxis is normAxis for other packages: a negative axis counts from the end.
 func NormAxis(axis int64, rank int) (int, error) { return normAxis(axis, rank) }
-
-// FormatBytes prints a byte count for people: B, KiB, MiB or GiB.
-func FormatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}

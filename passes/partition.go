@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/budget"
 )
 
 // CPUDevice names the device of partitions that run on the CPU (the ref runtime).
@@ -297,17 +298,17 @@ func describePartitions(parts []*Partition) []string {
 			holds = append(holds, "no weights")
 		}
 		line := fmt.Sprintf("p%d on %s: %s (%s of weights), %d nodes, reads %s, gives %s", p.Index, p.Device, strings.Join(holds, " + "),
-			ir.FormatBytes(p.WeightBytes), p.Nodes, listOrNone(p.Inputs), listOrNone(p.Outputs))
+			budget.Format(p.WeightBytes), p.Nodes, listOrNone(p.Inputs), listOrNone(p.Outputs))
 		if len(p.States) > 0 {
-			line += fmt.Sprintf(", %d caches (%s)", len(p.States), ir.FormatBytes(p.StateBytes))
+			line += fmt.Sprintf(", %d caches (%s)", len(p.States), budget.Format(p.StateBytes))
 		}
 		if len(p.Transfers) > 0 {
-			line += fmt.Sprintf(", transfers in %s (%s/step)", strings.Join(p.Transfers, " "), ir.FormatBytes(p.TransferBytes))
+			line += fmt.Sprintf(", transfers in %s (%s/step)", strings.Join(p.Transfers, " "), budget.Format(p.TransferBytes))
 		}
 		lines = append(lines, line)
 		total += p.TransferBytes
 	}
-	return append(lines, fmt.Sprintf("moved between devices per step: %s", ir.FormatBytes(total)))
+	return append(lines, fmt.Sprintf("moved between devices per step: %s", budget.Format(total)))
 }
 
 func listOrNone(l []string) string {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/runtime/runner"
 )
@@ -58,7 +59,7 @@ overwritten.`,
 			}
 			w := cmd.ErrOrStderr()
 			fmt.Fprintf(w, "imported %s: %d layers, %d weights (%s), prefill %d nodes, decode %d nodes, cache %d, in %.3fs -> %s\n",
-				m.Meta.Architecture, m.Meta.NumLayers, len(m.Weights), ir.FormatBytes(weightBytes(m)),
+				m.Meta.Architecture, m.Meta.NumLayers, len(m.Weights), budget.Format(weightBytes(m)),
 				len(m.Graph("prefill").Nodes), len(m.Graph("decode").Nodes), m.Meta.MaxCacheLen,
 				time.Since(start).Seconds(), out)
 			if !hasWeights {

@@ -65,11 +65,12 @@ func Check(what string, n int64) error {
 	return nil
 }
 
-// Format prints a byte count for people.
+// Format prints a byte count for people: B, KiB, MiB or GiB (what the
+// dumps, the import summary and the refusals print).
 func Format(n int64) string {
 	switch {
 	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	case n >= 1<<10:

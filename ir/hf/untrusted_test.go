@@ -24,7 +24,7 @@ func TestConfigSizesAreBounded(t *testing.T) {
 		// Was a Go fatal out-of-memory after 26 s, building the graphs
 		// (refused where the ~30 GiB it takes is not available).
 		{"layers", func(c map[string]any) { c["num_hidden_layers"] = 100000 },
-			[]string{"the graphs of 100000 layers with head_dim 16 needs 24.4 GiB", "this process can allocate"}},
+			[]string{"the graphs of 100000 layers with head_dim 16 needs 24.41 GiB", "this process can allocate"}},
 		{"layers 10^7", func(c map[string]any) { c["num_hidden_layers"] = 10000000 },
 			[]string{"the graphs of 10000000 layers", "this process can allocate"}},
 		// Were fatal allocations of RoPE's inverse frequencies.

@@ -49,7 +49,7 @@ func TestRefRefusesWhatDoesNotFit(t *testing.T) {
 	g = m.NewGraph("g")
 	g.Outputs = []*ir.Value{w}
 	_, err = ref.New(m, ref.RandomWeights{Seed: 1})
-	if err == nil || !strings.Contains(err.Error(), "ref: the weights and states in float32 (the largest is weight @model.embed_tokens.weight bf16[4000000000,64], 953.7 GiB) needs") {
+	if err == nil || !strings.Contains(err.Error(), "ref: the weights and states in float32 (the largest is weight @model.embed_tokens.weight bf16[4000000000,64], 953.67 GiB) needs") {
 		t.Fatalf("random weights: %v", err)
 	}
 	if _, err := (ref.RandomWeights{Seed: 1}).Load(m.Weights[0]); err == nil || !strings.Contains(err.Error(), "random weight @model.embed_tokens.weight") {
