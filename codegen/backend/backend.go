@@ -7,9 +7,7 @@ package backend
 
 import (
 	"fmt"
-	"path"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/irc-compiler/irc/codegen"
@@ -50,9 +48,10 @@ type Backend struct {
 	// it makes, which the runner embeds, and the command, run by go
 	// generate in the runner folder.
 	Generate func(kernelFile string, arch []string) (out string, command []string)
-	// Arch are the architectures Generate compiles for by default
-	// (ForArch picks others).
-	Arch []string
+	// Arch are the architectures Generate compiles for by default;
+	// ParseArch reads the --cuda-arch list ForArch picks others with.
+	Arch      []string
+	ParseArch func(list string) ([]string, error)
 	// Install says what a machine needs to build the runner.
 	Install string
 }
@@ -73,10 +72,9 @@ var registry = []*Backend{
 		Requires:  []string{"gorgonia.org/cu", "github.com/pkg/errors", "github.com/google/uuid"},
 		BuildTags: []string{"cuda"},
 		Generate: func(src string, arch []string) (string, []string) {
-			out := strings.TrimSuffix(src, path.Ext(src)) + ".fatbin"
-			return out, cuda.NvccCommand(src, out, arch)
+			return cuda.Fatbin(src), cuda.NvccCommand(src, cuda.Fatbin(src), arch)
 		},
-		Arch: cuda.DefaultArches,
+		Arch: cuda.DefaultArches, ParseArch: cuda.ParseArches,
 		Install: "cgo, a C compiler, the CUDA toolkit's nvcc and the driver API headers and library: " +
 			"Debian's gcc nvidia-cuda-toolkit nvidia-cuda-dev (contrib non-free); the built runner needs only the NVIDIA driver",
 	},
@@ -95,17 +93,12 @@ func (b *Backend) Embedded(src string) string {
 // ForArch is b compiling ahead for the architectures in list (compute
 // capabilities, comma-separated: "80,86,90"; the last one also as PTX).
 func (b *Backend) ForArch(list string) (*Backend, error) {
-	if b.Generate == nil {
+	if b.ParseArch == nil {
 		return nil, fmt.Errorf("--cuda-arch %s: the %s backend compiles its kernels when a runner loads them, for the device it finds", list, b.Name)
 	}
-	arch := cuda.ParseArches(list)
-	if len(arch) == 0 {
-		return nil, fmt.Errorf("--cuda-arch %q: want compute capabilities such as 80,90", list)
-	}
-	for _, a := range arch {
-		if n, err := strconv.Atoi(a); err != nil || n < 50 || n > 199 {
-			return nil, fmt.Errorf("--cuda-arch %s: %q is not a compute capability (want numbers such as 80, 86, 90)", list, a)
-		}
+	arch, err := b.ParseArch(list)
+	if err != nil {
+		return nil, err
 	}
 	c := *b
 	c.Arch = arch

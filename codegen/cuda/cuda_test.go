@@ -79,7 +79,7 @@ func TestKernelsCompileWithoutSpills(t *testing.T) {
 			if err := os.WriteFile(src, []byte(cuda.Source(lower(t, m))), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(nvcc, append([]string{"-Xptxas", "-v"}, cuda.NvccArgs(src, filepath.Join(dir, cuda.FatbinName), cuda.DefaultArches)...)...)
+			cmd := exec.Command(nvcc, append([]string{"-Xptxas", "-v"}, cuda.NvccArgs(src, cuda.Fatbin(src), cuda.DefaultArches)...)...)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("nvcc: %v\n%s", err, out)
@@ -152,7 +152,11 @@ func TestPrefillGEMMVariant(t *testing.T) {
 }
 
 func TestNvccArgs(t *testing.T) {
-	got := strings.Join(cuda.NvccArgs("k.cu", "k.fatbin", cuda.ParseArches("sm_80, 90")), " ")
+	arches, err := cuda.ParseArches("sm_80, 90")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(cuda.NvccArgs("k.cu", cuda.Fatbin("k.cu"), arches), " ")
 	want := "-fatbin -O3 -o k.fatbin -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90] k.cu"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)

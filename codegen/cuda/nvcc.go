@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -14,8 +16,8 @@ import (
 // release or older, so the PTX nvcc 11.8 writes runs under later drivers).
 var DefaultArches = []string{"80", "90"}
 
-// FatbinName is the compiled kernels' file name in a runner's folder.
-const FatbinName = "kernels.fatbin"
+// Fatbin is the name of the fatbin nvcc compiles kernel source src into.
+func Fatbin(src string) string { return strings.TrimSuffix(src, path.Ext(src)) + ".fatbin" }
 
 // NvccArgs are nvcc's arguments that compile src into a fatbin at out for
 // the given architectures (the last one also as PTX). Adding "-Xptxas -v"
@@ -38,15 +40,23 @@ func NvccCommand(src, out string, arches []string) []string {
 }
 
 // ParseArches reads a --cuda-arch value: comma-separated compute
-// capabilities such as 80,90.
-func ParseArches(s string) []string {
+// capabilities such as 80,86,90 (an sm_ prefix allowed).
+func ParseArches(s string) ([]string, error) {
 	var out []string
 	for _, a := range strings.Split(s, ",") {
-		if a = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(a), "sm_")); a != "" {
-			out = append(out, a)
+		a = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(a), "sm_"))
+		if a == "" {
+			continue
 		}
+		if n, err := strconv.Atoi(a); err != nil || n < 50 || n > 199 {
+			return nil, fmt.Errorf("--cuda-arch %s: %q is not a compute capability (want numbers such as 80, 86, 90)", s, a)
+		}
+		out = append(out, a)
 	}
-	return out
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--cuda-arch %q: want compute capabilities such as 80,90", s)
+	}
+	return out, nil
 }
 
 // Compile runs nvcc on source in a temporary folder and returns the
@@ -58,7 +68,8 @@ func Compile(source string, arches []string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	src, out := filepath.Join(dir, FileName), filepath.Join(dir, FatbinName)
+	src := filepath.Join(dir, FileName)
+	out := Fatbin(src)
 	if err := os.WriteFile(src, []byte(source), 0o644); err != nil {
 		return "", err
 	}

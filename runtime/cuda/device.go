@@ -11,6 +11,7 @@ import (
 
 	"gorgonia.org/cu"
 
+	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
@@ -118,12 +119,12 @@ func (d *device) Build(image string) (err error) {
 func (d *device) Alloc(bytes int64, what string) (executor.Buffer, error) {
 	bytes = max(bytes, 4)
 	if d.allocated+bytes > d.total {
-		return nil, fmt.Errorf("out of device memory: %s needs %.1f MiB more, %s has %.1f MiB of which %.1f MiB is taken",
-			what, mib(bytes), d.name, mib(d.total), mib(d.allocated))
+		return nil, fmt.Errorf("out of device memory: %s needs %s more, %s has %s of which %s is taken",
+			what, budget.Format(bytes), d.name, budget.Format(d.total), budget.Format(d.allocated))
 	}
 	ptr, err := cu.MemAlloc(bytes)
 	if err != nil {
-		return nil, fmt.Errorf("out of device memory? %s (%.1f MiB): %v", what, mib(bytes), err)
+		return nil, fmt.Errorf("out of device memory? %s (%s): %v", what, budget.Format(bytes), err)
 	}
 	d.allocated += bytes
 	return &buffer{ptr: ptr, size: bytes}, nil
@@ -298,5 +299,3 @@ func (d *device) Close() {
 	d.gpu.ReleasePrimaryCtx()
 	runtime.UnlockOSThread()
 }
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
