@@ -97,14 +97,26 @@ func (d *device) Kernel(name string, args []executor.Arg) (executor.Kernel, erro
 	return k, nil
 }
 
-func (d *device) Launch(k executor.Kernel, l *schedule.Launch) error {
+// static refuses a launch that asks for dynamic local memory, which the
+// OpenCL kernels do not take (their local memory is sized statically).
+func static(k executor.Kernel, l *schedule.Launch) error {
 	if l.Shared != 0 {
 		return fmt.Errorf("launch of %s asks for %d bytes of dynamic local memory: the OpenCL backend sizes local memory statically", k.(*Kernel).name, l.Shared)
+	}
+	return nil
+}
+
+func (d *device) Launch(k executor.Kernel, l *schedule.Launch) error {
+	if err := static(k, l); err != nil {
+		return err
 	}
 	return d.ctx.Launch(k.(*Kernel), l.Global, l.Local)
 }
 
 func (d *device) LaunchTimed(k executor.Kernel, l *schedule.Launch) (time.Duration, error) {
+	if err := static(k, l); err != nil {
+		return 0, err
+	}
 	return d.ctx.LaunchTimed(k.(*Kernel), l.Global, l.Local)
 }
 
