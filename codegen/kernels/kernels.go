@@ -1,5 +1,6 @@
 // Package kernels holds the kernel templates every GPU backend shares,
-// written once in a portable C dialect (common.c.in, typed.c.in, cast.c.in),
+// written once in a portable C dialect (common.c.in; typed.c.in, linear.c.in and
+// attention.c.in per dtype; cast.c.in),
 // the table of their calling convention (signature.go), and instantiates
 // them for the element types a schedule uses. A backend supplies only a
 // prelude that maps the dialect's macros (KERNEL, GLOBAL, LOCAL, GID,
@@ -20,6 +21,15 @@ var common string
 
 //go:embed typed.c.in
 var typed string
+
+//go:embed linear.c.in
+var linear string
+
+//go:embed attention.c.in
+var attention string
+
+// typedTemplates are the templates instantiated once per dtype, in order.
+var typedTemplates = typed + linear + attention
 
 //go:embed cast.c.in
 var cast string
@@ -60,7 +70,7 @@ func Source(prelude string, style Style, sizes []Const, set Set) string {
 	b.WriteString("\n")
 	b.WriteString(common)
 	for _, d := range set.DTypes {
-		b.WriteString(Typed(d, typed))
+		b.WriteString(Typed(d, typedTemplates))
 	}
 	for _, c := range set.Casts {
 		fmt.Fprintf(&b, "\n/* ---- %s -> %s ---- */\n", c[0], c[1])
