@@ -120,40 +120,6 @@ func (gl *graphLowering) lowerRMSNorm(n *ir.Node) error {
 	return gl.launchTyped(kernels.RMSNorm, out, [3]int{int(rows)}, args)
 }
 
-func (gl *graphLowering) lowerLinear(n *ir.Node) error {
-	out := n.Outputs[0]
-	x, w := n.Inputs[0], n.Inputs[1]
-	// Absent epilogue operands are passed as the output itself; the flags
-	// keep the kernel from reading them.
-	bias, res := out, out
-	next, flags := 2, int64(0)
-	if n.Attrs.Int("bias", 0) != 0 {
-		bias, flags, next = n.Inputs[next], flags|kernels.LinearBias.Value, next+1
-	}
-	if n.Attrs.Int("residual", 0) != 0 {
-		res, flags = n.Inputs[next], flags|kernels.LinearResidual.Value
-	}
-	for _, v := range []*ir.Value{x, w, bias, res} {
-		if v.Type.DType != out.Type.DType {
-			return fmt.Errorf("linear kernel wants one dtype: %%%s is %s, the output %s", v.Name, v.Type.DType, out.Type.DType)
-		}
-	}
-	N, K := w.Type.Shape[0], w.Type.Shape[1]
-	M := out.Type.Shape.NumElements() / max(N, 1)
-	args := kernels.Args{"M": intArg(M), "N": intArg(N), "K": intArg(K), "flags": intArg(flags)}
-	if err := gl.bindDense(args, operand{"x", x}, operand{"w", w}, operand{"bias", bias}, operand{"res", res}, operand{"out", out}); err != nil {
-		return err
-	}
-	if M <= gl.target.MatvecRows {
-		return gl.launchTyped(kernels.LinearGEMV, out, [3]int{int(N), int(M)}, args)
-	}
-	gemm := gl.target.GEMM
-	if gemm.Inst == kernels.HalfTypes && out.Type.DType != ir.BF16 && out.Type.DType != ir.F16 {
-		gemm = gemm.Twin // no 16-bit inputs for the variant: its twin
-	}
-	return gl.launchTyped(gemm, out, [3]int{int(N), int(M)}, args)
-}
-
 func (gl *graphLowering) lowerSiLUMul(n *ir.Node) error {
 	out := n.Outputs[0]
 	count := out.Type.Shape.NumElements()

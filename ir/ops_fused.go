@@ -23,34 +23,19 @@ func init() {
 			}
 			return []TensorType{x}, nil
 		}})
-	Register(&OpDef{Name: "linear", Doc: "nn.Linear with fused epilogues: x @ weight^T (+ bias) (+ residual), for x[..., K] " +
-		"and weight[N, K] as stored (each output reads one weight row); bias[N] and residual[..., N] are present when " +
-		"their attribute is 1, in that order.",
-		Inputs: []string{"x", "weight", "bias", "residual"}, OptionalInputs: 2,
+	Register(&OpDef{Name: "linear", Doc: "nn.Linear with a fused prologue and epilogues: x @ weight^T (+ bias) (+ residual), for " +
+		"x[..., K] and weight[N, K] as stored (each output reads one weight row). With norm=1 x is first RMS-normalised " +
+		"over K and scaled by norm_weight[K] (rms_norm's prologue: each row's inverse RMS is recomputed where it is read). " +
+		"With glu=1 the weight is [2N, K], gate rows then up rows, and the result is silu(x @ gate^T) * (x @ up^T) " +
+		"(SwiGLU's gate as an epilogue; no bias or residual then). bias[N or 2N], residual[..., N] and norm_weight[K] are present " +
+		"when their attribute is 1, in that order.",
+		Inputs: []string{"x", "weight", "bias", "residual", "norm_weight"}, OptionalInputs: 3,
 		Attrs: []AttrSpec{{Name: "bias", Kind: AttrInt, Optional: true, Doc: "1: the third input is a bias"},
-			{Name: "residual", Kind: AttrInt, Optional: true, Doc: "1: the last input is added to the result"}},
-		Infer: func(in []TensorType, a Attrs) ([]TensorType, error) {
-			x, w := in[0], in[1]
-			hasBias, hasRes := a.Int("bias", 0) != 0, a.Int("residual", 0) != 0
-			if want := 2 + b2i(hasBias) + b2i(hasRes); len(in) != want {
-				return nil, fmt.Errorf("%d inputs, want %d for bias=%d residual=%d", len(in), want, b2i(hasBias), b2i(hasRes))
-			}
-			if !x.DType.IsFloat() || x.DType != w.DType || len(x.Shape) == 0 || len(w.Shape) != 2 || w.Shape[1] != x.Shape[len(x.Shape)-1] {
-				return nil, fmt.Errorf("x %v and weight %v, want x[..., K] and weight[N, K] of one float type", x, w)
-			}
-			out := TensorType{DType: x.DType, Shape: append(x.Shape[:len(x.Shape)-1:len(x.Shape)-1], w.Shape[0])}
-			if hasBias {
-				if b := in[2]; b.DType != x.DType || !b.Shape.Equal(Shape{w.Shape[0]}) {
-					return nil, fmt.Errorf("bias is %v, want %s[%d]", b, x.DType, w.Shape[0])
-				}
-			}
-			if hasRes {
-				if r := in[len(in)-1]; !r.Equal(out) {
-					return nil, fmt.Errorf("residual is %v, want %v", r, out)
-				}
-			}
-			return []TensorType{out}, nil
-		}})
+			{Name: "residual", Kind: AttrInt, Optional: true, Doc: "1: an input after the bias is added to the result"},
+			{Name: "norm", Kind: AttrInt, Optional: true, Doc: "1: the last input is an RMSNorm weight applied to x first"},
+			{Name: "eps", Kind: AttrFloat, Optional: true, Doc: "the RMSNorm prologue's epsilon (with norm=1)"},
+			{Name: "glu", Kind: AttrInt, Optional: true, Doc: "1: silu(gate half) * up half of a [2N, K] weight"}},
+		Infer: inferLinear})
 	Register(&OpDef{Name: "silu_mul", Doc: "SwiGLU gate: silu(gate) * up, elementwise.",
 		Inputs: []string{"gate", "up"},
 		Infer: func(in []TensorType, _ Attrs) ([]TensorType, error) {
@@ -153,6 +138,64 @@ const (
 	// CausalReduction: the sum over k runs to k <= positions[m].
 	CausalReduction = "reduction"
 )
+
+// LinearInputs says where linear's optional operands are: the index of
+// bias, residual and norm_weight among its inputs (-1 when absent) and how
+// many inputs it takes. The op's attributes are its only description.
+func LinearInputs(a Attrs) (bias, residual, norm, count int) {
+	bias, residual, norm, count = -1, -1, -1, 2
+	if a.Int("bias", 0) != 0 {
+		bias, count = count, count+1
+	}
+	if a.Int("residual", 0) != 0 {
+		residual, count = count, count+1
+	}
+	if a.Int("norm", 0) != 0 {
+		norm, count = count, count+1
+	}
+	return bias, residual, norm, count
+}
+
+func inferLinear(in []TensorType, a Attrs) ([]TensorType, error) {
+	x, w := in[0], in[1]
+	bias, residual, norm, count := LinearInputs(a)
+	if len(in) != count {
+		return nil, fmt.Errorf("%d inputs, want %d for bias=%d residual=%d norm=%d", len(in), count, a.Int("bias", 0), a.Int("residual", 0), a.Int("norm", 0))
+	}
+	if !x.DType.IsFloat() || x.DType != w.DType || len(x.Shape) == 0 || len(w.Shape) != 2 || w.Shape[1] != x.Shape[len(x.Shape)-1] {
+		return nil, fmt.Errorf("x %v and weight %v, want x[..., K] and weight[N, K] of one float type", x, w)
+	}
+	n := w.Shape[0]
+	if a.Int("glu", 0) != 0 {
+		if n%2 != 0 {
+			return nil, fmt.Errorf("glu=1 with weight %v: want an even row count (gate rows, then up rows)", w)
+		}
+		if bias >= 0 || residual >= 0 {
+			return nil, fmt.Errorf("glu=1 takes no bias or residual")
+		}
+		n /= 2
+	}
+	out := TensorType{DType: x.DType, Shape: append(x.Shape[:len(x.Shape)-1:len(x.Shape)-1], n)}
+	if bias >= 0 {
+		if b := in[bias]; b.DType != x.DType || !b.Shape.Equal(Shape{n}) {
+			return nil, fmt.Errorf("bias is %v, want %s[%d]", b, x.DType, n)
+		}
+	}
+	if residual >= 0 {
+		if r := in[residual]; !r.Equal(out) {
+			return nil, fmt.Errorf("residual is %v, want %v", r, out)
+		}
+	}
+	if norm >= 0 {
+		k := w.Shape[1]
+		if g := in[norm]; g.DType != x.DType || !g.Shape.Equal(Shape{k}) {
+			return nil, fmt.Errorf("norm_weight is %v, want %s[%d]", g, x.DType, k)
+		}
+	} else if _, ok := a["eps"]; ok {
+		return nil, fmt.Errorf("eps without norm=1")
+	}
+	return []TensorType{out}, nil
+}
 
 func inferGrouped(in []TensorType) ([]TensorType, error) {
 	a, b := in[0], in[1]

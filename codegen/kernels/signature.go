@@ -107,7 +107,10 @@ var (
 		Params: append([]Param{tensor("table", "T"), tensor("ids", "int"), tensor("out", "T")}, ints("rows", "dim", "vocab")...)}
 	RMSNorm = &Kernel{Name: "rms_norm", Grid: PerRow,
 		Params: []Param{tensor("x", "T"), tensor("w", "T"), tensor("out", "T"), {Name: "dim", Kind: IntParam}, float("eps"), {Name: "has_weight", Kind: IntParam}}}
-	LinearGEMV = &Kernel{Name: "linear_gemv", Grid: PerRow, Params: linearParams}
+	// LinearGEMV is linear for a few rows (decode), with every fused
+	// prologue and epilogue: flags say which (LINEAR_*); nw is the norm
+	// weight; N counts outputs (with LINEAR_GLU the weight has 2N rows).
+	LinearGEMV = &Kernel{Name: "linear_gemv", Grid: PerRow, Params: gemvParams}
 	LinearGEMM = &Kernel{Name: "linear_gemm", Grid: PerTile, Params: linearParams}
 	// LinearGEMMBlocked is the GEMM tiled as the tensor-core one is
 	// (GEMM_BM x GEMM_BN blocks, GEMM_BK deep, a GEMM_TM x GEMM_TN
@@ -144,6 +147,8 @@ var (
 
 	linearParams = append([]Param{tensor("x", "T"), tensor("w", "T"), tensor("bias", "T"), tensor("res", "T"), tensor("out", "T")},
 		ints("M", "N", "K", "flags")...)
+	gemvParams = append([]Param{tensor("x", "T"), tensor("w", "T"), tensor("bias", "T"), tensor("res", "T"), tensor("nw", "T"), tensor("out", "T")},
+		append(ints("M", "N", "K", "flags"), float("eps"))...)
 )
 
 // Table lists every kernel template.
@@ -168,6 +173,10 @@ var (
 	// flags argument: which epilogue operands they read.
 	LinearBias     = Const{Name: "LINEAR_BIAS", Value: 1}
 	LinearResidual = Const{Name: "LINEAR_RESIDUAL", Value: 2}
+	// LinearNorm (the RMSNorm prologue, weight nw) and LinearGLU (the
+	// SwiGLU epilogue over the weight's halves) are GEMV flags only.
+	LinearNorm = Const{Name: "LINEAR_NORM", Value: 4}
+	LinearGLU  = Const{Name: "LINEAR_GLU", Value: 8}
 	// The values of GroupedMatmul's bound argument (the IR attribute
 	// causal_bound): none, skip columns past pos[m], or stop the sum there.
 	BoundNone      = Const{Name: "BOUND_NONE", Value: 0}
@@ -178,7 +187,7 @@ var (
 // Consts lists every named constant.
 func Consts() []Const {
 	out := slices.Concat(UnaryOps, BinaryOps)
-	return append(out, LinearBias, LinearResidual, BoundNone, BoundColumns, BoundReduction)
+	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, BoundNone, BoundColumns, BoundReduction)
 }
 
 // Code is the constant standing for IR op (or attribute value) op in table.

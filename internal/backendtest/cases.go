@@ -34,6 +34,22 @@ var opCases = []opCase{
   %y = linear(%x, %w) : D[1,3]
   return %y
 }`},
+	{name: "linear_gemv_norm_bias", src: `graph g(%x: D[1,37], %w: D[45,37], %b: D[45], %g: D[37]) {
+  %y = linear(%x, %w, %b, %g) {bias=1, norm=1, eps=1e-05} : D[1,45]
+  return %y
+}`},
+	{name: "linear_gemv_norm_glu", src: `graph g(%x: D[2,70], %w: D[58,70], %g: D[70]) {
+  %y = linear(%x, %w, %g) {norm=1, eps=1e-06, glu=1} : D[2,29]
+  return %y
+}`},
+	{name: "linear_gemm_norm_residual", src: `graph g(%x: D[19,37], %w: D[45,37], %r: D[19,45], %g: D[37]) {
+  %y = linear(%x, %w, %r, %g) {residual=1, norm=1, eps=1e-05} : D[19,45]
+  return %y
+}`},
+	{name: "linear_gemm_glu", src: `graph g(%x: D[2,9,33], %w: D[34,33]) {
+  %y = linear(%x, %w) {glu=1} : D[2,9,17]
+  return %y
+}`},
 	{name: "linear_few_rows", src: `graph g(%x: D[3,41], %w: D[29,41], %r: D[3,29]) {
   %y = linear(%x, %w, %r) {residual=1} : D[3,29]
   return %y

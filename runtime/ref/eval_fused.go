@@ -28,8 +28,7 @@ func init() {
 	register("silu_mul", func(n *ir.Node, in []*Tensor) (*Tensor, error) {
 		out := NewTensor(n.Outputs[0].Type)
 		for i, g := range in[0].F {
-			silu := float32(float64(g) / (1 + math.Exp(-float64(g))))
-			out.F[i] = silu * in[1].F[i]
+			out.F[i] = siluGate(g, in[1].F[i])
 		}
 		return out, nil
 	})
@@ -41,10 +40,19 @@ func init() {
 
 // linear is matmul against the transposed weight, then the bias and the
 // residual added in that order, each sum rounded to float32 as the add ops
-// it replaces would.
+// it replaces would. The norm prologue is rms_norm on x first; the glu
+// epilogue is silu_mul of the two halves, as the unfused graph computes.
 func linear(n *ir.Node, in []*Tensor) (*Tensor, error) {
 	x, w := in[0], in[1]
+	bias, residual, norm, _ := ir.LinearInputs(n.Attrs)
 	k, nn := int(w.Shape[1]), int(w.Shape[0])
+	if norm >= 0 {
+		normed := &ir.Node{Op: "rms_norm", Attrs: ir.Attrs{"eps": n.Attrs.Float("eps", 0)}, Outputs: []*ir.Value{{Type: x.Type()}}}
+		var err error
+		if x, err = rmsNorm(normed, []*Tensor{x, in[norm]}); err != nil {
+			return nil, err
+		}
+	}
 	wt := NewTensor(ir.TensorType{DType: w.DType, Shape: ir.Shape{int64(k), int64(nn)}})
 	gather(wt, w, stridedOffsets(wt.Shape, []int{1, k}, 0))
 	rows := x.Len() / max(k, 1)
@@ -53,21 +61,35 @@ func linear(n *ir.Node, in []*Tensor) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := 2
-	if n.Attrs.Int("bias", 0) != 0 {
-		b := in[next]
-		next++
+	if bias >= 0 {
+		b := in[bias]
 		for i := range out.F {
 			out.F[i] += b.F[i%nn]
 		}
 	}
-	if n.Attrs.Int("residual", 0) != 0 {
-		r := in[next]
+	if n.Attrs.Int("glu", 0) != 0 {
+		half := nn / 2
+		gated := NewTensor(n.Outputs[0].Type)
+		for r := 0; r < rows; r++ {
+			for j := 0; j < half; j++ {
+				g, u := out.F[r*nn+j], out.F[r*nn+half+j]
+				gated.F[r*half+j] = siluGate(g, u)
+			}
+		}
+		out = gated
+	}
+	if residual >= 0 {
+		r := in[residual]
 		for i := range out.F {
 			out.F[i] = r.F[i] + out.F[i]
 		}
 	}
 	return out.withShape(n.Outputs[0].Type.Shape), nil
+}
+
+// siluGate is SwiGLU's gate, silu(g) * u, with silu rounded to float32.
+func siluGate(g, u float32) float32 {
+	return float32(float64(g)/(1+math.Exp(-float64(g)))) * u
 }
 
 // rmsNorm normalises each row of the last axis; the mean of squares is

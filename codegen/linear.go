@@ -1,0 +1,111 @@
+package codegen
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/irc-compiler/irc/codegen/kernels"
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// lowerLinear launches a linear: for a few rows (decode) one GEMV launch
+// with every prologue and epilogue fused; for more (prefill) the GEMM, with
+// the norm prologue and the glu epilogue as launches of their own around it
+// (a prefill chunk is compute-bound, the extra pass over activations is
+// small next to the GEMM).
+func (gl *graphLowering) lowerLinear(n *ir.Node) error {
+	out := n.Outputs[0]
+	x, w := n.Inputs[0], n.Inputs[1]
+	biasAt, resAt, normAt, _ := ir.LinearInputs(n.Attrs)
+	glu := n.Attrs.Int("glu", 0) != 0
+	for _, v := range n.Inputs {
+		if v.Type.DType != out.Type.DType {
+			return fmt.Errorf("linear kernel wants one dtype: %%%s is %s, the output %s", v.Name, v.Type.DType, out.Type.DType)
+		}
+	}
+	// Absent operands are passed as the output itself; the flags keep the
+	// kernel from reading them.
+	operandAt := func(i int, flag kernels.Const, flags *int64) *ir.Value {
+		if i < 0 {
+			return out
+		}
+		*flags |= flag.Value
+		return n.Inputs[i]
+	}
+	var flags int64
+	bias := operandAt(biasAt, kernels.LinearBias, &flags)
+	res := operandAt(resAt, kernels.LinearResidual, &flags)
+	nw := operandAt(normAt, kernels.LinearNorm, &flags)
+	if glu {
+		flags |= kernels.LinearGLU.Value
+	}
+	N, K := out.Type.Shape[len(out.Type.Shape)-1], w.Type.Shape[1]
+	M := out.Type.Shape.NumElements() / max(N, 1)
+	if M <= gl.target.MatvecRows {
+		args := kernels.Args{"M": intArg(M), "N": intArg(N), "K": intArg(K), "flags": intArg(flags), "eps": floatArg(n.Attrs.Float("eps", 0))}
+		if err := gl.bindDense(args, operand{"x", x}, operand{"w", w}, operand{"bias", bias}, operand{"res", res}, operand{"nw", nw}, operand{"out", out}); err != nil {
+			return err
+		}
+		return gl.launchTyped(kernels.LinearGEMV, out, [3]int{int(N), int(M)}, args)
+	}
+	return gl.lowerGEMM(n, M, N, K, flags)
+}
+
+// lowerGEMM is a prefill linear: the norm prologue into scratch, then the
+// GEMM with its bias and residual, or with glu one GEMM per half of the
+// weight and silu_mul of the two.
+func (gl *graphLowering) lowerGEMM(n *ir.Node, M, N, K, flags int64) error {
+	out := n.Outputs[0]
+	d, err := dtypeOf(out)
+	if err != nil {
+		return err
+	}
+	args := kernels.Args{"M": intArg(M), "N": intArg(N), "K": intArg(K), "flags": intArg(flags &^ (kernels.LinearNorm.Value | kernels.LinearGLU.Value))}
+	if err := gl.bindDense(args, operand{"x", n.Inputs[0]}, operand{"w", n.Inputs[1]}, operand{"out", out}); err != nil {
+		return err
+	}
+	biasAt, resAt, normAt, _ := ir.LinearInputs(n.Attrs)
+	args["bias"], args["res"] = args["out"], args["out"]
+	for p, i := range map[string]int{"bias": biasAt, "res": resAt} {
+		if i >= 0 {
+			if args[p], err = gl.dense1(n.Inputs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if normAt >= 0 {
+		normed := gl.scratch("normed", d, M*K)
+		norm := kernels.Args{"x": args["x"], "out": normed, "dim": intArg(K), "eps": floatArg(n.Attrs.Float("eps", 0)), "has_weight": intArg(1)}
+		if norm["w"], err = gl.dense1(n.Inputs[normAt]); err != nil {
+			return err
+		}
+		if err := gl.launchTyped(kernels.RMSNorm, out, [3]int{int(M)}, norm); err != nil {
+			return err
+		}
+		args["x"] = normed
+	}
+	gemm := gl.target.GEMM
+	if gemm.Inst == kernels.HalfTypes && d != schedule.BF16 && d != schedule.F16 {
+		gemm = gemm.Twin // no 16-bit inputs for the variant: its twin
+	}
+	grid := [3]int{int(N), int(M)}
+	if flags&kernels.LinearGLU.Value == 0 {
+		return gl.launchTyped(gemm, out, grid, args)
+	}
+	// glu (no bias, no residual): gate rows, then up rows N*K further.
+	dst := args["out"]
+	gate, up := gl.scratch("gate", d, M*N), gl.scratch("up", d, M*N)
+	args["out"], args["bias"], args["res"] = gate, gate, gate
+	if err := gl.launchTyped(gemm, out, grid, args); err != nil {
+		return err
+	}
+	upArgs := maps.Clone(args)
+	w := upArgs["w"]
+	w.Off += N * K
+	upArgs["w"], upArgs["out"], upArgs["bias"], upArgs["res"] = w, up, up, up
+	if err := gl.launchTyped(gemm, out, grid, upArgs); err != nil {
+		return err
+	}
+	return gl.launchTyped(kernels.SiLUMul, out, [3]int{int(M * N)}, kernels.Args{"gate": gate, "up": up, "out": dst, "n": intArg(M * N)})
+}
