@@ -155,6 +155,13 @@ func verifyGraph(g *Graph, symbols map[*Value]bool) error {
 		if n.Op == "cache_write" && n.Inputs[0].Kind != StateValue {
 			return fail("cache_write must write a state (@name), not %%%s", n.Inputs[0].Name)
 		}
+		if n.Op == "attention" {
+			for _, c := range n.Inputs[3:5] {
+				if c.Kind != StateValue {
+					return fail("attention must write its caches in place: %%%s is not a state (@name)", c.Name)
+				}
+			}
+		}
 	}
 	if len(g.Outputs) == 0 {
 		return fmt.Errorf("graph %s has no outputs", g.Name)
