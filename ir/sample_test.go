@@ -8,6 +8,7 @@ func sampleModel() *Model {
 		RopeTheta: 10000, RMSNormEps: 1e-6, EOSTokenIDs: []int64{2, 3}, RopeScaling: `{"rope_type":"llama3"}`}}
 	emb := m.AddWeight("embed", T(F32, 11, 6), "model.safetensors", "model.embed.weight")
 	cache := m.AddState("cache.0.k", T(F32, 2, 8, 3))
+	kCache, vCache := m.AddState("cache.1.k", T(F32, 1, 8, 6)), m.AddState("cache.1.v", T(F32, 1, 8, 6))
 	g := m.NewGraph("g")
 	tok := g.AddInput("tokens", T(I32, 2))
 	pos := g.AddInput("pos", T(I32, 1))
@@ -49,9 +50,11 @@ func sampleModel() *Model {
 	bounded := b.Op("grouped_matmul", Attrs{CausalBoundAttr: CausalReduction}, rows, b.Op("view", Attrs{"shape": []int64{1, 6, 2}, "strides": []int64{0, 1, 6}}, sm), tok)
 	proj := m.AddWeight("proj", T(F32, 3, 6), "model.safetensors", "model.proj.weight")
 	lin := b.Op("linear", Attrs{"bias": int64(1), "residual": int64(1)}, sm, proj, b.Op("linear", nil, b.Op("view", Attrs{"shape": []int64{6}, "strides": []int64{1}}, sm), proj), v)
+	heads := b.Op("view", Attrs{"shape": []int64{1, 2, 6}, "strides": []int64{0, 6, 1}}, sm)
+	attn := b.Op("attention", Attrs{"scale": 0.4, "inv_freq": []float64{1, 0.1, 0.01}}, heads, heads, heads, kCache, vCache, tok, pos)
 	if b.Err() != nil {
 		panic(b.Err())
 	}
-	g.Outputs = []*Value{out, moved, causal, additive, grouped, bounded, lin}
+	g.Outputs = []*Value{out, moved, causal, additive, grouped, bounded, lin, attn}
 	return m
 }

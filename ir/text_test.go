@@ -85,6 +85,8 @@ func TestParseErrors(t *testing.T) {
 		{"positions without bound", strings.Replace(good, `%tokens) {causal_bound="reduction"}`, "%tokens)", 1), "third input (positions) without causal_bound"},
 		{"bound positions", strings.Replace(good, `%s.view_3, %tokens) {causal_bound`, `%s.view_3, %pos) {causal_bound`, 1), "positions are i32[1], want i32[2]"},
 		{"linear epilogues", strings.Replace(good, "{bias=1, residual=1}", "{bias=1}", 1), "4 inputs, want 3 for bias=1 residual=0"},
+		{"attention start", strings.Replace(good, "@cache.1.v, %tokens, %pos)", "@cache.1.v, %tokens, %tokens)", 1), "start is i32[2], want i32[1]"},
+		{"attention on weight", strings.Replace(good, "state @cache.1.v : f32[1,8,6]", `weight @cache.1.v : f32[1,8,6] = "model.safetensors" "v"`, 1), "attention must write its caches in place: @cache.1.v is not a state"},
 		{"cache_write on value", strings.Replace(good, "cache_write(@cache.0.k", "cache_write(%s.transpose", 1), "cache_write"},
 	}
 	for _, c := range cases {

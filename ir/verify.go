@@ -158,7 +158,7 @@ func verifyGraph(g *Graph, symbols map[*Value]bool) error {
 		if n.Op == "attention" {
 			for _, c := range n.Inputs[3:5] {
 				if c.Kind != StateValue {
-					return fail("attention must write its caches in place: %%%s is not a state (@name)", c.Name)
+					return fail("attention must write its caches in place: %s is not a state", Ref(c))
 				}
 			}
 		}

@@ -34,7 +34,7 @@ func TestCausalBoundOnPresets(t *testing.T) {
 				return m
 			}
 			bounded := load()
-			rep := compile(t, bounded, Options{Pipeline: defaultPipeline(t), GPULayers: -1})
+			rep := compile(t, bounded, Options{Pipeline: pipelineWithout(t, "attention"), GPULayers: -1})
 			layers := int(bounded.Meta.NumLayers)
 			for _, st := range rep.Stats {
 				if st.Pass == "causal_bound" && (st.Candidates != 2*layers || st.Rewrites != 2*layers || st.Declined != 0) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/irc-compiler/irc/ir"
@@ -32,6 +33,13 @@ func defaultPipeline(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// pipelineWithout is the default pipeline less the passes named: tests of
+// an early fusion look at its result before a later one absorbs it.
+func pipelineWithout(t testing.TB, names ...string) []string {
+	t.Helper()
+	return slices.DeleteFunc(defaultPipeline(t), func(p string) bool { return slices.Contains(names, p) })
 }
 
 // randomInputs draws a value for every input of g: floats standard normal,

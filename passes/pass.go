@@ -32,6 +32,7 @@ var table = []*Pass{
 	{Name: "causal_bound", Doc: "causal attention's grouped_matmuls carry the query positions: scores skip columns, probs x V stop the sum", Run: runCausalBound},
 	{Name: "linear", Doc: "matmul against a transposed 2-D weight, + bias, + residual -> linear with fused epilogues", Run: runLinear},
 	{Name: "views", Doc: "reshape/transpose/expand/slice/unsqueeze/squeeze chains -> one strided view (copy only where strides cannot)", Run: runViews},
+	{Name: "attention", Doc: "rope + cache writes + causal GQA softmax(q.K)V over the KV caches -> attention (one op per layer)", Run: runAttention},
 	{Name: "partition", Doc: "place every node in a DAG of partitions on the target or the CPU, with transfers at cuts", Run: runPartition},
 }
 
@@ -50,6 +51,11 @@ var constraints = [][2]string{
 	// reads, so it needs no order with views (which leaves that value alone).
 	{"masked_softmax", "causal_bound"},
 	{"gqa", "causal_bound"},
+	// Attention is found through the causal bounds and the views (the
+	// transposed K cache is one view after views).
+	{"causal_bound", "attention"},
+	{"views", "attention"},
+	{"rope", "attention"},
 	// Placement is the last word: no rewrite may add unplaced nodes after it.
 	{"dce", "partition"},
 	{"cse", "partition"},
@@ -62,6 +68,7 @@ var constraints = [][2]string{
 	{"causal_bound", "partition"},
 	{"linear", "partition"},
 	{"views", "partition"},
+	{"attention", "partition"},
 }
 
 func init() {

@@ -17,13 +17,14 @@ type rewriter struct {
 	index   map[*ir.Node]int
 	insert  map[*ir.Node][]*ir.Node // new nodes to place before a node
 	subst   map[*ir.Value]*ir.Value
+	dropped map[*ir.Node]bool // nodes a fusion absorbed, side effects and all
 	names   map[string]bool
 	changed bool
 }
 
 func newRewriter(g *ir.Graph) *rewriter {
 	r := &rewriter{g: g, users: map[*ir.Value][]*ir.Node{}, output: map[*ir.Value]bool{},
-		index: map[*ir.Node]int{}, insert: map[*ir.Node][]*ir.Node{}, subst: map[*ir.Value]*ir.Value{}, names: valueNames(g)}
+		index: map[*ir.Node]int{}, insert: map[*ir.Node][]*ir.Node{}, subst: map[*ir.Value]*ir.Value{}, dropped: map[*ir.Node]bool{}, names: valueNames(g)}
 	for i, n := range g.Nodes {
 		r.index[n] = i
 		for _, in := range n.Inputs {
@@ -178,6 +179,13 @@ func (r *rewriter) substitute(old, new *ir.Value) {
 	r.changed = true
 }
 
+// drop removes n at commit even if it has a side effect: a fusion has
+// taken its effect into the node replacing the pattern.
+func (r *rewriter) drop(n *ir.Node) {
+	r.dropped[n] = true
+	r.changed = true
+}
+
 // resolve follows substitutions.
 func (r *rewriter) resolve(v *ir.Value) *ir.Value {
 	for {
@@ -225,7 +233,9 @@ func (r *rewriter) commit() int {
 	nodes := make([]*ir.Node, 0, len(r.g.Nodes))
 	for _, n := range r.g.Nodes {
 		nodes = append(nodes, r.insert[n]...)
-		nodes = append(nodes, n)
+		if !r.dropped[n] {
+			nodes = append(nodes, n)
+		}
 	}
 	for _, n := range nodes {
 		for i, in := range n.Inputs {
