@@ -31,6 +31,8 @@ func (gl *graphLowering) lowerNode(n *ir.Node) error {
 		return gl.lowerGroupedMatmul(n)
 	case "rope":
 		return gl.lowerRope(n)
+	case "attention":
+		return gl.lowerAttention(n)
 	case "cache_write":
 		return gl.lowerCacheWrite(n)
 	case "cast", "copy":

@@ -26,6 +26,10 @@ type Target struct {
 	// The blocked GEMMs' tiling: GemmBM x GemmBN output blocks, GemmBK
 	// deep, a GemmTM x GemmTN micro-tile per item of the portable twin.
 	GemmBM, GemmBN, GemmBK, GemmTM, GemmTN int
+	// AttentionSplits is how many work groups share one query row's keys
+	// in decode attention (flash-decoding's splits); a chunk of M rows
+	// uses ceil(AttentionSplits / M).
+	AttentionSplits int
 	// Align is the byte alignment of every arena slot (vector loads).
 	Align int64
 }
@@ -33,7 +37,7 @@ type Target struct {
 // Portable is the target of the shared templates as written: sizes every
 // backend runs, tuned for none.
 var Portable = Target{WorkGroup: 64, Tile: 16, MatmulGroup: 32, MatvecRows: 1, GEMM: kernels.LinearGEMM,
-	GemmBM: 64, GemmBN: 64, GemmBK: 16, GemmTM: 8, GemmTN: 4, Align: 256}
+	GemmBM: 64, GemmBN: 64, GemmBK: 16, GemmTM: 8, GemmTN: 4, AttentionSplits: 16, Align: 256}
 
 // Twin is t with every backend-only kernel variant replaced by its
 // portable twin (same parameters and tiling): what the conformance harness

@@ -132,6 +132,17 @@ var (
 	CacheWrite = &Kernel{Name: "cache_write", Grid: PerItem,
 		Params: append([]Param{tensor("cache", "T"), tensor("x", "T"), tensor("pos", "int")},
 			ints("G", "L", "D", "count", "sx0", "sx1", "sx2")...)}
+	// AttentionSplit and AttentionCombine are the attention op: per split
+	// of each row's keys the partial softmax (maxima, sums, outputs in f32
+	// scratch), then their merge (attention.c.in).
+	AttentionSplit = &Kernel{Name: "attention_split", Grid: PerRow,
+		Params: append([]Param{tensor("q", "T"), tensor("k", "T"), tensor("v", "T"), tensor("k_cache", "T"), tensor("v_cache", "T"),
+			tensor("pos", "int"), tensor("start", "int"), tensor("inv_freq", "float"),
+			tensor("part_max", "float"), tensor("part_sum", "float"), tensor("part_out", "float")},
+			append(ints("H", "G", "M", "L", "D", "splits", "sq0", "sq1", "sq2", "sk0", "sk1", "sk2", "sv0", "sv1", "sv2"), float("scale"))...)}
+	AttentionCombine = &Kernel{Name: "attention_combine", Grid: PerItem,
+		Params: append([]Param{tensor("part_max", "float"), tensor("part_sum", "float"), tensor("part_out", "float"), tensor("out", "T")},
+			ints("M", "H", "D", "splits")...)}
 	Unary = &Kernel{Name: "unary", Grid: PerItem,
 		Params: append([]Param{tensor("x", "T"), tensor("out", "T"), {Name: "op", Kind: IntParam}, float("p")},
 			ints("n", "d1", "d2", "d3", "s0", "s1", "s2", "s3")...)}
@@ -152,7 +163,7 @@ var (
 )
 
 // Table lists every kernel template.
-var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMM, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, Unary, Binary, Copy, Cast, ArgmaxF32}
+var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMM, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
 
 // Const is a named value a kernel body compares an argument against.
 type Const struct {
@@ -182,12 +193,17 @@ var (
 	BoundNone      = Const{Name: "BOUND_NONE", Value: 0}
 	BoundColumns   = Const{Name: "BOUND_COLUMNS", Value: 1, Op: ir.CausalColumns}
 	BoundReduction = Const{Name: "BOUND_REDUCTION", Value: 2, Op: ir.CausalReduction}
+	// AttentionHeads and AttentionDim bound what one attention_split group
+	// holds in local memory: query heads per group (more are split across
+	// groups) and the head dimension (larger ones have no kernel).
+	AttentionHeads = Const{Name: "ATT_HEADS", Value: 8}
+	AttentionDim   = Const{Name: "ATT_DIM", Value: 256}
 )
 
 // Consts lists every named constant.
 func Consts() []Const {
 	out := slices.Concat(UnaryOps, BinaryOps)
-	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, BoundNone, BoundColumns, BoundReduction)
+	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim)
 }
 
 // Code is the constant standing for IR op (or attribute value) op in table.

@@ -1,0 +1,60 @@
+package codegen
+
+import (
+	"fmt"
+
+	"github.com/irc-compiler/irc/codegen/kernels"
+	"github.com/irc-compiler/irc/ir"
+	"github.com/irc-compiler/irc/runtime/schedule"
+)
+
+// lowerAttention launches the attention op as attention_split over
+// ceil(AttentionSplits / M) splits of each row's keys, with the partial
+// maxima, sums and outputs in f32 scratch, then attention_combine.
+func (gl *graphLowering) lowerAttention(n *ir.Node) error {
+	out := n.Outputs[0]
+	q, k, v, kCache, vCache := n.Inputs[0], n.Inputs[1], n.Inputs[2], n.Inputs[3], n.Inputs[4]
+	H, M, D := q.Type.Shape[0], q.Type.Shape[1], q.Type.Shape[2]
+	G, L := kCache.Type.Shape[0], kCache.Type.Shape[1]
+	if D > kernels.AttentionDim.Value {
+		return fmt.Errorf("head dim %d: the attention kernel holds at most %d", D, kernels.AttentionDim.Value)
+	}
+	splits := int64(max(1, (gl.target.AttentionSplits+int(M)-1)/int(M)))
+	chunks := (H/G + kernels.AttentionHeads.Value - 1) / kernels.AttentionHeads.Value
+	freqs := n.Attrs.Floats("inv_freq")
+	f32 := make([]float32, len(freqs))
+	for i, f := range freqs {
+		f32[i] = float32(f)
+	}
+	fb := gl.constant("rope.inv_freq", schedule.F32, []int64{int64(len(f32))}, schedule.Encode(schedule.F32, f32))
+	partMax, partSum := gl.scratch("max", schedule.F32, M*H*splits), gl.scratch("sum", schedule.F32, M*H*splits)
+	partOut := gl.scratch("out", schedule.F32, M*H*splits*D)
+	args := kernels.Args{"inv_freq": schedule.T(fb, 0), "part_max": partMax, "part_sum": partSum, "part_out": partOut,
+		"H": intArg(H), "G": intArg(G), "M": intArg(M), "L": intArg(L), "D": intArg(D), "splits": intArg(splits),
+		"scale": floatArg(n.Attrs.Float("scale", 1))}
+	for _, o := range []struct {
+		prefix string
+		v      *ir.Value
+	}{{"q", q}, {"k", k}, {"v", v}} {
+		a, t, err := gl.arg(o.v)
+		if err != nil {
+			return err
+		}
+		args[o.prefix] = a
+		for i, s := range t.Strides {
+			args[fmt.Sprintf("s%s%d", o.prefix, i)] = intArg(s)
+		}
+	}
+	if err := gl.bindDense(args, operand{"k_cache", kCache}, operand{"v_cache", vCache}, operand{"pos", n.Inputs[5]}, operand{"start", n.Inputs[6]}); err != nil {
+		return err
+	}
+	if err := gl.launchTyped(kernels.AttentionSplit, out, [3]int{int(splits), int(M), int(G * chunks)}, args); err != nil {
+		return err
+	}
+	combine := kernels.Args{"part_max": partMax, "part_sum": partSum, "part_out": partOut,
+		"M": intArg(M), "H": intArg(H), "D": intArg(D), "splits": intArg(splits)}
+	if err := gl.bindDense(combine, operand{"out", out}); err != nil {
+		return err
+	}
+	return gl.launchTyped(kernels.AttentionCombine, out, [3]int{int(M * H * D)}, combine)
+}
