@@ -63,7 +63,7 @@ func TestCompileContract(t *testing.T) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.GQAOp == "" || doc.Decode.Ops[doc.GQAOp] != 4 || doc.Decode.Ops["rms_norm"] != 9 || doc.Decode.Ops["masked_softmax"] != 2 || doc.Prefill.Ops["silu_mul"] != 2 {
+	if doc.GQAOp == "" || doc.Decode.Ops[doc.GQAOp] != 0 || doc.Decode.Ops["attention"] != 2 || doc.Decode.Ops["rms_norm"] != 9 || doc.Decode.Ops["masked_softmax"] != 0 || doc.Prefill.Ops["silu_mul"] != 2 {
 		t.Errorf("stats: gqa_op %q, decode ops %v, prefill ops %v", doc.GQAOp, doc.Decode.Ops, doc.Prefill.Ops)
 	}
 	if doc.Decode.Copies != 0 || len(doc.Decode.Partitions) != 2 || doc.Decode.Partitions[1].Device != "cpu" || doc.Decode.Partitions[1].TransferBytes == 0 {
@@ -191,7 +191,7 @@ func TestCompileStatsJSONEveryTarget(t *testing.T) {
 		return s
 	}
 	ref, none, gpu := read("ref"), read("none"), read("opencl")
-	if ref.GQAOp != passes.GQAOp || gpu.GQAOp != passes.GQAOp || ref.Decode.Ops[passes.GQAOp] != 4 {
+	if ref.GQAOp != passes.GQAOp || gpu.GQAOp != passes.GQAOp || ref.Decode.Ops["attention"] != 2 {
 		t.Fatalf("gqa_op %q / %q, decode ops %v", ref.GQAOp, gpu.GQAOp, ref.Decode.Ops)
 	}
 	if fmt.Sprint(gpu.Decode.Ops) != fmt.Sprint(ref.Decode.Ops) || fmt.Sprint(none.Decode.Ops) != fmt.Sprint(ref.Decode.Ops) {
