@@ -39,9 +39,7 @@ func (s *Schedule) Traffic(gi int) Traffic {
 	t := Traffic{Graph: g.Name, Launches: len(g.Launches), Tokens: 1, CacheLen: s.Model.MaxCacheLen}
 	if len(g.Inputs) > 0 {
 		b := s.Buffers[g.Inputs[0]]
-		for _, d := range b.Shape {
-			t.Tokens *= d
-		}
+		t.Tokens = b.Bytes / b.DType.Size()
 	}
 	seen := map[int]bool{} // weight and state buffers, counted once a graph
 	for _, ln := range g.Launches {
