@@ -142,6 +142,59 @@ func FuzzValidate(f *testing.F) {
 	})
 }
 
+// withFloor gives r's positions their fraction of the floor, as a run
+// that measured the copy bandwidth has.
+func withFloor(r *Result) *Result {
+	for _, run := range []*Run{&r.Run, r.DAG} {
+		if run == nil {
+			continue
+		}
+		for i := range run.Positions {
+			p := &run.Positions[i]
+			p.FloorBytes = p.ReadBytes + 4096
+			p.FloorMs = float64(p.FloorBytes) / (r.CopyBandwidthGBs * 1e6)
+			p.FloorFraction = p.FloorMs / p.StepMsMedian
+		}
+	}
+	return r
+}
+
+// A result with the floor fractions shows them beside each executor's step
+// time, draws them in a panel of their own, and round-trips the schema.
+func TestFloorFraction(t *testing.T) {
+	r := withFloor(sample(5, 0.02, 64))
+	var b strings.Builder
+	WriteTable(&b, r)
+	out := b.String()
+	f := r.Positions[0].FloorFraction
+	if !strings.Contains(out, "| Position | Executor TPS | Executor Step (ms) | GB/s | Floor | DAG TPS | DAG Step (ms) | DAG Floor | Ratio |") ||
+		!strings.Contains(out, " | "+percent(f)+" ") || percent(f) == "-" {
+		t.Errorf("table with floors (%g at position 1):\n%s", f, out)
+	}
+	if percent(0) != "-" || percent(0.053) != "5.3%" || percent(0.853) != "85%" {
+		t.Errorf("percent: %s %s %s", percent(0), percent(0.053), percent(0.853))
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.json")
+	if err := r.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path)
+	if err != nil || got.Positions[0].FloorFraction != f || got.DAG.Positions[0].FloorMs != r.DAG.Positions[0].FloorMs || !got.HasFloor() {
+		t.Fatalf("read back %v: %+v", err, got.Positions[0])
+	}
+	chart := filepath.Join(dir, "floor.png")
+	if err := Chart(r, chart); err != nil {
+		t.Fatal(err)
+	}
+	if img := decode(t, chart); img.Bounds().Dy() != 1408 || !has(img, blue) || !has(img, orange) {
+		t.Errorf("a chart with floors has four panels: %v", img.Bounds())
+	}
+	if sample(1, 0.8, 64).HasFloor() {
+		t.Error("a result without floors has them")
+	}
+}
+
 func TestTables(t *testing.T) {
 	r := sample(1, 0.8, 64)
 	var b strings.Builder

@@ -32,8 +32,9 @@ var (
 )
 
 // Chart draws a result as the seed's panels: decode throughput, step time
-// with error bars and, when both executors ran, the DAG/whole ratio, all
-// over the cache position on a log2 axis.
+// with error bars, the fraction of the bandwidth floor where the copy
+// bandwidth was measured and, when both executors ran, the DAG/whole
+// ratio, all over the cache position on a log2 axis.
 func Chart(r *Result, path string) error {
 	s := []series{{runName(r.Executor, &r.Run), blue, &r.Run}}
 	if r.DAG != nil {
@@ -41,6 +42,9 @@ func Chart(r *Result, path string) error {
 	}
 	title := fmt.Sprintf("%s on %s (%s)", r.Model, r.Device, r.Target)
 	panels := []*plot.Plot{tpsPanel(title, s), stepPanel(s)}
+	if r.HasFloor() {
+		panels = append(panels, floorPanel(s))
+	}
 	if r.DAG != nil {
 		ratio := points(r.Positions, func(p Position) float64 { return p.DAGRatio })
 		panels = append(panels, ratioPanel("DAG / whole TPS", "DAG executor over the whole graph", ratio))
@@ -159,6 +163,29 @@ func stepPanel(s []series) *plot.Plot {
 			bars.CapWidth = vg.Points(6)
 			p.Add(bars)
 		}
+	}
+	headroom(p, 0)
+	return p
+}
+
+// floorPanel plots each run's fraction of the bandwidth floor, with the
+// floor itself (1) drawn where the curves come near it.
+func floorPanel(s []series) *plot.Plot {
+	p := panel("fraction of the bandwidth floor")
+	hi := 0.0
+	for _, se := range s {
+		pts := points(se.run.Positions, func(q Position) float64 { return q.FloorFraction })
+		for _, q := range pts {
+			hi = max(hi, q.Y)
+		}
+		line(p, se.name, se.color, pts)
+	}
+	if hi >= 0.5 && len(s[0].run.Positions) > 0 {
+		ps := s[0].run.Positions
+		floor, _ := plotter.NewLine(plotter.XYs{{X: float64(ps[0].Position), Y: 1}, {X: float64(ps[len(ps)-1].Position), Y: 1}})
+		floor.Color, floor.Dashes = grey, []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(floor)
+		p.Legend.Add("the floor (1.0)", floor)
 	}
 	headroom(p, 0)
 	return p

@@ -68,6 +68,17 @@ type Position struct {
 	DAGRatio float64 `json:"dag_ratio,omitempty"`
 }
 
+// HasFloor reports whether the positions carry their fraction of the
+// bandwidth floor (the copy bandwidth was measured; older files lack it).
+func (r *Result) HasFloor() bool {
+	for _, p := range r.Positions {
+		if p.FloorFraction > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // PeakTPS is the best tokens per second over the positions.
 func (r *Run) PeakTPS() float64 {
 	var best float64

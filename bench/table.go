@@ -8,21 +8,37 @@ import (
 )
 
 // WriteTable prints a result as the seed's Markdown tables: per position
-// the executors' TPS and step time and their ratio, then the summary
-// metrics.
+// the executors' TPS and step time, the fraction of the bandwidth floor
+// (where the copy bandwidth was measured) and their ratio, then the
+// summary metrics.
 func WriteTable(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "%s on %s (%s), median of %d, max cache %d\n\n", r.Model, r.Device, r.Target, r.Repeat, r.MaxCacheLen)
 	name := executorName(r.Executor)
+	floor := r.HasFloor()
 	cols := []string{"Position", name + " TPS", name + " Step (ms)", "GB/s"}
+	if floor {
+		cols = append(cols, "Floor")
+	}
 	if r.DAG != nil {
-		cols = append(cols, "DAG TPS", "DAG Step (ms)", "Ratio")
+		cols = append(cols, "DAG TPS", "DAG Step (ms)")
+		if floor {
+			cols = append(cols, "DAG Floor")
+		}
+		cols = append(cols, "Ratio")
 	}
 	t := newTable(cols...)
 	for i, p := range r.Positions {
 		row := []string{fmt.Sprint(p.Position), tps(p.TPS), step(p.StepMsMedian, p.StepMsStd), fmt.Sprintf("%.1f", p.GBs)}
+		if floor {
+			row = append(row, percent(p.FloorFraction))
+		}
 		if r.DAG != nil {
 			d := r.DAG.Positions[i]
-			row = append(row, tps(d.TPS), step(d.StepMsMedian, d.StepMsStd), fmt.Sprintf("%.2fx", p.DAGRatio))
+			row = append(row, tps(d.TPS), step(d.StepMsMedian, d.StepMsStd))
+			if floor {
+				row = append(row, percent(d.FloorFraction))
+			}
+			row = append(row, fmt.Sprintf("%.2fx", p.DAGRatio))
 		}
 		t.row(row...)
 	}
@@ -104,6 +120,17 @@ func tps(x float64) string {
 		return fmt.Sprintf("%.0f", x)
 	}
 	return fmt.Sprintf("%.1f", x)
+}
+
+// percent prints a fraction of the floor; "-" where it was not measured.
+func percent(f float64) string {
+	switch {
+	case f <= 0:
+		return "-"
+	case f < 0.1:
+		return fmt.Sprintf("%.1f%%", 100*f)
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
 }
 
 func step(median, std float64) string { return fmt.Sprintf("%.3f ± %.3f", median, std) }

@@ -11,9 +11,14 @@ import (
 
 // Format prints a lowered model for people: the buffers, the arena plan of
 // each graph (offset, size and live range of every value) and the launch
-// tables (kernel, grid, arguments, the node computed).
-func Format(l *Lowered) string {
+// tables (kernel, grid, arguments, the node computed), each graph after
+// its roofline (bytes only; FormatAt adds the floor times).
+func Format(l *Lowered) string { return FormatAt(l, 0) }
+
+// FormatAt is Format with each graph's floor time at gbs GB/s (0: none).
+func FormatAt(l *Lowered, gbs float64) string {
 	s := l.Schedule
+	roofs := Rooflines(s, gbs)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# kernel schedule of %s: %d buffers, %d kernels, %d graphs\n", s.Model.Name, len(s.Buffers), len(s.Kernels), len(s.Graphs))
 	var total [schedule.Result + 1]int64
@@ -34,6 +39,7 @@ func Format(l *Lowered) string {
 			sum += v.Bytes
 		}
 		fmt.Fprintf(&b, "\ngraph %s: %d launches; arena %s for %d values (%s without reuse)\n", g.Name, len(g.Launches), budget.Format(plan.Bytes), len(plan.Slots), budget.Format(sum))
+		roofs[gi].format(&b)
 		b.WriteString("  arena plan (offset, bytes, live nodes):\n")
 		for _, v := range plan.Slots {
 			what := "%" + v.Value

@@ -119,6 +119,7 @@ func (gl *graphLowering) finish() (GraphPlan, error) {
 		plan.Slots = append(plan.Slots, PlannedValue{Value: s.name, Offset: s.offset, Bytes: s.bytes, First: s.first, Last: s.last, Scratch: s.scratch})
 	}
 	for i := range gl.launches {
+		gl.launches[i].ArenaBytes = gl.arenaBytes(gl.launches[i].Args)
 		for j := range gl.launches[i].Args {
 			gl.resolve(&gl.launches[i].Args[j].Buf, &gl.launches[i].Args[j].Off)
 		}
@@ -154,6 +155,23 @@ func (gl *graphLowering) findLifetimes() {
 			s.last = len(gl.g.Nodes)
 		}
 	}
+}
+
+// arenaBytes is the size of the distinct arena slots a launch's symbolic
+// (not yet resolved) arguments point into: its activation traffic.
+func (gl *graphLowering) arenaBytes(args []schedule.Arg) int64 {
+	var n int64
+	seen := map[*slot]bool{}
+	for _, a := range args {
+		if a.Kind != schedule.TensorArg || a.Buf >= 0 {
+			continue
+		}
+		if s := gl.refs[-a.Buf-1].slot; !seen[s] {
+			seen[s] = true
+			n += s.bytes
+		}
+	}
+	return n
 }
 
 // resolve turns a symbolic arena operand into the arena and its planned

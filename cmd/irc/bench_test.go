@@ -30,7 +30,7 @@ func TestBenchExample(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench: %s", errOut)
 	}
-	for _, want := range []string{"| Position | Executor TPS | Executor Step (ms) | GB/s | DAG TPS | DAG Step (ms) | Ratio |", "| 64 ", "DAG/whole TPS ratio"} {
+	for _, want := range []string{"| Position | Executor TPS | Executor Step (ms) | GB/s | Floor | DAG TPS | DAG Step (ms) | DAG Floor | Ratio |", "| 64 ", "DAG/whole TPS ratio"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -65,6 +65,13 @@ func TestBenchExample(t *testing.T) {
 	for i, p := range r.Positions {
 		if p.DAGRatio <= 0 || p.Steps < 1 || p.ReadBytes <= r.WeightBytes || (i > 0 && p.ReadBytes <= r.Positions[i-1].ReadBytes) {
 			t.Errorf("position %+v", p)
+		}
+		// The floor: every byte the step moves (more than it reads) at
+		// the measured copy bandwidth, over the step's time.
+		d := r.DAG.Positions[i]
+		if p.FloorBytes <= p.ReadBytes || p.FloorMs <= 0 || p.FloorFraction != p.FloorMs/p.StepMsMedian ||
+			d.FloorBytes != p.FloorBytes || d.FloorFraction != d.FloorMs/d.StepMsMedian {
+			t.Errorf("position %d: floor %d bytes, %g ms, %g of the step (dag %+v)", p.Position, p.FloorBytes, p.FloorMs, p.FloorFraction, d)
 		}
 	}
 	img, err := os.ReadFile(chart)

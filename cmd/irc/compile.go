@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,9 +29,10 @@ func newCompileCmd() *cobra.Command {
 		emit      string
 		cudaArch  string
 		force     bool
+		bandwidth string
 	)
 	cmd := &cobra.Command{
-		Use:   "compile MODEL -o OUT [--target ref|none|" + strings.Join(backend.Names(), "|") + "] [--stats-json FILE]",
+		Use:   "compile MODEL -o OUT [--target ref|none|" + strings.Join(backend.Names(), "|") + "] [--emit schedule] [--bandwidth GB/S] [--stats-json FILE]",
 		Short: "Run the pass pipeline and write the compiled IR, or a GPU runner",
 		Long: `Compile runs the target's pass pipeline over both graphs and writes the result.
 
@@ -46,7 +49,14 @@ For a GPU backend, OUT is a folder: the model is lowered to a kernel schedule (a
 memory plan and one launch table per graph) and written as a runner, a Go module
 with the kernels embedded; go build in OUT makes a binary with the flags of irc run
 (--tokens --generate --logits-out --weights --random-weights) plus --device and
---bench. --emit schedule prints the schedule: buffers, arena plan, launches.
+--bench. --emit schedule prints the schedule: buffers, arena plan, launches,
+and per graph its roofline: the launches and the bytes one step must read and
+write, as weights (every weight buffer the launches read, once), KV cache (read
+up to the step's last token, the new rows written: figures at position 1 and at
+the last position) and activations (per launch, the arena values, inputs and
+constants its arguments point into). --bandwidth GB/S adds the floor time, those
+bytes at that bandwidth (read plus written, 1e9 bytes per second; irc bench
+measures a device's copy bandwidth); --stats-json holds the same figures.
 The runner reads its weight files (paths relative to the model file's folder, as
 the compile message lists them) from the folder of its executable, or from
 --weights DIR: copy them beside the binary, or point --weights at the model's folder.
@@ -72,6 +82,13 @@ Passes, in their canonical order:
 			if emit != "" && emit != "schedule" {
 				return fmt.Errorf("unknown --emit %q (want schedule)", emit)
 			}
+			var gbs float64
+			if cmd.Flags().Changed("bandwidth") {
+				var err error
+				if gbs, err = parseBandwidth(bandwidth); err != nil {
+					return err
+				}
+			}
 			// Outputs are checked before the work: a mistake fails now.
 			b, gpu := backend.Lookup(target)
 			if gpu {
@@ -84,6 +101,8 @@ Passes, in their canonical order:
 				}
 			} else if cudaArch != "" {
 				return fmt.Errorf("--%s: the %s target writes no GPU kernels", cudaArchFlag, target)
+			} else if gbs > 0 {
+				return fmt.Errorf("--bandwidth: the %s target has no kernel schedule to bound (GPU targets: %s)", target, backend.List())
 			} else if err := runner.CheckOutputFile("-o", out); err != nil {
 				return err
 			} else if force {
@@ -105,9 +124,9 @@ Passes, in their canonical order:
 				return err
 			}
 			// The stats describe the pipeline's result, whatever the target
-			// then makes of it.
-			if statsJSON != "" {
-				if err := writeStatsJSON(statsJSON, m, rep); err != nil {
+			// then makes of it, and a GPU target's roofline.
+			if statsJSON != "" && !gpu {
+				if err := writeStatsJSON(statsJSON, m, rep, nil); err != nil {
 					return err
 				}
 			}
@@ -116,8 +135,13 @@ Passes, in their canonical order:
 				if err != nil {
 					return err
 				}
+				if statsJSON != "" {
+					if err := writeStatsJSON(statsJSON, m, rep, codegen.Rooflines(low.Schedule, gbs)); err != nil {
+						return err
+					}
+				}
 				if emit == "schedule" {
-					fmt.Fprint(cmd.OutOrStdout(), codegen.Format(low))
+					fmt.Fprint(cmd.OutOrStdout(), codegen.FormatAt(low, gbs))
 				}
 				launches := 0
 				for _, g := range low.Schedule.Graphs {
@@ -150,7 +174,8 @@ Passes, in their canonical order:
 	cmd.Flags().StringVarP(&out, "output", "o", "", "compiled model file (.irpb, or .ir for text), or the runner's folder for a GPU backend")
 	cmd.Flags().StringVar(&cudaArch, cudaArchFlag, "", cudaArchHelp)
 	cmd.Flags().StringVar(&emit, "emit", "", "also print an intermediate form: schedule (the kernel schedule, GPU targets)")
-	cmd.Flags().StringVar(&statsJSON, "stats-json", "", "write the op histograms, partitions and pass timings as JSON")
+	cmd.Flags().StringVar(&bandwidth, "bandwidth", "", "device bandwidth in GB/s (read plus written, 1e9 B/s): the schedule's roofline (--emit schedule, --stats-json) adds each graph's floor time, its bytes at this bandwidth")
+	cmd.Flags().StringVar(&statsJSON, "stats-json", "", "write the op histograms, partitions and pass timings as JSON (GPU targets: and each graph's roofline)")
 	cmd.Flags().BoolVar(&force, "force", false, "write the runner into a non-empty folder irc did not write (same-named files are replaced)")
 	return cmd
 }
@@ -181,11 +206,21 @@ func writeModel(path string, m *ir.Model) error {
 	return ir.WriteFile(path, m)
 }
 
+// parseBandwidth reads --bandwidth: a positive, finite number of GB/s.
+func parseBandwidth(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || !(v > 0) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("--bandwidth %q: want a positive number of GB/s (1e9 bytes per second, read plus written), e.g. 3000 for 3 TB/s", s)
+	}
+	return v, nil
+}
+
 // writeStatsJSON writes, per graph (keys "prefill", "decode"), the op
-// histogram after the pipeline, the node and copy counts and the partitions;
-// at the top level the grouped-matmul op's name and the per-pass counters and
+// histogram after the pipeline, the node and copy counts, the partitions
+// and, for a GPU target, the schedule's roofline (roofs, by graph name); at
+// the top level the grouped-matmul op's name and the per-pass counters and
 // times.
-func writeStatsJSON(path string, m *ir.Model, rep *passes.Report) error {
+func writeStatsJSON(path string, m *ir.Model, rep *passes.Report, roofs []codegen.Roofline) error {
 	doc := map[string]any{"model": m.Meta.Architecture, "gqa_op": passes.GQAOp, "passes": rep.Stats, "total_ns": rep.Total.Nanoseconds()}
 	for _, g := range m.Graphs {
 		ops := passes.OpHistogram(g)
@@ -193,7 +228,13 @@ func writeStatsJSON(path string, m *ir.Model, rep *passes.Report) error {
 		if parts == nil {
 			parts = []*passes.Partition{}
 		}
-		doc[g.Name] = map[string]any{"ops": ops, "nodes": len(g.Nodes), "copies": ops["copy"], "partitions": parts}
+		stats := map[string]any{"ops": ops, "nodes": len(g.Nodes), "copies": ops["copy"], "partitions": parts}
+		for _, r := range roofs {
+			if r.Graph == g.Name {
+				stats["roofline"] = r
+			}
+		}
+		doc[g.Name] = stats
 	}
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/passes"
 )
 
@@ -128,6 +129,12 @@ func TestPipelineFlagErrors(t *testing.T) {
 		{[]string{"--partition", "bytes"}, `unknown --partition "bytes"`},
 		{[]string{"--gpu-layers", "-3"}, "--gpu-layers -3"},
 		{[]string{"--target", "none", "--gpu-layers", "1"}, "--gpu-layers needs the partition pass"},
+		{[]string{"--target", "opencl", "--bandwidth", "0"}, `--bandwidth "0": want a positive number of GB/s`},
+		{[]string{"--target", "opencl", "--bandwidth", "-5"}, `--bandwidth "-5": want a positive number of GB/s`},
+		{[]string{"--target", "opencl", "--bandwidth", "3TB/s"}, `--bandwidth "3TB/s": want a positive number of GB/s`},
+		{[]string{"--target", "opencl", "--bandwidth", "NaN"}, `--bandwidth "NaN": want a positive number of GB/s`},
+		{[]string{"--target", "opencl", "--bandwidth", "Inf"}, `--bandwidth "Inf": want a positive number of GB/s`},
+		{[]string{"--bandwidth", "10"}, "--bandwidth: the ref target has no kernel schedule to bound"},
 	} {
 		args := append([]string{"compile", irpb, "-o", out}, tc.args...)
 		_, errOut, code := irc(t, args...)
@@ -155,6 +162,7 @@ func TestCompileStatsJSONEveryTarget(t *testing.T) {
 			Partitions []struct {
 				Device string `json:"device"`
 			} `json:"partitions"`
+			Roofline *codegen.Roofline `json:"roofline"`
 		} `json:"decode"`
 		Passes []struct {
 			Pass     string `json:"pass"`
@@ -170,6 +178,9 @@ func TestCompileStatsJSONEveryTarget(t *testing.T) {
 			out = filepath.Join(dir, "runner")
 		}
 		args := []string{"compile", irpb, "--target", target, "-o", out, "--stats-json", file}
+		if target == "opencl" {
+			args = append(args, "--bandwidth", "10")
+		}
 		if target == "ref" {
 			args = append(args, "--explain", "causal_bound", "--dump-after", "causal_bound", "--dump-dir", filepath.Join(dir, "dumps"))
 		}
@@ -196,6 +207,15 @@ func TestCompileStatsJSONEveryTarget(t *testing.T) {
 	}
 	if fmt.Sprint(gpu.Decode.Ops) != fmt.Sprint(ref.Decode.Ops) || fmt.Sprint(none.Decode.Ops) != fmt.Sprint(ref.Decode.Ops) {
 		t.Errorf("decode ops: opencl %v, none %v, ref %v", gpu.Decode.Ops, none.Decode.Ops, ref.Decode.Ops)
+	}
+	// The GPU target's stats hold the schedule's roofline, the figures of
+	// the dump (codegen.Rooflines, tested there) at --bandwidth.
+	if r := gpu.Decode.Roofline; r == nil || r.Graph != "decode" || r.WeightBytes <= 0 || r.StateBytes <= 0 || r.BandwidthGBs != 10 ||
+		len(r.Points) != 2 || r.Points[1].FloorMs != float64(r.Points[1].Bytes)/1e7 {
+		t.Errorf("opencl decode roofline %+v", r)
+	}
+	if ref.Decode.Roofline != nil || none.Decode.Roofline != nil {
+		t.Errorf("a roofline without a schedule: ref %+v, none %+v", ref.Decode.Roofline, none.Decode.Roofline)
 	}
 	if len(gpu.Decode.Partitions) != 1 || gpu.Decode.Partitions[0].Device != "opencl" || len(none.Decode.Partitions) != 0 {
 		t.Errorf("partitions: opencl %+v, none %+v", gpu.Decode.Partitions, none.Decode.Partitions)

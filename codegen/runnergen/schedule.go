@@ -100,6 +100,9 @@ func launch(l schedule.Launch) jen.Code {
 	if l.Shared != 0 {
 		fields = append(fields, field("Shared", jen.Lit(l.Shared)))
 	}
+	if l.ArenaBytes != 0 {
+		fields = append(fields, field("ArenaBytes", lit64(l.ArenaBytes)))
+	}
 	fields = append(fields, field("Part", jen.Lit(l.Part)), field("Node", jen.Lit(l.Node)), field("Args", jen.Index().Add(q("Arg")).Values(args...)))
 	return jen.Values(fields...)
 }

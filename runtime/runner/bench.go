@@ -34,16 +34,19 @@ type Report struct {
 	PrefillTokens    int     `json:"prefill_tokens"`
 	MaxCacheLen      int64   `json:"max_cache_len"`
 	Repeat           int     `json:"repeat"`
-	// WeightBytes is the size of every weight, all of which a decode step
-	// reads.
+	// WeightBytes is the size of every weight the decode step reads
+	// (Decode.WeightBytes).
 	WeightBytes int64 `json:"weight_bytes"`
 	// TTFT is the time from a prompt of one prefill chunk to its first
 	// generated id on the host, caches empty.
 	TTFTMs    float64 `json:"ttft_ms"`
 	TTFTMsStd float64 `json:"ttft_ms_std"`
 	// StateBytes is the size of every KV cache (a step reads the part up
-	// to its position).
+	// to its position; Decode.StateBytes).
 	StateBytes int64 `json:"state_bytes"`
+	// Decode is what a decode step must move through device memory, the
+	// roofline every position's figures come from.
+	Decode schedule.Traffic `json:"decode_traffic"`
 	// MinTimeMs is BenchOptions.MinTime.
 	MinTimeMs float64 `json:"min_time_ms"`
 	Positions []Step  `json:"positions"`
@@ -65,6 +68,15 @@ type Step struct {
 	// KV cache up to its position; GBs is that over the median time.
 	ReadBytes int64   `json:"read_bytes"`
 	GBs       float64 `json:"gbs"`
+	// FloorBytes is everything the step must read and write: ReadBytes,
+	// the cache row it writes and the activations (schedule.Traffic.Bytes).
+	FloorBytes int64 `json:"floor_bytes"`
+	// FloorMs is FloorBytes at the measured copy bandwidth, the least
+	// time the step can take; FloorFraction is FloorMs over the median
+	// step time (1: at the floor). Both are absent where the backend
+	// cannot measure its bandwidth.
+	FloorMs       float64 `json:"floor_ms,omitempty"`
+	FloorFraction float64 `json:"floor_fraction,omitempty"`
 }
 
 // BandwidthMeter is a Backend that can measure its device's copy bandwidth.
@@ -168,8 +180,12 @@ func report(progress io.Writer, reps []*Report, pos int64, w, n int, times [][]t
 			r.TTFTMs, r.TTFTMsStd = st.StepMsMedian, st.StepMsStd
 			continue
 		}
-		st.ReadBytes = r.WeightBytes + r.StateBytes*(pos+1)/r.MaxCacheLen
+		st.ReadBytes, st.FloorBytes = r.Decode.ReadBytes(pos), r.Decode.Bytes(pos)
 		st.GBs = float64(st.ReadBytes) / st.StepMsMedian / 1e6
+		if r.CopyBandwidthGBs > 0 {
+			st.FloorMs = r.Decode.FloorSeconds(pos, r.CopyBandwidthGBs) * 1e3
+			st.FloorFraction = st.FloorMs / st.StepMsMedian
+		}
 		r.Positions = append(r.Positions, st)
 	}
 	label := fmt.Sprintf("position %d (%d/%d)", pos, w, n)

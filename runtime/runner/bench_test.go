@@ -84,7 +84,8 @@ func TestMsStats(t *testing.T) {
 
 // The bench runs the prefill chunk for TTFT, fills every KV cache, then
 // one decode step per position (each after a warm-up), and reports what a
-// step must read.
+// step must read and write (the decode graph's schedule.Traffic) and its
+// floor at the device's copy bandwidth.
 func TestBenchOnFake(t *testing.T) {
 	b := &fakeBackend{vocab: 50, last: map[int][]int32{}}
 	p := fakeProgram(b)
@@ -93,9 +94,16 @@ func TestBenchOnFake(t *testing.T) {
 		schedule.Buffer{Name: "w", Kind: schedule.Weight, DType: schedule.BF16, Shape: []int64{500}, Bytes: 1000},
 		schedule.Buffer{Name: "cache.k", Kind: schedule.State, DType: schedule.BF16, Shape: []int64{1, 20, 2}, Bytes: 80},
 		schedule.Buffer{Name: "cache.v", Kind: schedule.State, DType: schedule.F32, Shape: []int64{1, 20, 2}, Bytes: 160})
-	s.Graphs[1].Launches = []schedule.Launch{{Part: 0}, {Part: 1}, {Part: 1}, {Part: 2}}
+	// Buffers: 0 prefill.tokens, 1 pos, 2 decode.tokens, 3 w, 4 and 5 the
+	// caches. Activations: the tokens, pos, and 8 arena bytes.
+	s.Graphs[1].Launches = []schedule.Launch{
+		{Part: 0, Args: []schedule.Arg{schedule.T(2, 0), schedule.T(3, 0)}},
+		{Part: 1, Args: []schedule.Arg{schedule.T(4, 0), schedule.T(1, 0)}},
+		{Part: 1, Args: []schedule.Arg{schedule.T(5, 0), schedule.T(3, 0)}, ArenaBytes: 8},
+		{Part: 2, Args: []schedule.Arg{schedule.T(3, 0)}}}
 	var progress strings.Builder
-	sess, err := NewSession("", b, s, time.Millisecond, 3)
+	calls := 0
+	sess, err := NewSession("", metered{b, &calls}, s, time.Millisecond, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +131,12 @@ func TestBenchOnFake(t *testing.T) {
 	}
 	for i, st := range r.Positions {
 		wantRead := int64(1000 + 240*(st.Position+1)/20)
-		if st.ReadBytes != wantRead || st.StepMsMedian <= 0 || math.Abs(st.TPS*st.StepMsMedian-1e3) > 1e-6 {
-			t.Errorf("position %d: %+v (want read %d)", i, st, wantRead)
+		wantFloor := wantRead + 240/20 + 4 + 4 + 8
+		if st.ReadBytes != wantRead || st.FloorBytes != wantFloor || st.StepMsMedian <= 0 || math.Abs(st.TPS*st.StepMsMedian-1e3) > 1e-6 {
+			t.Errorf("position %d: %+v (want read %d, floor %d)", i, st, wantRead, wantFloor)
+		}
+		if ms := float64(wantFloor) / 42e6; math.Abs(st.FloorMs-ms) > 1e-12 || math.Abs(st.FloorFraction-ms/st.StepMsMedian) > 1e-12 {
+			t.Errorf("position %d: floor %g ms (%g of the step), want %g ms at 42 GB/s", i, st.FloorMs, st.FloorFraction, ms)
 		}
 	}
 	if !strings.Contains(progress.String(), "position 19 (3/3)") || !strings.Contains(progress.String(), "time to first token (4-token prompt)") {

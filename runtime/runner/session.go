@@ -48,17 +48,10 @@ func (x *Session) token() int32 { return int32(x.rng.IntN(int(x.s.Model.Vocab)))
 // report is the executor's report without timings or copy bandwidth.
 func (x *Session) report() *Report {
 	s := x.s
-	r := &Report{Executor: x.name, Model: s.Model.Name, Device: x.b.Device(), Partitions: partitions(s.Graphs[x.decode]),
-		MaxCacheLen: s.Model.MaxCacheLen, PrefillTokens: len(x.prompt), LoadMs: float64(x.load) / 1e6}
-	for _, buf := range s.Buffers {
-		switch buf.Kind {
-		case schedule.Weight:
-			r.WeightBytes += buf.Bytes
-		case schedule.State:
-			r.StateBytes += buf.Bytes
-		}
-	}
-	return r
+	t := s.Traffic(x.decode)
+	return &Report{Executor: x.name, Model: s.Model.Name, Device: x.b.Device(), Partitions: partitions(s.Graphs[x.decode]),
+		MaxCacheLen: s.Model.MaxCacheLen, PrefillTokens: len(x.prompt), LoadMs: float64(x.load) / 1e6,
+		WeightBytes: t.WeightBytes, StateBytes: t.StateBytes, Decode: t}
 }
 
 // step returns one step of TTFT (a full prefill chunk to its greedy id on

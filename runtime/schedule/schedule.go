@@ -111,6 +111,11 @@ type Launch struct {
 	Node string
 	// Part is the partition the node belongs to.
 	Part int
+	// ArenaBytes is the size of the arena values (and scratch) the
+	// launch's tensor arguments point into, each counted once, whole
+	// even where an argument views part of one: the launch's activation
+	// traffic, for the roofline (Traffic).
+	ArenaBytes int64
 }
 
 // Graph is one step function. A runner's graphs are prefill (a chunk of
