@@ -30,7 +30,7 @@ func FormatAt(l *Lowered, gbs float64) string {
 		budget.Format(total[schedule.Input]), budget.Format(total[schedule.Constant]))
 	b.WriteString("buffers:\n")
 	for i, buf := range s.Buffers {
-		fmt.Fprintf(&b, "  b%-3d %-8s %s%v %s %s\n", i, buf.Kind, buf.DType, ir.Shape(buf.Shape), budget.Format(buf.Bytes), buf.Name)
+		fmt.Fprintf(&b, "  b%-3d %-8s %s%v %s %s%s\n", i, buf.Kind, buf.DType, ir.Shape(buf.Shape), budget.Format(buf.Bytes), buf.Name, packedParts(buf))
 	}
 	for gi, g := range s.Graphs {
 		plan := l.Plans[gi]
@@ -72,4 +72,17 @@ func formatArgs(args []schedule.Arg) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// packedParts lists a packed weight's parts: " = @a + @b" (nothing for
+// other buffers).
+func packedParts(b schedule.Buffer) string {
+	if len(b.Parts) == 0 {
+		return ""
+	}
+	names := make([]string, len(b.Parts))
+	for i, p := range b.Parts {
+		names[i] = "@" + p.Name
+	}
+	return " = packed " + strings.Join(names, " + ")
 }

@@ -143,7 +143,7 @@ func (gl *graphLowering) findLifetimes() {
 			}
 		}
 		out := n.Outputs[0]
-		if aliasOf(out) != nil || n.Op == "constant" || n.Op == "iota" {
+		if aliasOf(out) != nil || n.Op == "constant" || n.Op == "iota" || gl.buf[out] != 0 {
 			continue
 		}
 		s := &slot{name: out.Name, bytes: out.Type.Bytes(), first: i, last: i}

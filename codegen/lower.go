@@ -92,13 +92,20 @@ func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
 		dtypes: map[schedule.DType]bool{}, casts: map[[2]schedule.DType]bool{},
 	}
 	l.s.Buffers = append(l.s.Buffers, schedule.Buffer{Name: "arena", Kind: schedule.Arena, DType: schedule.F32})
+	direct, packed := weightUse(m, graphs)
 	for _, w := range m.Weights {
+		if packed[w.Value] && !direct[w.Value] {
+			continue // only read as part of packed weights
+		}
 		d, err := dtypeOf(w.Value)
 		if err != nil {
 			return nil, err
 		}
 		l.addBuffer(w.Value, schedule.Buffer{Name: w.Value.Name, Kind: schedule.Weight, DType: d,
 			Shape: slices.Clone(w.Value.Type.Shape), Bytes: w.Value.Type.Bytes(), File: w.File, Tensor: w.Tensor})
+	}
+	if err := l.addPackedWeights(graphs); err != nil {
+		return nil, err
 	}
 	for _, st := range m.States {
 		d, err := dtypeOf(st.Value)

@@ -190,3 +190,80 @@ func TestLowerRefusesTensorsPast32BitIndexing(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A concat of model weights along axis 0 (merge_projections' merged
+// weight) is one weight buffer filled from its parts at load: no launch,
+// no arena slot, one buffer per list of parts however many graphs read
+// it, and weights read only packed get no buffer of their own (one read
+// directly as well keeps it). Any other concat is a clear error.
+func TestPackedWeights(t *testing.T) {
+	m := parse(t, `weight @a : bf16[2,4] = "m.safetensors" "a"
+weight @b : bf16[3,4] = "m.safetensors" "b"
+weight @e : bf16[5,4] = "m.safetensors" "e"
+
+graph g(%x: bf16[1,4]) {
+  %w = concat(@a, @b) {axis=0} : bf16[5,4]
+  %y = linear(%x, %w) : bf16[1,5]
+  %z = linear(%x, @e) : bf16[1,5]
+  %s = add(%y, %z) : bf16[1,5]
+  return %s
+}
+
+graph h(%x: bf16[1,4]) {
+  %w2 = concat(@a, @b) {axis=-2} : bf16[5,4]
+  %y = linear(%x, %w2) : bf16[1,5]
+  %v = linear(%x, @b) : bf16[1,3]
+  return %y, %v
+}`)
+	low, err := LowerGraphs(m, Portable, "g", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var weights []string
+	var packed *schedule.Buffer
+	for i, b := range low.Schedule.Buffers {
+		if b.Kind == schedule.Weight {
+			weights = append(weights, b.Name)
+		}
+		if len(b.Parts) > 0 {
+			packed = &low.Schedule.Buffers[i]
+		}
+	}
+	if !slices.Equal(weights, []string{"b", "e", "w"}) {
+		t.Fatalf("weight buffers %v, want b (read directly by h), e and one packed w", weights)
+	}
+	want := []schedule.Part{{Name: "a", File: "m.safetensors", Tensor: "a", Shape: []int64{2, 4}, Offset: 0},
+		{Name: "b", File: "m.safetensors", Tensor: "b", Shape: []int64{3, 4}, Offset: 16}}
+	if packed.Bytes != 40 || packed.File != "" || !slices.EqualFunc(packed.Parts, want, func(x, y schedule.Part) bool {
+		return x.Name == y.Name && x.File == y.File && x.Tensor == y.Tensor && slices.Equal(x.Shape, y.Shape) && x.Offset == y.Offset
+	}) {
+		t.Fatalf("packed buffer %+v, want parts %+v", *packed, want)
+	}
+	for gi, g := range low.Schedule.Graphs {
+		if len(g.Launches) != 3-gi {
+			t.Errorf("graph %s: %d launches, want %d (the concat is no launch)", g.Name, len(g.Launches), 3-gi)
+		}
+		for _, s := range low.Plans[gi].Slots {
+			if strings.HasPrefix(s.Value, "w") {
+				t.Errorf("graph %s: the packed weight has an arena slot", g.Name)
+			}
+		}
+	}
+	if !strings.Contains(Format(low), "= packed @a + @b") {
+		t.Errorf("the schedule dump does not name the parts:\n%s", Format(low))
+	}
+	for _, src := range []string{`weight @a : f32[2,4] = "m.safetensors" "a"
+graph g(%x: f32[2,4]) {
+  %c = concat(@a, %x) {axis=0} : f32[4,4]
+  return %c
+}`, `weight @a : f32[2,4] = "m.safetensors" "a"
+graph g(%x: f32[2,4]) {
+  %c = concat(@a, @a) {axis=1} : f32[2,8]
+  %y = add(%c, %c) : f32[2,8]
+  return %y
+}`} {
+		if _, err := LowerGraphs(parse(t, src), Portable, "g"); err == nil || !strings.Contains(err.Error(), "concat has no GPU kernel: only model weights concatenated along axis 0") {
+			t.Errorf("got %v, want the concat refused", err)
+		}
+	}
+}

@@ -37,6 +37,8 @@ func (gl *graphLowering) lowerNode(n *ir.Node) error {
 		return gl.lowerCacheWrite(n)
 	case "cast", "copy":
 		return gl.lowerCopy(n)
+	case "concat":
+		return gl.lowerConcat(n)
 	}
 	if code, ok := kernels.Code(kernels.UnaryOps, n.Op); ok {
 		return gl.lowerElementwise(n, kernels.Unary, code, n.Attrs.Float("exponent", 0))

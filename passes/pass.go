@@ -33,6 +33,8 @@ var table = []*Pass{
 	{Name: "linear", Doc: "matmul against a transposed 2-D weight, + bias, + residual -> linear with fused epilogues", Run: runLinear},
 	{Name: "views", Doc: "reshape/transpose/expand/slice/unsqueeze/squeeze chains -> one strided view (copy only where strides cannot)", Run: runViews},
 	{Name: "attention", Doc: "rope + cache writes + causal GQA softmax(q.K)V over the KV caches -> attention (one op per layer)", Run: runAttention},
+	{Name: "merge_projections", Doc: "linears reading one x with model weights -> one linear over concat(weights) and views (q/k/v); gate/up under silu_mul -> linear {glu=1}", Run: runMergeProjections},
+	{Name: "norm_linear", Doc: "rms_norm read only by linears (as x) -> the linears' norm prologue {norm=1, eps}", Run: runNormLinear},
 	{Name: "partition", Doc: "place every node in a DAG of partitions on the target or the CPU, with transfers at cuts", Run: runPartition},
 }
 
@@ -56,6 +58,14 @@ var constraints = [][2]string{
 	{"causal_bound", "attention"},
 	{"views", "attention"},
 	{"rope", "attention"},
+	// merge_projections merges fused linears, composes the views the views
+	// pass made (it leaves no view of a view), and turns silu_mul into the
+	// glu epilogue. norm_linear moves fused norms into fused linears.
+	{"linear", "merge_projections"},
+	{"views", "merge_projections"},
+	{"silu_mul", "merge_projections"},
+	{"rms_norm", "norm_linear"},
+	{"linear", "norm_linear"},
 	// Placement is the last word: no rewrite may add unplaced nodes after it.
 	{"dce", "partition"},
 	{"cse", "partition"},
@@ -69,6 +79,8 @@ var constraints = [][2]string{
 	{"linear", "partition"},
 	{"views", "partition"},
 	{"attention", "partition"},
+	{"merge_projections", "partition"},
+	{"norm_linear", "partition"},
 }
 
 func init() {

@@ -64,7 +64,11 @@ func TestCompileContract(t *testing.T) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.GQAOp == "" || doc.Decode.Ops[doc.GQAOp] != 0 || doc.Decode.Ops["attention"] != 2 || doc.Decode.Ops["rms_norm"] != 9 || doc.Decode.Ops["masked_softmax"] != 0 || doc.Prefill.Ops["silu_mul"] != 2 {
+	// Two layers: the q/k norms stay rms_norm, the others are linear
+	// prologues; decode merges q/k/v and gate/up (two concats each), so
+	// four linears a layer and the head's; silu_mul is the glu epilogue.
+	if doc.GQAOp == "" || doc.Decode.Ops[doc.GQAOp] != 0 || doc.Decode.Ops["attention"] != 2 || doc.Decode.Ops["rms_norm"] != 4 || doc.Decode.Ops["masked_softmax"] != 0 ||
+		doc.Decode.Ops["linear"] != 9 || doc.Decode.Ops["concat"] != 4 || doc.Prefill.Ops["silu_mul"] != 0 {
 		t.Errorf("stats: gqa_op %q, decode ops %v, prefill ops %v", doc.GQAOp, doc.Decode.Ops, doc.Prefill.Ops)
 	}
 	if doc.Decode.Copies != 0 || len(doc.Decode.Partitions) != 2 || doc.Decode.Partitions[1].Device != "cpu" || doc.Decode.Partitions[1].TransferBytes == 0 {

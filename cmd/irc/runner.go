@@ -47,8 +47,13 @@ const allowOutsideHelp = "read weight files the model names outside the weights 
 func weightFiles(low *codegen.Lowered) string {
 	var files []string
 	for _, b := range low.Schedule.Buffers {
-		if b.Kind == schedule.Weight && b.File != "" && !slices.Contains(files, b.File) {
-			files = append(files, b.File)
+		if b.Kind != schedule.Weight {
+			continue
+		}
+		for _, p := range b.Sources() {
+			if p.File != "" && !slices.Contains(files, p.File) {
+				files = append(files, p.File)
+			}
 		}
 	}
 	switch {

@@ -24,6 +24,16 @@ func scheduleFile(s *schedule.Schedule, name string) ([]byte, error) {
 		if b.File != "" {
 			d[jen.Id("File")], d[jen.Id("Tensor")] = jen.Lit(b.File), jen.Lit(b.Tensor)
 		}
+		if len(b.Parts) > 0 {
+			var parts []jen.Code
+			for _, p := range b.Parts {
+				parts = append(parts, jen.Values(jen.Dict{
+					jen.Id("Name"): jen.Lit(p.Name), jen.Id("File"): jen.Lit(p.File), jen.Id("Tensor"): jen.Lit(p.Tensor),
+					jen.Id("Shape"): ints(p.Shape), jen.Id("Offset"): lit64(p.Offset),
+				}))
+			}
+			d[jen.Id("Parts")] = jen.Index().Add(q("Part")).Values(parts...)
+		}
 		if b.Data != nil {
 			d[jen.Id("Data")] = jen.Index().Byte().Parens(jen.Lit(string(b.Data)))
 		}

@@ -330,21 +330,26 @@ func FindWeights(s *schedule.Schedule, dir string) (string, error) {
 	}
 	seen := map[string]bool{}
 	for _, b := range s.Buffers {
-		if b.Kind != schedule.Weight || b.File == "" || seen[b.File] {
+		if b.Kind != schedule.Weight {
 			continue
 		}
-		seen[b.File] = true
-		file := filepath.FromSlash(b.File)
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(abs, file)
-		}
-		if _, err := os.Stat(file); err != nil {
-			what := " not found"
-			if !errors.Is(err, fs.ErrNotExist) {
-				what = ": " + pathErr(err).Error()
+		for _, p := range b.Sources() {
+			if p.File == "" || seen[p.File] {
+				continue
 			}
-			return "", fmt.Errorf("weights: %s%s: looked in %s (%s) for %s; put the model's weight files there, or %s",
-				file, what, abs, from, b.File, hint)
+			seen[p.File] = true
+			file := filepath.FromSlash(p.File)
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(abs, file)
+			}
+			if _, err := os.Stat(file); err != nil {
+				what := " not found"
+				if !errors.Is(err, fs.ErrNotExist) {
+					what = ": " + pathErr(err).Error()
+				}
+				return "", fmt.Errorf("weights: %s%s: looked in %s (%s) for %s; put the model's weight files there, or %s",
+					file, what, abs, from, p.File, hint)
+			}
 		}
 	}
 	return abs, nil

@@ -180,3 +180,62 @@ func TestWriteNpyReadsBack(t *testing.T) {
 		t.Fatal("ragged rows written")
 	}
 }
+
+// A packed weight (merge_projections' concat of weights, one buffer) is
+// its parts side by side: from a checkpoint and from --random-weights it
+// holds exactly the bytes its parts load alone (random weights are drawn
+// per part name, as the reference runtime draws them per weight), and a
+// missing part is named with the buffer it belongs to.
+func TestPackedWeightsAreTheirParts(t *testing.T) {
+	dir := t.TempDir()
+	data := func(n, seed int) []byte {
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = byte(i*7 + seed)
+		}
+		return out
+	}
+	err := safetensors.Write(filepath.Join(dir, "m.safetensors"), []safetensors.WriteTensor{
+		{Name: "q", DType: safetensors.BF16, Shape: []int64{2, 3}, Data: data(12, 1)},
+		{Name: "k", DType: safetensors.BF16, Shape: []int64{1, 3}, Data: data(6, 2)},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	single := func(name, tensor string, rows int64) *schedule.Buffer {
+		return &schedule.Buffer{Name: name, Kind: schedule.Weight, DType: schedule.BF16, Shape: []int64{rows, 3}, Bytes: rows * 6, File: "m.safetensors", Tensor: tensor}
+	}
+	q, k := single("l.q", "q", 2), single("l.k", "k", 1)
+	packed := &schedule.Buffer{Name: "l.qk", Kind: schedule.Weight, DType: schedule.BF16, Shape: []int64{3, 3}, Bytes: 18, Parts: []schedule.Part{
+		{Name: "l.q", File: "m.safetensors", Tensor: "q", Shape: []int64{2, 3}, Offset: 0},
+		{Name: "l.k", File: "m.safetensors", Tensor: "k", Shape: []int64{1, 3}, Offset: 12},
+	}}
+	ckpt := OpenCheckpoint(dir)
+	defer ckpt.Close()
+	for name, load := range map[string]WeightFunc{"checkpoint": ckpt.Load, "random": RandomWeights(3)} {
+		a, errA := load(q)
+		b, errB := load(k)
+		got, err := load(packed)
+		if errA != nil || errB != nil || err != nil {
+			t.Fatalf("%s: %v %v %v", name, errA, errB, err)
+		}
+		if want := append(append([]byte{}, a...), b...); string(got) != string(want) {
+			t.Errorf("%s: packed bytes %v, want the parts' %v", name, got, want)
+		}
+	}
+	packed.Parts[1].Tensor = "nope"
+	if _, err := ckpt.Load(packed); err == nil || !strings.Contains(err.Error(), "@l.k (part of @l.qk)") || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("a missing part: %v", err)
+	}
+	packed.Parts[1].Tensor, packed.Parts[1].Offset = "k", 14
+	if _, err := ckpt.Load(packed); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("a part past the end: %v", err)
+	}
+	s := &schedule.Schedule{Buffers: []schedule.Buffer{*packed}}
+	if _, err := FindWeights(s, t.TempDir()); err == nil || !strings.Contains(err.Error(), "m.safetensors not found") {
+		t.Errorf("FindWeights does not look for the parts' files: %v", err)
+	}
+	if got, err := FindWeights(s, dir); err != nil || got == "" {
+		t.Errorf("FindWeights: %q, %v", got, err)
+	}
+}

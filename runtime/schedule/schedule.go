@@ -61,10 +61,45 @@ type Buffer struct {
 	Shape []int64
 	Bytes int64
 	// File and Tensor locate a weight's data: a safetensors file relative
-	// to the weights folder, and the tensor's name in it.
+	// to the weights folder, and the tensor's name in it. A packed weight
+	// has Parts instead (and no File or Tensor).
 	File, Tensor string
+	// Parts make a packed weight: checkpoint tensors concatenated along
+	// their first axis (one merged linear's weight), each copied to its
+	// byte offset when the weights load. Sources lists them for every
+	// weight buffer, packed or not.
+	Parts []Part
 	// Data is a constant's contents, little-endian.
 	Data []byte
+}
+
+// Part is one checkpoint tensor of a packed weight buffer.
+type Part struct {
+	// Name is the model weight's own name (random weights are drawn per
+	// weight name, so a packed buffer holds what its parts would).
+	Name         string
+	File, Tensor string
+	Shape        []int64
+	// Offset is where the part starts in the buffer, in bytes.
+	Offset int64
+}
+
+// Sources is where a weight buffer's bytes come from: its parts when it is
+// packed, otherwise the buffer's own tensor as its one part.
+func (b *Buffer) Sources() []Part {
+	if len(b.Parts) > 0 {
+		return b.Parts
+	}
+	return []Part{{Name: b.Name, File: b.File, Tensor: b.Tensor, Shape: b.Shape}}
+}
+
+// Bytes is the part's size in a buffer of dtype d.
+func (p Part) Bytes(d DType) int64 {
+	n := d.Size()
+	for _, x := range p.Shape {
+		n *= x
+	}
+	return n
 }
 
 // Tensor is a view of a buffer: Offset and Strides count elements.
