@@ -115,7 +115,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 	fs.DurationVar(&o.minTime, "min-time", 50*time.Millisecond, "with --bench: each measurement is the median of as many steps as last this long (0: one step; at most "+MaxMinTime.String()+")")
 	fs.BoolVar(&o.serve, "bench-serve", false, "answer irc bench's measurement requests on stdin (see runner.Serve) instead of generating")
 	fs.StringVar(&o.benchJSON, "bench-json", "", "with --bench: write the measurements to this JSON file")
-	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and one decode step")
+	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and of one decode step at each of --positions")
 	usage := func() {
 		fs.SetOutput(stderr)
 		fmt.Fprintf(stderr, "Usage: %s --tokens 5,17,3 [--generate N] [--logits-out LOGITS.npy] [--bench]\n\n"+
@@ -243,7 +243,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 			}
 		}
 		if o.profile {
-			return profile(b, p.Schedule, stderr)
+			return profile(b, p.Schedule, positions, stderr)
 		}
 		return nil
 	}

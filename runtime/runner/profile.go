@@ -16,49 +16,65 @@ type Profiler interface {
 	Profile(g int, tokens []int32, pos int32) ([]time.Duration, error)
 }
 
-// profile prints, for one prefill chunk and one decode step, the device
-// time spent in each kernel, largest first.
-func profile(b Backend, s *schedule.Schedule, w io.Writer) error {
+// profile prints, for one prefill chunk and a decode step at each of
+// positions, the device time spent in each kernel, largest first.
+func profile(b Backend, s *schedule.Schedule, positions []int64, w io.Writer) error {
 	p, ok := b.(Profiler)
 	if !ok {
 		return fmt.Errorf("--profile: the %s backend cannot time single launches", b.Device())
 	}
-	for g, graph := range s.Graphs {
+	for g := range s.Graphs {
 		tokens := benchTokens(s, g)
-		times, err := p.Profile(g, tokens, int32(min(int64(len(tokens)), s.Model.MaxCacheLen-int64(len(tokens)))))
-		if err != nil {
-			return err
+		at := []int64{min(int64(len(tokens)), s.Model.MaxCacheLen-int64(len(tokens)))}
+		if len(tokens) == 1 && len(positions) > 0 {
+			at = positions // a decode step, at each bench position
 		}
-		type row struct {
-			kernel string
-			n      int
-			total  time.Duration
-		}
-		byKernel := map[int]*row{}
-		var total time.Duration
-		for i, l := range graph.Launches {
-			r := byKernel[l.Kernel]
-			if r == nil {
-				r = &row{kernel: s.Kernels[l.Kernel]}
-				byKernel[l.Kernel] = r
+		for _, pos := range at {
+			if err := profileStep(p, s, g, tokens, pos, w); err != nil {
+				return err
 			}
-			r.n++
-			r.total += times[i]
-			total += times[i]
 		}
-		var rows []*row
-		for _, r := range byKernel {
-			rows = append(rows, r)
-		}
-		slices.SortFunc(rows, func(a, b *row) int { return cmp.Or(cmp.Compare(b.total, a.total), cmp.Compare(a.kernel, b.kernel)) })
-		fmt.Fprintf(w, "profile of %s (%d launches, %s of device time):\n", graph.Name, len(graph.Launches), ms(total))
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "kernel\tlaunches\ttime\tshare\t")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f%%\t\n", r.kernel, r.n, ms(r.total), 100*float64(r.total)/float64(max(total, 1)))
-		}
-		tw.Flush()
 	}
+	return nil
+}
+
+// profileStep prints the device time per kernel of one step of graph g at
+// position pos.
+func profileStep(p Profiler, s *schedule.Schedule, g int, tokens []int32, pos int64, w io.Writer) error {
+	graph := s.Graphs[g]
+	times, err := p.Profile(g, tokens, int32(pos))
+	if err != nil {
+		return err
+	}
+	type row struct {
+		kernel string
+		n      int
+		total  time.Duration
+	}
+	byKernel := map[int]*row{}
+	var total time.Duration
+	for i, l := range graph.Launches {
+		r := byKernel[l.Kernel]
+		if r == nil {
+			r = &row{kernel: s.Kernels[l.Kernel]}
+			byKernel[l.Kernel] = r
+		}
+		r.n++
+		r.total += times[i]
+		total += times[i]
+	}
+	var rows []*row
+	for _, r := range byKernel {
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(a, b *row) int { return cmp.Or(cmp.Compare(b.total, a.total), cmp.Compare(a.kernel, b.kernel)) })
+	fmt.Fprintf(w, "profile of %s at position %d (%d launches, %s of device time):\n", graph.Name, pos, len(graph.Launches), ms(total))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kernel\tlaunches\ttime\tshare\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f%%\t\n", r.kernel, r.n, ms(r.total), 100*float64(r.total)/float64(max(total, 1)))
+	}
+	tw.Flush()
 	return nil
 }
 
