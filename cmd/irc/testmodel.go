@@ -19,8 +19,10 @@ func newTestmodelCmd() *cobra.Command {
 		Short: "Write deterministic tiny random checkpoints, one folder per preset",
 		Long: `Testmodel writes tiny Hugging Face checkpoints (config.json + model.safetensors in bf16)
 with random weights from a seed: the same seed gives the same bytes. Each preset exercises
-something (GQA ratios, head_dim, odd sizes, llama3 rope scaling, tied heads). Presets:
-` + presetList(),
+something (GQA ratios, head_dim, odd sizes, llama3 rope scaling, tied heads). Without
+--preset it writes every tiny preset:
+` + presetList(testmodel.Presets()) + `Bench presets (only with --preset NAME; hundreds of MB, seconds to write):
+` + presetList(testmodel.BenchPresets()),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -55,15 +57,15 @@ something (GQA ratios, head_dim, odd sizes, llama3 rope scaling, tied heads). Pr
 
 func presetNames() string {
 	var names []string
-	for _, p := range testmodel.Presets() {
+	for _, p := range append(testmodel.Presets(), testmodel.BenchPresets()...) {
 		names = append(names, p.Name)
 	}
 	return strings.Join(names, ", ")
 }
 
-func presetList() string {
+func presetList(presets []testmodel.Preset) string {
 	var b strings.Builder
-	for _, p := range testmodel.Presets() {
+	for _, p := range presets {
 		fmt.Fprintf(&b, "  %-16s %s\n", p.Name, p.Arch)
 	}
 	return b.String()

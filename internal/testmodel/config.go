@@ -36,7 +36,7 @@ func (p Preset) Config() map[string]any {
 		"num_attention_heads":     p.Heads,
 		"num_key_value_heads":     p.KVHeads,
 		"vocab_size":              p.Vocab,
-		"max_position_embeddings": maxPositions,
+		"max_position_embeddings": p.maxPos(),
 		"rms_norm_eps":            pyFloat(p.Eps),
 		"rope_theta":              pyFloat(p.RopeTheta),
 		"rope_scaling":            nil,

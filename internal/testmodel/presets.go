@@ -24,6 +24,9 @@ type Preset struct {
 	RopeScaling   *Llama3Scaling // nil: plain RoPE
 	RopeTheta     float64
 	Eps           float64
+	// MaxPositions is the config's max_position_embeddings; zero means
+	// maxPositions.
+	MaxPositions int
 }
 
 // Llama3Scaling is a rope_scaling block of rope_type "llama3".
@@ -32,7 +35,7 @@ type Llama3Scaling struct {
 	OriginalMaxPositionEmbeddings         int
 }
 
-// maxPositions is every preset's max_position_embeddings: far above the test
+// maxPositions is every tiny preset's max_position_embeddings: far above the test
 // sequences, and above the llama3 original context so scaling is legal.
 const maxPositions = 256
 
@@ -63,9 +66,25 @@ func Presets() []Preset {
 	}
 }
 
-// Find returns the preset with the given name.
+// BenchPresets lists the models written only on request (irc testmodel
+// --preset NAME): checkpoints the size of small real models, for
+// benchmarks against other implementations. Tests iterate over Presets,
+// never these: writing one takes seconds and hundreds of MB.
+func BenchPresets() []Preset {
+	return []Preset{
+		// Qwen2.5-0.5B's family shape scaled to ~245 MB of bf16: GQA 4:1,
+		// head_dim 64, q/k/v biases, tied embeddings, a 32768-position
+		// config, so that irc import's default cache (4096) holds position
+		// 4000 and llama.cpp's context can be as long.
+		{Name: "qwen2-mid", Arch: "Qwen2ForCausalLM", Doc: "benchmark size (~245 MB bf16, 122M parameters): hidden 1024, 8 layers, GQA 16:4, head_dim 64, intermediate 2816, vocab 32000, tied head",
+			Hidden: 1024, Intermediate: 2816, Layers: 8, Heads: 16, KVHeads: 4, Vocab: 32000, Tied: true,
+			RopeTheta: 1000000, Eps: 1e-6, MaxPositions: 32768},
+	}
+}
+
+// Find returns the preset with the given name, tiny or bench.
 func Find(name string) (Preset, bool) {
-	for _, p := range Presets() {
+	for _, p := range append(Presets(), BenchPresets()...) {
 		if p.Name == name {
 			return p, true
 		}
@@ -79,4 +98,12 @@ func (p Preset) headDim() int {
 		return p.HeadDim
 	}
 	return p.Hidden / p.Heads
+}
+
+// maxPos is the config's max_position_embeddings.
+func (p Preset) maxPos() int {
+	if p.MaxPositions != 0 {
+		return p.MaxPositions
+	}
+	return maxPositions
 }

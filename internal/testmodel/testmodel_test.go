@@ -199,3 +199,39 @@ func TestPresetsCoverTheCases(t *testing.T) {
 		t.Error("Find of an unknown name succeeds")
 	}
 }
+
+// The bench presets are found by name, never among the tiny ones the tests
+// write, and their sizes are what the benchmark relies on: a checkpoint of
+// 200-300 MB and a max_position_embeddings above irc import's default
+// cache (4096), so that decoding at position 4000 fits.
+func TestBenchPresets(t *testing.T) {
+	tiny := map[string]bool{}
+	for _, p := range Presets() {
+		tiny[p.Name] = true
+	}
+	for _, p := range BenchPresets() {
+		if tiny[p.Name] {
+			t.Errorf("bench preset %s is also a tiny preset", p.Name)
+		}
+		if q, ok := Find(p.Name); !ok || q.Name != p.Name {
+			t.Errorf("Find(%q) fails", p.Name)
+		}
+		var params int64
+		for _, shape := range p.Tensors() {
+			n := int64(1)
+			for _, d := range shape {
+				n *= d
+			}
+			params += n
+		}
+		if mb := 2 * params / 1e6; mb < 200 || mb > 300 {
+			t.Errorf("%s: %d MB of bf16, want 200-300", p.Name, mb)
+		}
+		if p.Heads%p.KVHeads != 0 || p.headDim() != 64 {
+			t.Errorf("%s: inconsistent sizes", p.Name)
+		}
+		if got := p.Config()["max_position_embeddings"]; got != p.MaxPositions || p.MaxPositions < 4096 {
+			t.Errorf("%s: max_position_embeddings %v, want >= 4096", p.Name, got)
+		}
+	}
+}

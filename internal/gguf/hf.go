@@ -1,0 +1,206 @@
+package gguf
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/irc-compiler/irc/ir/hf"
+	"github.com/irc-compiler/irc/ir/safetensors"
+)
+
+// FileTypeBF16 is general.file_type for a model whose matrices are BF16
+// (llama.h's LLAMA_FTYPE_MOSTLY_BF16); 0 is all F32, 1 mostly F16.
+const FileTypeBF16 = 32
+
+// ConvertHF writes the Hugging Face checkpoint in dir (config.json and
+// safetensors) as a GGUF file at out that llama.cpp loads. See FromHF.
+func ConvertHF(dir, out string) error {
+	cfg, err := hf.ReadConfig(dir)
+	if err != nil {
+		return err
+	}
+	ck, err := safetensors.OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	defer ck.Close()
+	kvs, tensors, err := FromHF(cfg, ck, filepath.Base(filepath.Clean(dir)))
+	if err != nil {
+		return err
+	}
+	return WriteFile(out, kvs, tensors)
+}
+
+// FromHF maps a Qwen2 checkpoint to llama.cpp's qwen2 architecture: its
+// hyperparameters as llama.cpp's keys, its tensors under llama.cpp's names,
+// and a synthetic vocabulary of the checkpoint's size (the checkpoint has
+// no tokenizer; a benchmark feeds token ids). Matrices keep their dtype
+// and bytes (an HF [out, in] matrix is ggml's {in, out}); Qwen2's q and k
+// need no permutation (llama.cpp's qwen2 applies NeoX-style RoPE, as the
+// HF code does, where its llama architecture expects q/k rows interleaved).
+// Vectors (norm weights, biases) are stored as F32, as llama.cpp's own
+// converter does: its CPU backend adds and multiplies f32 activations by
+// f32 operands.
+func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Tensor, error) {
+	switch {
+	case cfg.Architecture != hf.Qwen2:
+		return nil, nil, fmt.Errorf("gguf: %s: only Qwen2ForCausalLM converts (Llama's q/k rows would need permuting, Qwen3's q/k norms mapping)", cfg.Architecture)
+	case cfg.RopeScaling != nil:
+		return nil, nil, fmt.Errorf("gguf: rope_scaling is not converted")
+	case cfg.NumHeads*cfg.HeadDim != cfg.HiddenSize:
+		return nil, nil, fmt.Errorf("gguf: llama.cpp's qwen2 needs heads x head_dim = hidden (%d x %d != %d)", cfg.NumHeads, cfg.HeadDim, cfg.HiddenSize)
+	case cfg.VocabSize < 3:
+		return nil, nil, fmt.Errorf("gguf: vocab_size %d: the synthetic vocabulary needs at least 3 ids (<unk>, <s>, </s>)", cfg.VocabSize)
+	}
+	const arch = "qwen2"
+	kvs := []KV{
+		{"general.architecture", arch},
+		{"general.name", name},
+		{"general.file_type", uint32(FileTypeBF16)},
+		{arch + ".context_length", uint32(cfg.MaxPositionEmbeddings)},
+		{arch + ".embedding_length", uint32(cfg.HiddenSize)},
+		{arch + ".block_count", uint32(cfg.NumLayers)},
+		{arch + ".feed_forward_length", uint32(cfg.IntermediateSize)},
+		{arch + ".attention.head_count", uint32(cfg.NumHeads)},
+		{arch + ".attention.head_count_kv", uint32(cfg.NumKVHeads)},
+		{arch + ".rope.dimension_count", uint32(cfg.HeadDim)},
+		{arch + ".rope.freq_base", float32(cfg.RopeTheta)},
+		{arch + ".attention.layer_norm_rms_epsilon", float32(cfg.RMSNormEps)},
+	}
+	kvs = append(kvs, vocabulary(int(cfg.VocabSize), cfg.BOSTokenID, cfg.EOSTokenIDs)...)
+
+	names := map[string]string{
+		"model.embed_tokens.weight": "token_embd.weight",
+		"model.norm.weight":         "output_norm.weight",
+	}
+	if !cfg.TieWordEmbeddings {
+		names["lm_head.weight"] = "output.weight"
+	}
+	for l := range cfg.NumLayers {
+		hfp, gp := fmt.Sprintf("model.layers.%d.", l), fmt.Sprintf("blk.%d.", l)
+		for h, g := range map[string]string{
+			"input_layernorm.weight":          "attn_norm.weight",
+			"self_attn.q_proj.weight":         "attn_q.weight",
+			"self_attn.k_proj.weight":         "attn_k.weight",
+			"self_attn.v_proj.weight":         "attn_v.weight",
+			"self_attn.q_proj.bias":           "attn_q.bias",
+			"self_attn.k_proj.bias":           "attn_k.bias",
+			"self_attn.v_proj.bias":           "attn_v.bias",
+			"self_attn.o_proj.weight":         "attn_output.weight",
+			"post_attention_layernorm.weight": "ffn_norm.weight",
+			"mlp.gate_proj.weight":            "ffn_gate.weight",
+			"mlp.up_proj.weight":              "ffn_up.weight",
+			"mlp.down_proj.weight":            "ffn_down.weight",
+		} {
+			names[hfp+h] = gp + g
+		}
+	}
+	have := map[string]bool{}
+	for _, n := range ck.Names() {
+		have[n] = true
+		if _, ok := names[n]; !ok {
+			return nil, nil, fmt.Errorf("gguf: tensor %s has no llama.cpp qwen2 name", n)
+		}
+	}
+	var tensors []Tensor
+	for _, n := range ck.Names() { // sorted: deterministic output
+		t, err := tensor(ck, n, names[n])
+		if err != nil {
+			return nil, nil, err
+		}
+		tensors = append(tensors, t)
+	}
+	for n := range names {
+		if !have[n] {
+			return nil, nil, fmt.Errorf("gguf: the checkpoint has no tensor %s", n)
+		}
+	}
+	return kvs, tensors, nil
+}
+
+// tensor is one checkpoint tensor under its GGUF name: matrices as they
+// are, vectors as F32.
+func tensor(ck *safetensors.Checkpoint, hfName, name string) (Tensor, error) {
+	data, info, err := ck.Bytes(hfName)
+	if err != nil {
+		return Tensor{}, err
+	}
+	dims := make([]int64, len(info.Shape))
+	for i, d := range info.Shape {
+		dims[len(dims)-1-i] = d
+	}
+	if len(dims) == 1 {
+		vals, _, err := ck.Float32(hfName)
+		if err != nil {
+			return Tensor{}, err
+		}
+		return Tensor{Name: name, Type: F32, Dims: dims, Data: f32Bytes(vals)}, nil
+	}
+	var typ Type
+	switch info.DType {
+	case safetensors.BF16:
+		typ = BF16
+	case safetensors.F16:
+		typ = F16
+	case safetensors.F32:
+		typ = F32
+	default:
+		return Tensor{}, fmt.Errorf("gguf: tensor %s is %v (want BF16, F16 or F32)", hfName, info.DType)
+	}
+	return Tensor{Name: name, Type: typ, Dims: dims, Data: data}, nil
+}
+
+func f32Bytes(v []float32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = appendF32(b, x)
+	}
+	return b
+}
+
+// Token types of tokenizer.ggml.token_type (llama.h's llama_token_type).
+const (
+	tokNormal  = 1
+	tokUnknown = 2
+	tokControl = 3
+	tokByte    = 6
+)
+
+// vocabulary is a SentencePiece-style ("llama") vocabulary of n tokens that
+// llama.cpp accepts: <unk>, <s>, </s>, the 256 byte tokens <0x00>..<0xFF>
+// where they fit (so "\n" has its token; without them llama.cpp warns),
+// then "▁t<id>" pieces. BOS and EOS are the config's ids; BOS is not added
+// to tokenized text.
+func vocabulary(n int, bos int64, eos []int64) []KV {
+	tokens := make([]string, n)
+	scores := make([]float32, n)
+	types := make([]int32, n)
+	tokens[0], types[0] = "<unk>", tokUnknown
+	tokens[1], types[1] = "<s>", tokControl
+	tokens[2], types[2] = "</s>", tokControl
+	next := 3
+	if n >= 3+256 {
+		for b := range 256 {
+			tokens[3+b], types[3+b] = fmt.Sprintf("<0x%02X>", b), tokByte
+		}
+		next += 256
+	}
+	for i := next; i < n; i++ {
+		tokens[i], types[i], scores[i] = fmt.Sprintf("\u2581t%d", i), tokNormal, -float32(i)
+	}
+	kvs := []KV{
+		{"tokenizer.ggml.model", "llama"},
+		{"tokenizer.ggml.tokens", tokens},
+		{"tokenizer.ggml.scores", scores},
+		{"tokenizer.ggml.token_type", types},
+		{"tokenizer.ggml.unknown_token_id", uint32(0)},
+		{"tokenizer.ggml.add_bos_token", false},
+	}
+	if bos >= 0 && bos < int64(n) {
+		kvs = append(kvs, KV{"tokenizer.ggml.bos_token_id", uint32(bos)})
+	}
+	if len(eos) > 0 && eos[0] >= 0 && eos[0] < int64(n) {
+		kvs = append(kvs, KV{"tokenizer.ggml.eos_token_id", uint32(eos[0])})
+	}
+	return kvs
+}
