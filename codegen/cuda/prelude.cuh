@@ -15,6 +15,7 @@
 #define GLOBAL
 #define LOCAL __shared__
 #define LOCAL_PTR(type) type*
+#define PRIVATE_PTR(type) type*
 #define INLINE static __device__ __forceinline__
 #define BARRIER() __syncthreads()
 #define BITS_TO_FLOAT(u) __uint_as_float(u)
@@ -40,3 +41,21 @@ INLINE int irc_lsize(int d) { return d == 0 ? (int)blockDim.x : d == 1 ? (int)bl
 
 INLINE float ld_f16(GLOBAL const f16_t* p, long i) { return __half2float(__ushort_as_half(p[i])); }
 INLINE void st_f16(GLOBAL f16_t* p, long i, float v) { p[i] = __half_as_ushort(__float2half_rn(v)); }
+
+/* 16 bytes at p, which is 16-byte aligned, as four 32-bit words (one
+ * 128-bit load). */
+#define LD16(p) (*(const uint4*)(p))
+#define HALF_BITS_TO_FLOAT(h) __half2float(__ushort_as_half((ushort)(h)))
+
+/* Subgroups are warps: a slice of lanes items (a power of two up to 32,
+ * in groups of whole warps) sums by shuffles within the warp. */
+#define HAS_SUBGROUPS 1
+#define SUBGROUP_FITS(lanes) ((lanes) <= 32 && WG % 32 == 0)
+INLINE float irc_subgroup_sum(float v, int lanes) {
+	for (int o = lanes / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+	return v;
+}
+#define SUBGROUP_SUM(v, lanes) irc_subgroup_sum(v, lanes)
+
+/* Prefetch hints are for the CPU-shaped kernels: none on a GPU. */
+#define PREFETCH(p) ((void)(p))
