@@ -57,5 +57,45 @@ INLINE float irc_subgroup_sum(float v, int lanes) {
 }
 #define SUBGROUP_SUM(v, lanes) irc_subgroup_sum(v, lanes)
 
+/* vf8_t: 8 floats with elementwise + and *, which the CPU-shaped
+ * kernels compute in (they compile here, a GPU runs the GPU-shaped
+ * ones). ld8v_* load 8 elements from any element-aligned address. */
+struct vf8_t {
+	float v[8];
+};
+INLINE vf8_t VF8_SPLAT(float x) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = x;
+	return r;
+}
+INLINE vf8_t operator+(vf8_t a, vf8_t b) {
+	for (int j = 0; j < 8; j++) a.v[j] += b.v[j];
+	return a;
+}
+INLINE vf8_t operator*(vf8_t a, vf8_t b) {
+	for (int j = 0; j < 8; j++) a.v[j] *= b.v[j];
+	return a;
+}
+INLINE float vf8_sum(vf8_t a) {
+	float s = 0.0f;
+	for (int j = 0; j < 8; j++) s += a.v[j];
+	return s;
+}
+INLINE vf8_t ld8v_f32(const float* p, long i) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = p[i + j];
+	return r;
+}
+INLINE vf8_t ld8v_bf16(const bf16_t* p, long i) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = __uint_as_float(((uint)p[i + j]) << 16);
+	return r;
+}
+INLINE vf8_t ld8v_f16(const f16_t* p, long i) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = __half2float(__ushort_as_half(p[i + j]));
+	return r;
+}
+
 /* Prefetch hints are for the CPU-shaped kernels: none on a GPU. */
 #define PREFETCH(p) ((void)(p))

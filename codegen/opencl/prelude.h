@@ -51,6 +51,20 @@ INLINE float half_bits_to_float(uint h) {
 #define HAS_SUBGROUPS 0
 #endif
 
+/* vf8_t: 8 floats with elementwise + and * (a value type where the
+ * language has one), for the CPU-shaped kernels, whose loops a CPU
+ * compiler must turn into vector instructions along the row. ld8v_* load
+ * 8 elements from any element-aligned address. */
+typedef float8 vf8_t;
+#define VF8_SPLAT(x) ((float8)(x))
+INLINE float vf8_sum(float8 v) {
+	float4 s = v.lo + v.hi;
+	return (s.x + s.y) + (s.z + s.w);
+}
+INLINE float8 ld8v_f32(GLOBAL const float* p, long i) { return vload8(0, p + i); }
+INLINE float8 ld8v_bf16(GLOBAL const bf16_t* p, long i) { return as_float8(convert_uint8(vload8(0, p + i)) << 16); }
+INLINE float8 ld8v_f16(GLOBAL const f16_t* p, long i) { return vload_half8(0, (GLOBAL const half*)(p + i)); }
+
 /* A hint that p is read soon (the CPU-shaped kernels stream weights). */
 #ifdef __clang__
 #define PREFETCH(p) __builtin_prefetch(p)

@@ -28,7 +28,7 @@ const RequireEnv = "IRC_REQUIRE_BACKENDS"
 // missing here (err), with the reason, or fails it when RequireEnv names
 // what: CI requires what its machine has, so nothing it should run is
 // skipped unnoticed.
-func Need(t *testing.T, what string, err error) {
+func Need(t testing.TB, what string, err error) {
 	t.Helper()
 	if err == nil {
 		return
