@@ -69,7 +69,8 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 
 // lowerGEMM is a prefill linear: the norm prologue into scratch, then the
 // GEMM with its bias and residual, or with glu one GEMM per half of the
-// weight and silu_mul of the two.
+// weight and silu_mul of the two. Each GEMM carries the CPU-shaped one
+// as its CPU alternative.
 func (gl *graphLowering) lowerGEMM(n *ir.Node, M, N, K, flags int64) error {
 	out := n.Outputs[0]
 	d, err := dtypeOf(out)
@@ -105,21 +106,27 @@ func (gl *graphLowering) lowerGEMM(n *ir.Node, M, N, K, flags int64) error {
 		gemm = gemm.Twin // no 16-bit inputs for the variant: its twin
 	}
 	grid := [3]int{int(N), int(M)}
+	launch := func(args kernels.Args) error { // the GEMM, and its CPU alternative
+		if err := gl.launchTyped(gemm, out, grid, args); err != nil {
+			return err
+		}
+		return gl.launchCPU(kernels.LinearGEMMTiles, out, grid, args)
+	}
 	if flags&kernels.LinearGLU.Value == 0 {
-		return gl.launchTyped(gemm, out, grid, args)
+		return launch(args)
 	}
 	// glu (no bias, no residual): gate rows, then up rows N*K further.
 	dst := args["out"]
 	gate, up := gl.scratch("gate", d, M*N), gl.scratch("up", d, M*N)
 	args["out"], args["bias"], args["res"] = gate, gate, gate
-	if err := gl.launchTyped(gemm, out, grid, args); err != nil {
+	if err := launch(args); err != nil {
 		return err
 	}
 	upArgs := maps.Clone(args)
 	w := upArgs["w"]
 	w.Off += N * K
 	upArgs["w"], upArgs["out"], upArgs["bias"], upArgs["res"] = w, up, up, up
-	if err := gl.launchTyped(gemm, out, grid, upArgs); err != nil {
+	if err := launch(upArgs); err != nil {
 		return err
 	}
 	return gl.launchTyped(kernels.SiLUMul, out, [3]int{int(M * N)}, kernels.Args{"gate": gate, "up": up, "out": dst, "n": intArg(M * N)})

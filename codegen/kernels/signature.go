@@ -75,6 +75,11 @@ const (
 	// dimension 0, in 1-D groups of the target's CPU group size;
 	// dimension 1 one item per index.
 	PerItemRows
+	// PerItemTile: one work item per GEMM_CPU_TM x GEMM_CPU_TN tile of
+	// the output (columns, rows), the row tiles of one column tile side by
+	// side in groups of the target's CPU group size (so a group's items
+	// share the weight rows they read).
+	PerItemTile
 )
 
 // Instantiation says which instances of a template exist.
@@ -127,6 +132,10 @@ var (
 	// carries it as the CPU alternative of a LinearGEMV launch.
 	LinearGEMVRows = &Kernel{Name: "linear_gemv_rows", Grid: PerItemRows, Params: gemvParams}
 	LinearGEMM     = &Kernel{Name: "linear_gemm", Grid: PerTile, Params: linearParams}
+	// LinearGEMMTiles is the GEMM shaped for a CPU: one work item keeps a
+	// GEMM_CPU_TM x GEMM_CPU_TN output tile in vector registers and walks
+	// K once; a schedule carries it as the CPU alternative of a GEMM.
+	LinearGEMMTiles = &Kernel{Name: "linear_gemm_tiles", Grid: PerItemTile, Params: linearParams}
 	// LinearGEMMBlocked is the GEMM tiled as the tensor-core one is
 	// (GEMM_BM x GEMM_BN blocks, GEMM_BK deep, a GEMM_TM x GEMM_TN
 	// micro-tile per item): its portable twin, which every backend runs.
@@ -167,7 +176,7 @@ var (
 )
 
 // Table lists every kernel template.
-var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, Unary, Binary, Copy, Cast, ArgmaxF32}
+var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, Unary, Binary, Copy, Cast, ArgmaxF32}
 
 // Const is a named value a kernel body compares an argument against.
 type Const struct {

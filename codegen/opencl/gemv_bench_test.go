@@ -1,6 +1,7 @@
 package opencl_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -63,6 +64,20 @@ KERNEL void TYPED(linear_gemv_old)(PARAMS(linear_gemv)) {
 //
 //	go test ./codegen/opencl -run '^$' -bench GEMVShapes -benchtime 10x
 func BenchmarkGEMVShapes(b *testing.B) {
+	benchGEMV(b, codegen.Portable, true)
+}
+
+// BenchmarkGEMVCPUTuning times the CPU shape alone under other sizes
+// than Portable's: rows per item, prefetch distance, group size.
+func BenchmarkGEMVCPUTuning(b *testing.B) {
+	for _, c := range [][3]int{{2, 8192, 8}, {4, 8192, 8}, {8, 8192, 8}, {4, 0, 8}, {4, 2048, 8}, {4, 16384, 8}, {4, 8192, 1}, {4, 8192, 32}} {
+		t := codegen.Portable
+		t.GemvItemRows, t.GemvPrefetch, t.CPUGroup = c[0], c[1], c[2]
+		b.Run(fmt.Sprintf("rows=%d/prefetch=%d/group=%d", c[0], c[1], c[2]), func(b *testing.B) { benchGEMV(b, t, false) })
+	}
+}
+
+func benchGEMV(b *testing.B, t codegen.Target, all bool) {
 	const K, N = 1536, 35840
 	m, err := ir.Parse("gemv", `irc v1
 graph g(%x: bf16[1,1536], %w: bf16[35840,1536]) {
@@ -72,7 +87,6 @@ graph g(%x: bf16[1,1536], %w: bf16[35840,1536]) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	t := codegen.Portable
 	low, err := codegen.LowerGraphs(m, t, "g")
 	if err != nil {
 		b.Fatal(err)
@@ -88,8 +102,11 @@ graph g(%x: bf16[1,1536], %w: bf16[35840,1536]) {
 	old.Kernel = len(s.Kernels)
 	s.Kernels = append(s.Kernels, "linear_gemv_old_bf16")
 	old.Global, old.Local = [3]int{N * t.WorkGroup, 1, 1}, [3]int{t.WorkGroup, 1, 1}
-	s.Graphs[0].Launches = []schedule.Launch{old, gpu, cpu}
-	names := []string{"old", "gpu", "cpu"}
+	names, launches := []string{"old", "gpu", "cpu"}, []schedule.Launch{old, gpu, cpu}
+	if !all {
+		names, launches = names[2:], launches[2:]
+	}
+	s.Graphs[0].Launches = launches
 	source := clgen.Source(low) + kernels.Typed(schedule.BF16, oldGEMV)
 
 	r := rand.New(rand.NewPCG(1, 2))
@@ -129,10 +146,93 @@ graph g(%x: bf16[1,1536], %w: bf16[35840,1536]) {
 	}
 	b.StopTimer()
 	b.ReportMetric(bw/1e9, "copyGB/s")
+	report := fmt.Sprintf("%s: weight %d MB, copy %.1f GB/s, floor %v; best of %d:", exec.Device(), N*K*2/1000000, bw/1e9, floor, b.N)
 	for i, name := range names {
 		b.ReportMetric(float64(best[i].Microseconds())/1e3, name+"-ms")
 		b.ReportMetric(float64(floor)/float64(best[i]), name+"-of-floor")
+		report += fmt.Sprintf(" %s %v (%.2f of the floor)", name, best[i], float64(floor)/float64(best[i]))
 	}
-	b.Logf("%s: weight %d MB, copy %.1f GB/s, floor %v; best of %d: old %v, gpu %v, cpu %v",
-		exec.Device(), N*K*2/1000000, bw/1e9, floor, b.N, best[0], best[1], best[2])
+	b.Log(report)
+}
+
+// BenchmarkGEMMShapes times one bf16 prefill GEMM (a 128-token chunk
+// through a 8960 x 1536 weight, 3.5 GFLOP) in the three shapes an OpenCL
+// device may run: linear_gemm (the portable 16 x 16 tiles),
+// linear_gemm_blocked (the tensor-core GEMM's twin) and linear_gemm_tiles
+// (the CPU shape), as best device times and GFLOP/s:
+//
+//	go test ./codegen/opencl -run '^$' -bench GEMMShapes -benchtime 5x
+func BenchmarkGEMMShapes(b *testing.B) {
+	const M, K, N = 128, 1536, 8960
+	m, err := ir.Parse("gemm", `irc v1
+graph g(%x: bf16[128,1536], %w: bf16[8960,1536]) {
+  %y = linear(%x, %w) : bf16[128,8960]
+  return %y
+}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	low, err := codegen.LowerGraphs(m, codegen.Portable, "g")
+	if err != nil {
+		b.Fatal(err)
+	}
+	blockedTarget := codegen.Portable
+	blockedTarget.GEMM = kernels.LinearGEMMBlocked
+	blocked, err := codegen.LowerGraphs(m, blockedTarget, "g")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := low.Schedule
+	tiled := s.Graphs[0].Launches[0]
+	if tiled.CPU == nil {
+		b.Fatal("the GEMM launch has no CPU alternative")
+	}
+	cpu := *tiled.CPU
+	tiled.CPU = nil
+	bl := blocked.Schedule.Graphs[0].Launches[0]
+	bl.CPU = nil
+	bl.Kernel = len(s.Kernels)
+	s.Kernels = append(s.Kernels, blocked.Schedule.Kernels[blocked.Schedule.Graphs[0].Launches[0].Kernel])
+	names := []string{"gemm", "blocked", "tiles"}
+	s.Graphs[0].Launches = []schedule.Launch{tiled, bl, cpu}
+
+	r := rand.New(rand.NewPCG(1, 2))
+	random := func(n int64) []byte {
+		vals := make([]float32, n)
+		for i := range vals {
+			vals[i] = float32(r.NormFloat64())
+		}
+		return schedule.Encode(schedule.BF16, vals)
+	}
+	exec, err := executor.Load(opencl.OpenDevice, s, clgen.Source(low), 0, func(buf *schedule.Buffer) ([]byte, error) { return random(buf.Bytes / 2), nil })
+	backendtest.Need(b, "opencl", err)
+	defer exec.Close()
+	for _, in := range s.Graphs[0].Inputs {
+		if err := exec.Write(in, random(s.Buffers[in].Bytes/2)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	best := slices.Repeat([]time.Duration{time.Hour}, len(names))
+	if _, err := exec.Time(0); err != nil { // warm-up
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		times, err := exec.Time(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, d := range times {
+			best[i] = min(best[i], d)
+		}
+	}
+	b.StopTimer()
+	report := fmt.Sprintf("%s: %dx%dx%d bf16; best of %d:", exec.Device(), M, K, N, b.N)
+	for i, name := range names {
+		gflops := 2 * M * K * N / best[i].Seconds() / 1e9
+		b.ReportMetric(float64(best[i].Microseconds())/1e3, name+"-ms")
+		b.ReportMetric(gflops, name+"-GFLOP/s")
+		report += fmt.Sprintf(" %s %v (%.1f GFLOP/s)", name, best[i], gflops)
+	}
+	b.Log(report)
 }
