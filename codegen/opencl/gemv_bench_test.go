@@ -70,7 +70,7 @@ func BenchmarkGEMVShapes(b *testing.B) {
 // BenchmarkGEMVCPUTuning times the CPU shape alone under other sizes
 // than Portable's: rows per item, prefetch distance, group size.
 func BenchmarkGEMVCPUTuning(b *testing.B) {
-	for _, c := range [][3]int{{2, 8192, 8}, {4, 8192, 8}, {8, 8192, 8}, {4, 0, 8}, {4, 2048, 8}, {4, 16384, 8}, {4, 8192, 1}, {4, 8192, 32}} {
+	for _, c := range [][3]int{{2, 8192, 8}, {4, 8192, 8}, {2, 4096, 8}, {2, 16384, 8}, {4, 16384, 8}, {2, 8192, 4}, {2, 8192, 16}, {2, 0, 8}} {
 		t := codegen.Portable
 		t.GemvItemRows, t.GemvPrefetch, t.CPUGroup = c[0], c[1], c[2]
 		b.Run(fmt.Sprintf("rows=%d/prefetch=%d/group=%d", c[0], c[1], c[2]), func(b *testing.B) { benchGEMV(b, t, false) })
@@ -163,6 +163,20 @@ graph g(%x: bf16[1,1536], %w: bf16[35840,1536]) {
 //
 //	go test ./codegen/opencl -run '^$' -bench GEMMShapes -benchtime 5x
 func BenchmarkGEMMShapes(b *testing.B) {
+	benchGEMM(b, codegen.Portable, true)
+}
+
+// BenchmarkGEMMCPUTuning times the CPU GEMM alone under other tiles and
+// group sizes than Portable's.
+func BenchmarkGEMMCPUTuning(b *testing.B) {
+	for _, c := range [][3]int{{4, 2, 8}, {2, 4, 8}, {3, 3, 8}, {4, 3, 8}, {6, 2, 8}, {4, 2, 32}} {
+		t := codegen.Portable
+		t.CPUTileM, t.CPUTileN, t.CPUGroup = c[0], c[1], c[2]
+		b.Run(fmt.Sprintf("tile=%dx%d/group=%d", c[0], c[1], c[2]), func(b *testing.B) { benchGEMM(b, t, false) })
+	}
+}
+
+func benchGEMM(b *testing.B, t codegen.Target, all bool) {
 	const M, K, N = 128, 1536, 8960
 	m, err := ir.Parse("gemm", `irc v1
 graph g(%x: bf16[128,1536], %w: bf16[8960,1536]) {
@@ -172,11 +186,11 @@ graph g(%x: bf16[128,1536], %w: bf16[8960,1536]) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	low, err := codegen.LowerGraphs(m, codegen.Portable, "g")
+	low, err := codegen.LowerGraphs(m, t, "g")
 	if err != nil {
 		b.Fatal(err)
 	}
-	blockedTarget := codegen.Portable
+	blockedTarget := t
 	blockedTarget.GEMM = kernels.LinearGEMMBlocked
 	blocked, err := codegen.LowerGraphs(m, blockedTarget, "g")
 	if err != nil {
@@ -193,8 +207,11 @@ graph g(%x: bf16[128,1536], %w: bf16[8960,1536]) {
 	bl.CPU = nil
 	bl.Kernel = len(s.Kernels)
 	s.Kernels = append(s.Kernels, blocked.Schedule.Kernels[blocked.Schedule.Graphs[0].Launches[0].Kernel])
-	names := []string{"gemm", "blocked", "tiles"}
-	s.Graphs[0].Launches = []schedule.Launch{tiled, bl, cpu}
+	names, launches := []string{"gemm", "blocked", "tiles"}, []schedule.Launch{tiled, bl, cpu}
+	if !all {
+		names, launches = names[2:], launches[2:]
+	}
+	s.Graphs[0].Launches = launches
 
 	r := rand.New(rand.NewPCG(1, 2))
 	random := func(n int64) []byte {
