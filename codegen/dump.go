@@ -51,6 +51,9 @@ func FormatAt(l *Lowered, gbs float64) string {
 		b.WriteString("  launches:\n")
 		for i, ln := range g.Launches {
 			fmt.Fprintf(&b, "    %4d p%d %-26s grid %v/%v (%s)  %s\n", i, ln.Part, s.Kernels[ln.Kernel], ln.Global, ln.Local, formatArgs(ln.Args), ln.Node)
+			if c := ln.CPU; c != nil {
+				fmt.Fprintf(&b, "         on a CPU: %-21s grid %v/%v (%s)\n", s.Kernels[c.Kernel], c.Global, c.Local, formatArgs(c.Args))
+			}
 		}
 		for _, t := range g.Outputs {
 			fmt.Fprintf(&b, "  output: b%d+%d %s%v\n", t.Buf, t.Offset, t.DType, ir.Shape(t.Shape))

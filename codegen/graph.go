@@ -119,9 +119,14 @@ func (gl *graphLowering) finish() (GraphPlan, error) {
 		plan.Slots = append(plan.Slots, PlannedValue{Value: s.name, Offset: s.offset, Bytes: s.bytes, First: s.first, Last: s.last, Scratch: s.scratch})
 	}
 	for i := range gl.launches {
-		gl.launches[i].ArenaBytes = gl.arenaBytes(gl.launches[i].Args)
-		for j := range gl.launches[i].Args {
-			gl.resolve(&gl.launches[i].Args[j].Buf, &gl.launches[i].Args[j].Off)
+		for _, l := range []*schedule.Launch{&gl.launches[i], gl.launches[i].CPU} {
+			if l == nil {
+				continue // no CPU alternative
+			}
+			l.ArenaBytes = gl.arenaBytes(l.Args)
+			for j := range l.Args {
+				gl.resolve(&l.Args[j].Buf, &l.Args[j].Off)
+			}
 		}
 	}
 	for i := range graph.Outputs {
@@ -266,6 +271,23 @@ func (gl *graphLowering) launch(k *kernels.Kernel, name string, extent [3]int, a
 		Kernel: gl.kernel(name), Global: global, Local: local, Args: bound,
 		Node: "%" + out.Name + " = " + gl.node.Op, Part: int(gl.node.Attrs.Int(ir.AttrPartition, 0)),
 	})
+	return nil
+}
+
+// launchCPU gives the launch just made a CPU alternative (see
+// schedule.Launch.CPU): instance of kernel k for out's dtype over extent,
+// with args, where the target's devices may be CPUs.
+func (gl *graphLowering) launchCPU(k *kernels.Kernel, out *ir.Value, extent [3]int, args kernels.Args) error {
+	if !gl.target.CPU {
+		return nil
+	}
+	main := len(gl.launches) - 1
+	if err := gl.launchTyped(k, out, extent, args); err != nil {
+		return err
+	}
+	alt := gl.launches[main+1]
+	gl.launches = gl.launches[:main+1]
+	gl.launches[main].CPU = &alt
 	return nil
 }
 

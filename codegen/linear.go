@@ -43,18 +43,34 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 	N, K := out.Type.Shape[len(out.Type.Shape)-1], w.Type.Shape[1]
 	M := out.Type.Shape.NumElements() / max(N, 1)
 	if M <= gl.target.MatvecRows {
-		args := kernels.Args{"M": intArg(M), "N": intArg(N), "K": intArg(K), "flags": intArg(flags), "eps": floatArg(n.Attrs.Float("eps", 0))}
+		args := kernels.Args{"M": intArg(M), "N": intArg(N), "K": intArg(K), "eps": floatArg(n.Attrs.Float("eps", 0))}
 		if err := gl.bindDense(args, operand{"x", x}, operand{"w", w}, operand{"bias", bias}, operand{"res", res}, operand{"nw", nw}, operand{"out", out}); err != nil {
 			return err
 		}
-		return gl.launchTyped(kernels.LinearGEMV, out, [3]int{int(N), int(M)}, args)
+		vector := []string{"x", "w"}
+		if normAt >= 0 {
+			vector = append(vector, "nw")
+		}
+		if gl.rowsAligned(args, K, out, vector...) {
+			flags |= kernels.LinearAligned.Value
+		}
+		args["flags"] = intArg(flags)
+		if err := gl.launchTyped(kernels.LinearGEMV, out, [3]int{int(N), int(M)}, args); err != nil {
+			return err
+		}
+		rows := N // weight rows: the CPU GEMV's items own rows, gate and up alike
+		if glu {
+			rows *= 2
+		}
+		return gl.launchCPU(kernels.LinearGEMVRows, out, [3]int{int(rows), int(M)}, args)
 	}
 	return gl.lowerGEMM(n, M, N, K, flags)
 }
 
 // lowerGEMM is a prefill linear: the norm prologue into scratch, then the
 // GEMM with its bias and residual, or with glu one GEMM per half of the
-// weight and silu_mul of the two.
+// weight and silu_mul of the two. Each GEMM carries the CPU-shaped one
+// as its CPU alternative.
 func (gl *graphLowering) lowerGEMM(n *ir.Node, M, N, K, flags int64) error {
 	out := n.Outputs[0]
 	d, err := dtypeOf(out)
@@ -90,22 +106,59 @@ func (gl *graphLowering) lowerGEMM(n *ir.Node, M, N, K, flags int64) error {
 		gemm = gemm.Twin // no 16-bit inputs for the variant: its twin
 	}
 	grid := [3]int{int(N), int(M)}
+	launch := func(args kernels.Args) error { // the GEMM, and its CPU alternative
+		if err := gl.launchTyped(gemm, out, grid, args); err != nil {
+			return err
+		}
+		return gl.launchCPU(kernels.LinearGEMMTiles, out, grid, args)
+	}
 	if flags&kernels.LinearGLU.Value == 0 {
-		return gl.launchTyped(gemm, out, grid, args)
+		return launch(args)
 	}
 	// glu (no bias, no residual): gate rows, then up rows N*K further.
 	dst := args["out"]
 	gate, up := gl.scratch("gate", d, M*N), gl.scratch("up", d, M*N)
 	args["out"], args["bias"], args["res"] = gate, gate, gate
-	if err := gl.launchTyped(gemm, out, grid, args); err != nil {
+	if err := launch(args); err != nil {
 		return err
 	}
 	upArgs := maps.Clone(args)
 	w := upArgs["w"]
 	w.Off += N * K
 	upArgs["w"], upArgs["out"], upArgs["bias"], upArgs["res"] = w, up, up, up
-	if err := gl.launchTyped(gemm, out, grid, upArgs); err != nil {
+	if err := launch(upArgs); err != nil {
 		return err
 	}
 	return gl.launchTyped(kernels.SiLUMul, out, [3]int{int(M * N)}, kernels.Args{"gate": gate, "up": up, "out": dst, "n": intArg(M * N)})
+}
+
+// vectorBytes is the width of the GEMV kernels' vector loads (LDV).
+const vectorBytes = 16
+
+// rowsAligned reports whether every row of K elements (of out's dtype) of
+// the tensor arguments named starts on a vectorBytes boundary: K rows
+// keep the alignment, and each argument's start has it. A buffer's base
+// is aligned by the device (kernels.LinearAligned says how far); an arena
+// value's slot by the target's Align, so its offset within the slot must
+// be too.
+func (gl *graphLowering) rowsAligned(args kernels.Args, K int64, out *ir.Value, names ...string) bool {
+	d, err := dtypeOf(out)
+	if err != nil || K*d.Size()%vectorBytes != 0 {
+		return false
+	}
+	for _, name := range names {
+		a := args[name]
+		off := a.Off * d.Size()
+		if a.Buf < 0 { // symbolic: an arena slot, until the plan
+			r := gl.refs[-a.Buf-1]
+			if gl.target.Align%vectorBytes != 0 {
+				return false
+			}
+			off = r.off * r.size
+		}
+		if off%vectorBytes != 0 {
+			return false
+		}
+	}
+	return true
 }

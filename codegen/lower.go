@@ -82,6 +82,9 @@ func Lower(m *ir.Model, t Target) (*Lowered, error) {
 // outputs: each input becomes a buffer the host writes. The conformance
 // tests run single ops through it.
 func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
 	l := &lowerer{
 		target: t, m: m,
 		s: &schedule.Schedule{Model: schedule.Model{

@@ -267,3 +267,78 @@ graph g(%x: f32[2,4]) {
 		}
 	}
 }
+
+// A GEMV launch lets its kernels load 16 bytes at a time only where every
+// row of x, w and nw starts 16-byte aligned (LINEAR_ALIGNED), and carries
+// the CPU-shaped kernel as its CPU alternative on a target whose devices
+// may be CPUs, over weight rows (twice the outputs with glu).
+func TestGEMVAlignmentAndCPUAlternative(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		aligned   bool
+		rows      int
+	}{
+		{"arena x", `graph g(%x: bf16[1,64], %w: bf16[5,64], %g: bf16[64]) {
+  %h = add(%x, %x) : bf16[1,64]
+  %y = linear(%h, %w, %g) {norm=1, eps=1e-06} : bf16[1,5]
+  return %y
+}`, true, 5},
+		{"glu", `graph g(%x: f32[1,8], %w: f32[6,8]) {
+  %y = linear(%x, %w) {glu=1} : f32[1,3]
+  return %y
+}`, true, 6},
+		{"K of 9 elements", `graph g(%x: f32[1,9], %w: f32[5,9]) {
+  %y = linear(%x, %w) : f32[1,5]
+  return %y
+}`, false, 5},
+		{"x one element in", `graph g(%xx: bf16[1,65], %w: bf16[5,64]) {
+  %x = view(%xx) {shape=[1,64], strides=[65,1], offset=1} : bf16[1,64]
+  %y = linear(%x, %w) : bf16[1,5]
+  return %y
+}`, false, 5},
+		{"arena x one element in", `graph g(%xx: bf16[1,65], %w: bf16[5,64]) {
+  %h = add(%xx, %xx) : bf16[1,65]
+  %x = view(%h) {shape=[1,64], strides=[65,1], offset=1} : bf16[1,64]
+  %y = linear(%x, %w) : bf16[1,5]
+  return %y
+}`, false, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			low, err := LowerGraphs(parse(t, tc.src), Portable, "g")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls := low.Schedule.Graphs[0].Launches
+			l := ls[len(ls)-1]
+			if name := low.Schedule.Kernels[l.Kernel]; !strings.HasPrefix(name, kernels.LinearGEMV.Name+"_") {
+				t.Fatalf("last launch is %s", name)
+			}
+			flags := l.Args[kernels.LinearGEMV.Index("flags")].Int
+			if got := flags&kernels.LinearAligned.Value != 0; got != tc.aligned {
+				t.Errorf("aligned %v, want %v", got, tc.aligned)
+			}
+			c := l.CPU
+			if c == nil || !strings.HasPrefix(low.Schedule.Kernels[c.Kernel], kernels.LinearGEMVRows.Name+"_") {
+				t.Fatalf("CPU alternative %+v", c)
+			}
+			if !slices.Equal(c.Args, l.Args) {
+				t.Errorf("CPU alternative's arguments %v, want the launch's %v", c.Args, l.Args)
+			}
+			if items := (tc.rows + Portable.GemvItemRows - 1) / Portable.GemvItemRows; c.Global[0] != (items+Portable.CPUGroup-1)/Portable.CPUGroup*Portable.CPUGroup {
+				t.Errorf("CPU grid %v for %d weight rows", c.Global, tc.rows)
+			}
+			if l.For(schedule.CPU) != c || l.For(schedule.GPU) != &l {
+				t.Error("For does not pick by kind")
+			}
+			noCPU := Portable
+			noCPU.CPU = false
+			low, err = LowerGraphs(parse(t, tc.src), noCPU, "g")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ls := low.Schedule.Graphs[0].Launches; ls[len(ls)-1].CPU != nil {
+				t.Error("a GPU-only target got a CPU alternative")
+			}
+		})
+	}
+}

@@ -27,10 +27,12 @@ const FileName = "kernels.cu"
 var gemmTC string
 
 // Target is CUDA's: the portable sizes, and prefill GEMMs of 16-bit
-// models on tensor cores (f32 ones on the blocked twin).
+// models on tensor cores (f32 ones on the blocked twin); its devices are
+// GPUs, so launches carry no CPU alternatives.
 var Target = func() codegen.Target {
 	t := codegen.Portable
 	t.GEMM = kernels.LinearGEMMTensorCore
+	t.CPU = false
 	return t
 }()
 

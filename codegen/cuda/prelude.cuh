@@ -15,6 +15,7 @@
 #define GLOBAL
 #define LOCAL __shared__
 #define LOCAL_PTR(type) type*
+#define PRIVATE_PTR(type) type*
 #define INLINE static __device__ __forceinline__
 #define BARRIER() __syncthreads()
 #define BITS_TO_FLOAT(u) __uint_as_float(u)
@@ -40,3 +41,61 @@ INLINE int irc_lsize(int d) { return d == 0 ? (int)blockDim.x : d == 1 ? (int)bl
 
 INLINE float ld_f16(GLOBAL const f16_t* p, long i) { return __half2float(__ushort_as_half(p[i])); }
 INLINE void st_f16(GLOBAL f16_t* p, long i, float v) { p[i] = __half_as_ushort(__float2half_rn(v)); }
+
+/* 16 bytes at p, which is 16-byte aligned, as four 32-bit words (one
+ * 128-bit load). */
+#define LD16(p) (*(const uint4*)(p))
+#define HALF_BITS_TO_FLOAT(h) __half2float(__ushort_as_half((ushort)(h)))
+
+/* Subgroups are warps: a slice of lanes items (a power of two up to 32,
+ * in groups of whole warps) sums by shuffles within the warp. */
+#define HAS_SUBGROUPS 1
+#define SUBGROUP_FITS(lanes) ((lanes) <= 32 && WG % 32 == 0)
+INLINE float irc_subgroup_sum(float v, int lanes) {
+	for (int o = lanes / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+	return v;
+}
+#define SUBGROUP_SUM(v, lanes) irc_subgroup_sum(v, lanes)
+
+/* vf8_t: 8 floats with elementwise + and *, which the CPU-shaped
+ * kernels compute in (they compile here, a GPU runs the GPU-shaped
+ * ones). ld8v_* load 8 elements from any element-aligned address. */
+struct vf8_t {
+	float v[8];
+};
+INLINE vf8_t VF8_SPLAT(float x) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = x;
+	return r;
+}
+INLINE vf8_t operator+(vf8_t a, vf8_t b) {
+	for (int j = 0; j < 8; j++) a.v[j] += b.v[j];
+	return a;
+}
+INLINE vf8_t operator*(vf8_t a, vf8_t b) {
+	for (int j = 0; j < 8; j++) a.v[j] *= b.v[j];
+	return a;
+}
+INLINE float vf8_sum(vf8_t a) {
+	float s = 0.0f;
+	for (int j = 0; j < 8; j++) s += a.v[j];
+	return s;
+}
+INLINE vf8_t ld8v_f32(const float* p, long i) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = p[i + j];
+	return r;
+}
+INLINE vf8_t ld8v_bf16(const bf16_t* p, long i) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = __uint_as_float(((uint)p[i + j]) << 16);
+	return r;
+}
+INLINE vf8_t ld8v_f16(const f16_t* p, long i) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = __half2float(__ushort_as_half(p[i + j]));
+	return r;
+}
+
+/* Prefetch hints are for the CPU-shaped kernels: none on a GPU. */
+#define PREFETCH(p) ((void)(p))

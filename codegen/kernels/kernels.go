@@ -41,7 +41,9 @@ type Set struct {
 }
 
 // Typed returns body instantiated for dtype d: T, LD, ST, TYPED(name),
-// ACC and IS_FLOAT defined around it. Backends instantiate their own
+// ACC and IS_FLOAT defined around it, and for float types VW, the
+// elements in 16 bytes, LDV, the load of VW of them into a float array
+// (ldv_*), and LD8V, the load of 8 as a vf8_t (ld8v_*, the prelude's). Backends instantiate their own
 // variants (CUDA's tensor-core GEMM) with it.
 func Typed(d schedule.DType, body string) string {
 	var b strings.Builder
@@ -50,10 +52,13 @@ func Typed(d schedule.DType, body string) string {
 	if d == schedule.I32 {
 		b.WriteString("#define ACC int\n#define IS_FLOAT 0\n")
 	} else {
-		b.WriteString("#define ACC float\n#define IS_FLOAT 1\n")
+		fmt.Fprintf(&b, "#define ACC float\n#define IS_FLOAT 1\n#define VW %d\n#define LDV ldv_%s\n#define LD8V ld8v_%s\n", 16/d.Size(), d, d)
 	}
 	b.WriteString(body)
 	b.WriteString("#undef T\n#undef LD\n#undef ST\n#undef TYPED\n#undef ACC\n#undef IS_FLOAT\n")
+	if d != schedule.I32 {
+		b.WriteString("#undef VW\n#undef LDV\n#undef LD8V\n")
+	}
 	return b.String()
 }
 

@@ -67,6 +67,19 @@ const (
 	// PerBlock: one 1-D group of the target's GEMM threads per
 	// GEMM_BM x GEMM_BN block of the output (columns, rows).
 	PerBlock
+	// PerRowSlice: 1-D groups of the target's work-group size (WG), a
+	// slice of GEMV_LANES items per output along dimension 0, so WG /
+	// GEMV_LANES outputs per group; dimension 1 one group per index.
+	PerRowSlice
+	// PerItemRows: one work item per GEMV_ITEM_ROWS outputs along
+	// dimension 0, in 1-D groups of the target's CPU group size;
+	// dimension 1 one item per index.
+	PerItemRows
+	// PerItemTile: one work item per GEMM_CPU_TM x GEMM_CPU_TN tile of
+	// the output (columns, rows), the row tiles of one column tile side by
+	// side in groups of the target's CPU group size (so a group's items
+	// share the weight rows they read).
+	PerItemTile
 )
 
 // Instantiation says which instances of a template exist.
@@ -110,8 +123,19 @@ var (
 	// LinearGEMV is linear for a few rows (decode), with every fused
 	// prologue and epilogue: flags say which (LINEAR_*); nw is the norm
 	// weight; N counts outputs (with LINEAR_GLU the weight has 2N rows).
-	LinearGEMV = &Kernel{Name: "linear_gemv", Grid: PerRow, Params: gemvParams}
-	LinearGEMM = &Kernel{Name: "linear_gemm", Grid: PerTile, Params: linearParams}
+	// Shaped for a GPU: a slice of GEMV_LANES items (a subgroup where the
+	// device has them) per output, several outputs per work group.
+	LinearGEMV = &Kernel{Name: "linear_gemv", Grid: PerRowSlice, Params: gemvParams}
+	// LinearGEMVRows is LinearGEMV shaped for a CPU: one work item owns
+	// GEMV_ITEM_ROWS whole outputs and walks K once for all of them with
+	// wide loads, prefetching GEMV_PREFETCH bytes ahead. A schedule
+	// carries it as the CPU alternative of a LinearGEMV launch.
+	LinearGEMVRows = &Kernel{Name: "linear_gemv_rows", Grid: PerItemRows, Params: gemvParams}
+	LinearGEMM     = &Kernel{Name: "linear_gemm", Grid: PerTile, Params: linearParams}
+	// LinearGEMMTiles is the GEMM shaped for a CPU: one work item keeps a
+	// GEMM_CPU_TM x GEMM_CPU_TN output tile in vector registers and walks
+	// K once; a schedule carries it as the CPU alternative of a GEMM.
+	LinearGEMMTiles = &Kernel{Name: "linear_gemm_tiles", Grid: PerItemTile, Params: linearParams}
 	// LinearGEMMBlocked is the GEMM tiled as the tensor-core one is
 	// (GEMM_BM x GEMM_BN blocks, GEMM_BK deep, a GEMM_TM x GEMM_TN
 	// micro-tile per item): its portable twin, which every backend runs.
@@ -163,7 +187,7 @@ var (
 )
 
 // Table lists every kernel template.
-var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMM, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
+var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
 
 // Const is a named value a kernel body compares an argument against.
 type Const struct {
@@ -188,6 +212,13 @@ var (
 	// SwiGLU epilogue over the weight's halves) are GEMV flags only.
 	LinearNorm = Const{Name: "LINEAR_NORM", Value: 4}
 	LinearGLU  = Const{Name: "LINEAR_GLU", Value: 8}
+	// LinearAligned (GEMV only) says that the lowering checked that
+	// every row of x, w and nw starts on a 16-byte boundary (offsets and
+	// K; buffer bases are at least 16-byte aligned: OpenCL's
+	// CL_DEVICE_MEM_BASE_ADDR_ALIGN is 128 bytes or more, CUDA's
+	// allocations 256): the kernels may read them with 16-byte vector
+	// loads (LDV). Without it they read element by element.
+	LinearAligned = Const{Name: "LINEAR_ALIGNED", Value: 16}
 	// The values of GroupedMatmul's bound argument (the IR attribute
 	// causal_bound): none, skip columns past pos[m], or stop the sum there.
 	BoundNone      = Const{Name: "BOUND_NONE", Value: 0}
@@ -203,7 +234,7 @@ var (
 // Consts lists every named constant.
 func Consts() []Const {
 	out := slices.Concat(UnaryOps, BinaryOps)
-	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim)
+	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim)
 }
 
 // Code is the constant standing for IR op (or attribute value) op in table.

@@ -114,6 +114,9 @@ func launch(l schedule.Launch) jen.Code {
 		fields = append(fields, field("ArenaBytes", lit64(l.ArenaBytes)))
 	}
 	fields = append(fields, field("Part", jen.Lit(l.Part)), field("Node", jen.Lit(l.Node)), field("Args", jen.Index().Add(q("Arg")).Values(args...)))
+	if l.CPU != nil {
+		fields = append(fields, field("CPU", jen.Op("&").Add(q("Launch")).Add(launch(*l.CPU))))
+	}
 	return jen.Values(fields...)
 }
 

@@ -42,6 +42,31 @@ var opCases = []opCase{
   %y = linear(%x, %w, %g) {norm=1, eps=1e-06, glu=1} : D[2,29]
   return %y
 }`},
+	// The GEMV's vector paths: K rows of 16-byte multiples (a 2-VW step
+	// with a VW tail where K % 16 = 8), odd N, x computed into the arena;
+	// and the element-by-element fallback for an x view one element in.
+	{name: "linear_gemv_aligned_bias_residual", src: `graph g(%x: D[1,264], %w: D[45,264], %b: D[45], %r: D[1,45]) {
+  %h = add(%x, %x) : D[1,264]
+  %y = linear(%h, %w, %b, %r) {bias=1, residual=1} : D[1,45]
+  return %y
+}`},
+	{name: "linear_gemv_aligned_norm_glu", src: `graph g(%x: D[1,264], %w: D[58,264], %g: D[264]) {
+  %y = linear(%x, %w, %g) {norm=1, eps=1e-06, glu=1} : D[1,29]
+  return %y
+}`},
+	{name: "linear_gemv_aligned_norm_bias_residual", src: `graph g(%x: D[1,136], %w: D[37,136], %b: D[37], %r: D[1,37], %g: D[136]) {
+  %y = linear(%x, %w, %b, %r, %g) {bias=1, residual=1, norm=1, eps=1e-05} : D[1,37]
+  return %y
+}`},
+	{name: "linear_gemv_glu_misaligned_view", src: `graph g(%xx: D[1,137], %w: D[34,136]) {
+  %x = view(%xx) {shape=[1,136], strides=[137,1], offset=1} : D[1,136]
+  %y = linear(%x, %w) {glu=1} : D[1,17]
+  return %y
+}`},
+	{name: "linear_gemv_rows", src: `graph g(%x: D[4,72], %w: D[31,72], %r: D[4,31]) {
+  %y = linear(%x, %w, %r) {residual=1} : D[4,31]
+  return %y
+}`},
 	{name: "linear_gemm_norm_residual", src: `graph g(%x: D[19,37], %w: D[45,37], %r: D[19,45], %g: D[37]) {
   %y = linear(%x, %w, %r, %g) {residual=1, norm=1, eps=1e-05} : D[19,45]
   return %y

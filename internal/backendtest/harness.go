@@ -28,7 +28,7 @@ const RequireEnv = "IRC_REQUIRE_BACKENDS"
 // missing here (err), with the reason, or fails it when RequireEnv names
 // what: CI requires what its machine has, so nothing it should run is
 // skipped unnoticed.
-func Need(t *testing.T, what string, err error) {
+func Need(t testing.TB, what string, err error) {
 	t.Helper()
 	if err == nil {
 		return
@@ -93,15 +93,41 @@ func (s subject) kernels(t *testing.T) {
 // load lowers m's first graph for the backend and loads it (no weights).
 func (s subject) load(t *testing.T, m *ir.Model) (*codegen.Lowered, *executor.Executor) {
 	t.Helper()
+	low := s.lower(t, m)
+	return low, s.loadAs(t, low, schedule.AnyKind)
+}
+
+func (s subject) lower(t *testing.T, m *ir.Model) *codegen.Lowered {
+	t.Helper()
 	low, err := codegen.LowerGraphs(m, s.b.Target, m.Graphs[0].Name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec, err := executor.Load(s.open, low.Schedule, s.program(t, low), 0, nil)
+	return low
+}
+
+// loadAs loads low as for a device of kind k (AnyKind: the device's own).
+func (s subject) loadAs(t *testing.T, low *codegen.Lowered, k schedule.DeviceKind) *executor.Executor {
+	t.Helper()
+	exec, err := executor.LoadWith(s.open, low.Schedule, s.program(t, low), 0, nil, executor.Options{Kind: k})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return low, exec
+	return exec
+}
+
+// kinds are the device kinds to run s as: GPU and CPU where a launch has
+// a CPU alternative (both shapes run on this device, whatever it is),
+// else the device's own.
+func kinds(s *schedule.Schedule) []schedule.DeviceKind {
+	for _, g := range s.Graphs {
+		for _, l := range g.Launches {
+			if l.CPU != nil {
+				return []schedule.DeviceKind{schedule.GPU, schedule.CPU}
+			}
+		}
+	}
+	return []schedule.DeviceKind{schedule.AnyKind}
 }
 
 // program is what the backend's Device builds for low: the emitted
@@ -120,17 +146,29 @@ func (s subject) program(t *testing.T, low *codegen.Lowered) string {
 	return out
 }
 
-// checkOp runs the case on three random draws.
+// checkOp runs the case on three random draws, as each device kind whose
+// launches differ.
 func (s subject) checkOp(t *testing.T, m *ir.Model, c opCase) {
 	t.Helper()
-	low, exec := s.load(t, m)
-	defer exec.Close()
+	low := s.lower(t, m)
 	rt, err := ref.New(m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for seed := range uint64(3) {
-		compareOnce(t, exec, low.Schedule, rt, m, c, rand.New(rand.NewPCG(seed, 7)))
+	run := func(t *testing.T, k schedule.DeviceKind) {
+		exec := s.loadAs(t, low, k)
+		defer exec.Close()
+		for seed := range uint64(3) {
+			compareOnce(t, exec, low.Schedule, rt, m, c, rand.New(rand.NewPCG(seed, 7)))
+		}
+	}
+	ks := kinds(low.Schedule)
+	if len(ks) == 1 {
+		run(t, ks[0])
+		return
+	}
+	for _, k := range ks {
+		t.Run(k.String(), func(t *testing.T) { run(t, k) })
 	}
 }
 

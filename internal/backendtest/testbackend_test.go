@@ -14,13 +14,15 @@ import (
 
 // A backend that exists only here, to show what a new one takes: one
 // registry entry (with a target of its own: narrower work groups, smaller
-// GEMM tiles, GEMV up to 4 rows, wider alignment), one emitter (the OpenCL
+// GEMM tiles, GEMV up to 4 rows with 8 lanes per output on a GPU and 2 rows
+// per item and 4x2 GEMM tiles on a CPU, wider alignment), one emitter (the OpenCL
 // prelude, with its own parameter style), one Device (OpenCL's, wrapped to
 // count launches: the executor needs nothing else), and the harness line.
 var narrow = &backend.Backend{
 	Name: "narrow", Doc: "test only: OpenCL with other sizes",
 	Target: codegen.Target{WorkGroup: 16, Tile: 8, MatmulGroup: 4, MatvecRows: 4, Align: 1024,
-		GEMM: kernels.LinearGEMMBlocked, GemmBM: 32, GemmBN: 16, GemmBK: 8, GemmTM: 4, GemmTN: 2},
+		GEMM: kernels.LinearGEMMBlocked, GemmBM: 32, GemmBN: 16, GemmBK: 8, GemmTM: 4, GemmTN: 2,
+		GemvLanes: 8, CPU: true, CPUGroup: 3, GemvItemRows: 2, GemvPrefetch: 256, CPUTileM: 4, CPUTileN: 2},
 	Emit: func(l *codegen.Lowered) string {
 		return kernels.Source(clgen.Prelude, narrowStyle{}, l.Target.Sizes(), l.Kernels)
 	},

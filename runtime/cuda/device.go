@@ -106,6 +106,8 @@ func open(index int) (*device, error) {
 
 func (d *device) Name() string { return d.name }
 
+func (d *device) Kind() schedule.DeviceKind { return schedule.GPU }
+
 // Build loads the runner's fatbin (its SASS for this GPU, or its PTX
 // compiled by the driver).
 func (d *device) Build(image string) (err error) {

@@ -33,6 +33,9 @@ type Arg struct {
 type Device interface {
 	// Name names the device for reports.
 	Name() string
+	// Kind says whether the device is a GPU or a CPU: the executor makes
+	// the launches shaped for it (schedule.Launch.For).
+	Kind() schedule.DeviceKind
 	// Build compiles (or loads) the kernel program.
 	Build(source string) error
 	// Alloc allocates bytes of device memory; what names it in errors.

@@ -16,7 +16,8 @@ type Executor struct {
 	dev    Device
 	s      *schedule.Schedule
 	bufs   []Buffer
-	graphs [][]Kernel // per graph, per launch
+	kind   schedule.DeviceKind
+	graphs [][]bound // per graph, per launch
 	// argmax holds the greedy-decoding kernel bound to each logits row
 	// asked for so far, by graph.
 	argmax []map[int]Kernel
@@ -27,8 +28,20 @@ type Executor struct {
 	recorded []Recording
 }
 
+// bound is a launch as the device makes it (the variant for its kind)
+// with its kernel.
+type bound struct {
+	k Kernel
+	l *schedule.Launch
+}
+
 // Options are how an executor uses its device.
 type Options struct {
+	// Kind overrides the device's kind when choosing each launch's
+	// variant (schedule.Launch.For): the conformance harness runs the
+	// CPU-shaped kernels and the GPU-shaped ones on one device. AnyKind
+	// asks the device.
+	Kind schedule.DeviceKind
 	// NoRecording launches every step kernel by kernel even on a device
 	// that can record (CUDA graphs), for A/B measurements.
 	NoRecording bool
@@ -47,7 +60,10 @@ func LoadWith(open Opener, s *schedule.Schedule, source string, device int, load
 	if err != nil {
 		return nil, err
 	}
-	e := &Executor{dev: dev, s: s, argmax: make([]map[int]Kernel, len(s.Graphs)), recorded: make([]Recording, len(s.Graphs))}
+	e := &Executor{dev: dev, s: s, kind: opt.Kind, argmax: make([]map[int]Kernel, len(s.Graphs)), recorded: make([]Recording, len(s.Graphs))}
+	if e.kind == schedule.AnyKind {
+		e.kind = dev.Kind()
+	}
 	if r, ok := dev.(Recorder); ok && !opt.NoRecording {
 		e.recorder = r
 	}
@@ -75,13 +91,14 @@ func LoadWith(open Opener, s *schedule.Schedule, source string, device int, load
 		}
 	}
 	for _, g := range s.Graphs {
-		var ks []Kernel
-		for i, l := range g.Launches {
-			k, err := e.kernel(&l, l.Args)
+		var ks []bound
+		for i := range g.Launches {
+			l := g.Launches[i].For(e.kind)
+			k, err := e.kernel(l, l.Args)
 			if err != nil {
 				return nil, fmt.Errorf("graph %s launch %d (%s): %w", g.Name, i, l.Node, err)
 			}
-			ks = append(ks, k)
+			ks = append(ks, bound{k, l})
 		}
 		e.graphs = append(e.graphs, ks)
 	}
@@ -126,6 +143,9 @@ func (e *Executor) kernel(l *schedule.Launch, args []schedule.Arg) (Kernel, erro
 
 // Device names the device the executor runs on.
 func (e *Executor) Device() string { return e.dev.Name() }
+
+// Kind is the device kind whose launch variants the executor makes.
+func (e *Executor) Kind() schedule.DeviceKind { return e.kind }
 
 // Run enqueues one step of a runner graph g (an index into the schedule's
 // graphs) on tokens at cache position pos. It returns before the device
@@ -180,11 +200,9 @@ func (e *Executor) Launch(g int) error {
 
 // launchEach queues graph g's launches one by one.
 func (e *Executor) launchEach(g int) error {
-	graph := &e.s.Graphs[g]
-	for i, k := range e.graphs[g] {
-		l := &graph.Launches[i]
-		if err := e.dev.Launch(k, l); err != nil {
-			return fmt.Errorf("graph %s launch %d (%s): %w", graph.Name, i, l.Node, err)
+	for i, b := range e.graphs[g] {
+		if err := e.dev.Launch(b.k, b.l); err != nil {
+			return fmt.Errorf("graph %s launch %d (%s): %w", e.s.Graphs[g].Name, i, b.l.Node, err)
 		}
 	}
 	return nil
@@ -193,16 +211,20 @@ func (e *Executor) launchEach(g int) error {
 // Profile runs one step like Run but waits for each launch and returns the
 // device time of each.
 func (e *Executor) Profile(g int, tokens []int32, pos int32) ([]time.Duration, error) {
-	graph := &e.s.Graphs[g]
 	if err := e.writeStep(g, tokens, pos); err != nil {
 		return nil, err
 	}
+	return e.Time(g)
+}
+
+// Time launches graph g's table on whatever its inputs hold, waiting for
+// each launch, and returns the device time of each.
+func (e *Executor) Time(g int) ([]time.Duration, error) {
 	times := make([]time.Duration, len(e.graphs[g]))
-	for i, k := range e.graphs[g] {
-		l := &graph.Launches[i]
-		d, err := e.dev.LaunchTimed(k, l)
+	for i, b := range e.graphs[g] {
+		d, err := e.dev.LaunchTimed(b.k, b.l)
 		if err != nil {
-			return nil, fmt.Errorf("graph %s launch %d (%s): %w", graph.Name, i, l.Node, err)
+			return nil, fmt.Errorf("graph %s launch %d (%s): %w", e.s.Graphs[g].Name, i, b.l.Node, err)
 		}
 		times[i] = d
 	}

@@ -26,6 +26,9 @@ type DeviceInfo struct {
 	Platform  string
 	GlobalMem int64 // bytes
 	MaxAlloc  int64 // largest single buffer, bytes
+	// CPU: the device's CL_DEVICE_TYPE includes CL_DEVICE_TYPE_CPU
+	// (PoCL's); it wants the CPU-shaped kernels.
+	CPU bool
 }
 
 func (d DeviceInfo) String() string { return fmt.Sprintf("%s (%s)", d.Name, d.Platform) }
@@ -53,7 +56,8 @@ func Devices() ([]DeviceInfo, error) {
 		pname := platformString(p, C.CL_PLATFORM_NAME)
 		for _, id := range ids {
 			out = append(out, DeviceInfo{id: id, Name: strings.TrimSpace(deviceString(id, C.CL_DEVICE_NAME)), Platform: pname,
-				GlobalMem: int64(deviceUlong(id, C.CL_DEVICE_GLOBAL_MEM_SIZE)), MaxAlloc: int64(deviceUlong(id, C.CL_DEVICE_MAX_MEM_ALLOC_SIZE))})
+				GlobalMem: int64(deviceUlong(id, C.CL_DEVICE_GLOBAL_MEM_SIZE)), MaxAlloc: int64(deviceUlong(id, C.CL_DEVICE_MAX_MEM_ALLOC_SIZE)),
+				CPU: deviceUlong(id, C.CL_DEVICE_TYPE)&C.CL_DEVICE_TYPE_CPU != 0})
 		}
 	}
 	if len(out) == 0 {

@@ -30,6 +30,13 @@ func OpenDevice(index int) (executor.Device, error) {
 
 func (d *device) Name() string { return d.ctx.Device.String() }
 
+func (d *device) Kind() schedule.DeviceKind {
+	if d.ctx.Device.CPU {
+		return schedule.CPU
+	}
+	return schedule.GPU
+}
+
 func (d *device) Build(source string) (err error) {
 	d.prog, err = d.ctx.Build(source, "")
 	return err

@@ -14,6 +14,8 @@ import (
 // Profiler is a Backend that can time every launch of a step on the device.
 type Profiler interface {
 	Profile(g int, tokens []int32, pos int32) ([]time.Duration, error)
+	// Kind is the device kind whose launch variants it makes.
+	Kind() schedule.DeviceKind
 }
 
 // profile prints, for one prefill chunk and a decode step at each of
@@ -53,7 +55,8 @@ func profileStep(p Profiler, s *schedule.Schedule, g int, tokens []int32, pos in
 	}
 	byKernel := map[int]*row{}
 	var total time.Duration
-	for i, l := range graph.Launches {
+	for i := range graph.Launches {
+		l := graph.Launches[i].For(p.Kind())
 		r := byKernel[l.Kernel]
 		if r == nil {
 			r = &row{kernel: s.Kernels[l.Kernel]}

@@ -151,6 +151,35 @@ type Launch struct {
 	// even where an argument views part of one: the launch's activation
 	// traffic, for the roofline (Traffic).
 	ArenaBytes int64
+	// CPU, when set, is the launch a CPU device makes instead: the same
+	// computation from the same buffers by a kernel shaped for a CPU
+	// (one work item owning whole rows rather than a work group sharing
+	// each). The executor picks by the device's kind at load (For); it
+	// is the one way a schedule carries per-device-kind variants.
+	CPU *Launch
+}
+
+// DeviceKind is the kind of device a launch is shaped for.
+type DeviceKind uint8
+
+const (
+	// AnyKind is no kind given: a device's own is asked for.
+	AnyKind DeviceKind = iota
+	// GPU devices run work groups of many items in lock step.
+	GPU
+	// CPU devices run a work group's items as a loop on one core.
+	CPU
+)
+
+func (k DeviceKind) String() string { return [...]string{AnyKind: "any", GPU: "gpu", CPU: "cpu"}[k] }
+
+// For is the launch a device of kind k makes: l's CPU alternative on a
+// CPU where it has one, else l.
+func (l *Launch) For(k DeviceKind) *Launch {
+	if k == CPU && l.CPU != nil {
+		return l.CPU
+	}
+	return l
 }
 
 // Graph is one step function. A runner's graphs are prefill (a chunk of
