@@ -48,8 +48,14 @@ func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 	if err := gl.bindDense(args, operand{"k_cache", kCache}, operand{"v_cache", vCache}, operand{"pos", n.Inputs[5]}, operand{"start", n.Inputs[6]}); err != nil {
 		return err
 	}
-	if err := gl.launchTyped(kernels.AttentionSplit, out, [3]int{int(splits), int(M), int(G * chunks)}, args); err != nil {
+	extent := [3]int{int(splits), int(M), int(G * chunks)}
+	if err := gl.launchTyped(kernels.AttentionSplit, out, extent, args); err != nil {
 		return err
+	}
+	if D%8 == 0 { // the CPU shape walks the head dimension 8 at a time
+		if err := gl.launchCPU(kernels.AttentionSplitRows, out, extent, args); err != nil {
+			return err
+		}
 	}
 	combine := kernels.Args{"part_max": partMax, "part_sum": partSum, "part_out": partOut,
 		"M": intArg(M), "H": intArg(H), "D": intArg(D), "splits": intArg(splits)}

@@ -119,6 +119,8 @@ func (t Target) grid(k *kernels.Kernel, extent [3]int) (global, local [3]int) {
 	case kernels.PerItemTile:
 		tiles := func(n, t int) int { return (n + t - 1) / t }
 		global, local = [3]int{tiles(extent[1], t.CPUTileM), tiles(extent[0], t.CPUTileN)}, [3]int{t.CPUGroup}
+	case kernels.PerItemAlone:
+		global, local = extent, [3]int{1, 1, 1}
 	default: // PerItem
 		global, local = extent, [3]int{t.WorkGroup}
 	}

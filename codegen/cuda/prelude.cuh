@@ -91,6 +91,15 @@ INLINE vf8_t ld8v_bf16(const bf16_t* p, long i) {
 	for (int j = 0; j < 8; j++) r.v[j] = __uint_as_float(((uint)p[i + j]) << 16);
 	return r;
 }
+#define VF8_STORE(x, p) \
+	do { \
+		for (int j_ = 0; j_ < 8; j_++) (p)[j_] = (x).v[j_]; \
+	} while (0)
+INLINE vf8_t ld8v_private(const float* p, int i) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = p[i + j];
+	return r;
+}
 INLINE vf8_t ld8v_f16(const f16_t* p, long i) {
 	vf8_t r;
 	for (int j = 0; j < 8; j++) r.v[j] = __half2float(__ushort_as_half(p[i + j]));

@@ -75,6 +75,9 @@ const (
 	// dimension 0, in 1-D groups of the target's CPU group size;
 	// dimension 1 one item per index.
 	PerItemRows
+	// PerItemAlone: one work item per index of the 3-D extent, each its
+	// own work group (a CPU spreads the groups over its cores).
+	PerItemAlone
 	// PerItemTile: one work item per GEMM_CPU_TM x GEMM_CPU_TN tile of
 	// the output (columns, rows), the row tiles of one column tile side by
 	// side in groups of the target's CPU group size (so a group's items
@@ -164,7 +167,10 @@ var (
 			tensor("pos", "int"), tensor("start", "int"), tensor("inv_freq", "float"),
 			tensor("part_max", "float"), tensor("part_sum", "float"), tensor("part_out", "float")},
 			append(ints("H", "G", "M", "L", "D", "splits", "sq0", "sq1", "sq2", "sk0", "sk1", "sk2", "sv0", "sv1", "sv2"), float("scale"))...)}
-	AttentionCombine = &Kernel{Name: "attention_combine", Grid: PerItem,
+	// AttentionSplitRows is AttentionSplit shaped for a CPU: one work
+	// item per split, the head dimension in vf8 vectors.
+	AttentionSplitRows = &Kernel{Name: "attention_split_rows", Grid: PerItemAlone, Params: AttentionSplit.Params}
+	AttentionCombine   = &Kernel{Name: "attention_combine", Grid: PerItem,
 		Params: append([]Param{tensor("part_max", "float"), tensor("part_sum", "float"), tensor("part_out", "float"), tensor("out", "T")},
 			ints("M", "H", "D", "splits")...)}
 	Unary = &Kernel{Name: "unary", Grid: PerItem,
@@ -187,7 +193,7 @@ var (
 )
 
 // Table lists every kernel template.
-var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
+var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionSplitRows, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
 
 // Const is a named value a kernel body compares an argument against.
 type Const struct {
