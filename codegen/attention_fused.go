@@ -31,7 +31,7 @@ func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 	partOut := gl.scratch("out", schedule.F32, M*H*splits*D)
 	args := kernels.Args{"inv_freq": schedule.T(fb, 0), "part_max": partMax, "part_sum": partSum, "part_out": partOut,
 		"H": intArg(H), "G": intArg(G), "M": intArg(M), "L": intArg(L), "D": intArg(D), "splits": intArg(splits),
-		"scale": floatArg(n.Attrs.Float("scale", 1))}
+		"written": intArg(0), "scale": floatArg(n.Attrs.Float("scale", 1))}
 	for _, o := range []struct {
 		prefix string
 		v      *ir.Value
@@ -48,6 +48,14 @@ func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 	if err := gl.bindDense(args, operand{"k_cache", kCache}, operand{"v_cache", vCache}, operand{"pos", n.Inputs[5]}, operand{"start", n.Inputs[6]}); err != nil {
 		return err
 	}
+	if M > 1 {
+		// A chunk's rows are rotated and written before the launch: its
+		// groups would otherwise each rotate every new key they read.
+		if err := gl.writeRows(n, args, fb); err != nil {
+			return err
+		}
+		args["written"] = intArg(1)
+	}
 	extent := [3]int{int(splits), int(M), int(G * chunks)}
 	if err := gl.launchTyped(kernels.AttentionSplit, out, extent, args); err != nil {
 		return err
@@ -63,4 +71,36 @@ func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 		return err
 	}
 	return gl.launchTyped(kernels.AttentionCombine, out, [3]int{int(M * H * D)}, combine)
+}
+
+// writeRows launches what the attention kernels skip when written = 1:
+// the new k rows rotated (rope into scratch), then both cache writes, with
+// the op's own operands (args holds them, bound by the attention kernel's
+// parameter names).
+func (gl *graphLowering) writeRows(n *ir.Node, args kernels.Args, freqs int) error {
+	out := n.Outputs[0]
+	k, kCache := n.Inputs[1], n.Inputs[3]
+	d, err := dtypeOf(k)
+	if err != nil {
+		return err
+	}
+	G, M, D := k.Type.Shape[0], k.Type.Shape[1], k.Type.Shape[2]
+	L := kCache.Type.Shape[1]
+	rotated := gl.scratch("k_rotated", d, G*M*D)
+	rope := kernels.Args{"x": args["k"], "pos": args["pos"], "inv_freq": schedule.T(freqs, 0), "out": rotated,
+		"H": intArg(G), "Tn": intArg(M), "D": intArg(D), "pairs": intArg(D / 2), "sx0": args["sk0"], "sx1": args["sk1"], "sx2": args["sk2"]}
+	if err := gl.launchTyped(kernels.Rope, out, [3]int{int(G * M * D / 2)}, rope); err != nil {
+		return err
+	}
+	for _, w := range []struct {
+		cache            string
+		x, sx0, sx1, sx2 schedule.Arg
+	}{{"k_cache", rotated, intArg(M * D), intArg(D), intArg(1)}, {"v_cache", args["v"], args["sv0"], args["sv1"], args["sv2"]}} {
+		write := kernels.Args{"cache": args[w.cache], "x": w.x, "pos": args["start"], "G": intArg(G), "L": intArg(L), "D": intArg(D),
+			"count": intArg(M), "sx0": w.sx0, "sx1": w.sx1, "sx2": w.sx2}
+		if err := gl.launchTyped(kernels.CacheWrite, out, [3]int{int(G * M * D)}, write); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -161,12 +161,15 @@ var (
 			ints("G", "L", "D", "count", "sx0", "sx1", "sx2")...)}
 	// AttentionSplit and AttentionCombine are the attention op: per split
 	// of each row's keys the partial softmax (maxima, sums, outputs in f32
-	// scratch), then their merge (attention.c.in).
+	// scratch), then their merge (attention.c.in). written = 1 says the
+	// step's new rows are in the caches already (a prefill chunk's are
+	// written by launches before); 0 that the kernel rotates and writes
+	// them itself (a decode step's one row).
 	AttentionSplit = &Kernel{Name: "attention_split", Grid: PerRow,
 		Params: append([]Param{tensor("q", "T"), tensor("k", "T"), tensor("v", "T"), tensor("k_cache", "T"), tensor("v_cache", "T"),
 			tensor("pos", "int"), tensor("start", "int"), tensor("inv_freq", "float"),
 			tensor("part_max", "float"), tensor("part_sum", "float"), tensor("part_out", "float")},
-			append(ints("H", "G", "M", "L", "D", "splits", "sq0", "sq1", "sq2", "sk0", "sk1", "sk2", "sv0", "sv1", "sv2"), float("scale"))...)}
+			append(ints("H", "G", "M", "L", "D", "splits", "written", "sq0", "sq1", "sq2", "sk0", "sk1", "sk2", "sv0", "sv1", "sv2"), float("scale"))...)}
 	// AttentionSplitRows is AttentionSplit shaped for a CPU: one work
 	// item per split, the head dimension in vf8 vectors.
 	AttentionSplitRows = &Kernel{Name: "attention_split_rows", Grid: PerItemAlone, Params: AttentionSplit.Params}
