@@ -95,6 +95,10 @@ INLINE vf8_t ld8v_bf16(const bf16_t* p, long i) {
 	do { \
 		for (int j_ = 0; j_ < 8; j_++) (p)[j_] = (x).v[j_]; \
 	} while (0)
+INLINE vf8_t vf8_exp(vf8_t a) {
+	for (int j = 0; j < 8; j++) a.v[j] = expf(a.v[j]);
+	return a;
+}
 INLINE vf8_t ld8v_private(const float* p, int i) {
 	vf8_t r;
 	for (int j = 0; j < 8; j++) r.v[j] = p[i + j];

@@ -238,12 +238,14 @@ var (
 	// groups) and the head dimension (larger ones have no kernel).
 	AttentionHeads = Const{Name: "ATT_HEADS", Value: 8}
 	AttentionDim   = Const{Name: "ATT_DIM", Value: 256}
+	// AttentionCPUTile is the keys attention_split_rows scores at a time.
+	AttentionCPUTile = Const{Name: "ATT_CPU_TILE", Value: 16}
 )
 
 // Consts lists every named constant.
 func Consts() []Const {
 	out := slices.Concat(UnaryOps, BinaryOps)
-	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim)
+	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim, AttentionCPUTile)
 }
 
 // Code is the constant standing for IR op (or attribute value) op in table.

@@ -66,6 +66,7 @@ INLINE float8 ld8v_bf16(GLOBAL const bf16_t* p, long i) { return as_float8(conve
 INLINE float8 ld8v_f16(GLOBAL const f16_t* p, long i) { return vload_half8(0, (GLOBAL const half*)(p + i)); }
 INLINE float8 ld8v_private(PRIVATE_PTR(float) p, int i) { return vload8(0, p + i); }
 #define VF8_STORE(v, p) vstore8((v), 0, (p))
+#define vf8_exp(v) exp(v)
 
 /* A hint that p is read soon (the CPU-shaped kernels stream weights). */
 #ifdef __clang__
