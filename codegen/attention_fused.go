@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/irc-compiler/irc/codegen/kernels"
 	"github.com/irc-compiler/irc/ir"
@@ -10,7 +11,9 @@ import (
 
 // lowerAttention launches the attention op as attention_split over
 // ceil(AttentionSplits / M) splits of each row's keys, with the partial
-// maxima, sums and outputs in f32 scratch, then attention_combine.
+// maxima, sums and outputs in f32 scratch, then attention_combine; on a
+// CPU, attention_split_rows over ceil(CPUAttentionSplits / M) splits and
+// the combine of as many.
 func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 	out := n.Outputs[0]
 	q, k, v, kCache, vCache := n.Inputs[0], n.Inputs[1], n.Inputs[2], n.Inputs[3], n.Inputs[4]
@@ -19,7 +22,11 @@ func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 	if D > kernels.AttentionDim.Value {
 		return fmt.Errorf("head dim %d: the attention kernel holds at most %d", D, kernels.AttentionDim.Value)
 	}
-	splits := int64(max(1, (gl.target.AttentionSplits+int(M)-1)/int(M)))
+	splitsFor := func(n int) int64 { return int64(max(1, (n+int(M)-1)/int(M))) }
+	splits, cpuSplits := splitsFor(gl.target.AttentionSplits), splitsFor(gl.target.CPUAttentionSplits)
+	if !gl.target.CPU || D%8 != 0 {
+		cpuSplits = splits // the CPU runs the GPU shape: same partials
+	}
 	chunks := (H/G + kernels.AttentionHeads.Value - 1) / kernels.AttentionHeads.Value
 	freqs := n.Attrs.Floats("inv_freq")
 	f32 := make([]float32, len(freqs))
@@ -27,8 +34,9 @@ func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 		f32[i] = float32(f)
 	}
 	fb := gl.constant("rope.inv_freq", schedule.F32, []int64{int64(len(f32))}, schedule.Encode(schedule.F32, f32))
-	partMax, partSum := gl.scratch("max", schedule.F32, M*H*splits), gl.scratch("sum", schedule.F32, M*H*splits)
-	partOut := gl.scratch("out", schedule.F32, M*H*splits*D)
+	most := max(splits, cpuSplits)
+	partMax, partSum := gl.scratch("max", schedule.F32, M*H*most), gl.scratch("sum", schedule.F32, M*H*most)
+	partOut := gl.scratch("out", schedule.F32, M*H*most*D)
 	args := kernels.Args{"inv_freq": schedule.T(fb, 0), "part_max": partMax, "part_sum": partSum, "part_out": partOut,
 		"H": intArg(H), "G": intArg(G), "M": intArg(M), "L": intArg(L), "D": intArg(D), "splits": intArg(splits),
 		"written": intArg(0), "scale": floatArg(n.Attrs.Float("scale", 1))}
@@ -61,7 +69,9 @@ func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 		return err
 	}
 	if D%8 == 0 { // the CPU shape walks the head dimension 8 at a time
-		if err := gl.launchCPU(kernels.AttentionSplitRows, out, extent, args); err != nil {
+		cpu := maps.Clone(args)
+		cpu["splits"] = intArg(cpuSplits)
+		if err := gl.launchCPU(kernels.AttentionSplitRows, out, [3]int{int(cpuSplits), int(M), int(G * chunks)}, cpu); err != nil {
 			return err
 		}
 	}
@@ -70,7 +80,15 @@ func (gl *graphLowering) lowerAttention(n *ir.Node) error {
 	if err := gl.bindDense(combine, operand{"out", out}); err != nil {
 		return err
 	}
-	return gl.launchTyped(kernels.AttentionCombine, out, [3]int{int(M * H * D)}, combine)
+	if err := gl.launchTyped(kernels.AttentionCombine, out, [3]int{int(M * H * D)}, combine); err != nil {
+		return err
+	}
+	if cpuSplits == splits {
+		return nil
+	}
+	cpu := maps.Clone(combine) // the CPU shape's fewer splits
+	cpu["splits"] = intArg(cpuSplits)
+	return gl.launchCPU(kernels.AttentionCombine, out, [3]int{int(M * H * D)}, cpu)
 }
 
 // writeRows launches what the attention kernels skip when written = 1:

@@ -34,6 +34,9 @@ type Target struct {
 	// in decode attention (flash-decoding's splits); a chunk of M rows
 	// uses ceil(AttentionSplits / M).
 	AttentionSplits int
+	// CPUAttentionSplits is AttentionSplits for a CPU device, whose few
+	// cores want few, long splits (each split rotates its query rows).
+	CPUAttentionSplits int
 	// Align is the byte alignment of every arena slot (vector loads).
 	Align int64
 	// GemvLanes is the items of the GPU-shaped GEMV that share one
@@ -56,7 +59,7 @@ type Target struct {
 // Portable is the target of the shared templates as written: sizes every
 // backend runs, tuned for none.
 var Portable = Target{WorkGroup: 64, Tile: 16, MatmulGroup: 32, MatvecRows: 1, GEMM: kernels.LinearGEMM,
-	GemmBM: 64, GemmBN: 64, GemmBK: 16, GemmTM: 8, GemmTN: 4, AttentionSplits: 16, Align: 256,
+	GemmBM: 64, GemmBN: 64, GemmBK: 16, GemmTM: 8, GemmTN: 4, AttentionSplits: 16, CPUAttentionSplits: 4, Align: 256,
 	GemvLanes: 32, CPU: true, CPUGroup: 8, GemvItemRows: 4, GemvPrefetch: 16384, CPUTileM: 3, CPUTileN: 3}
 
 // Twin is t with every backend-only kernel variant replaced by its
@@ -77,6 +80,8 @@ func (t Target) check() error {
 		return fmt.Errorf("target: work-group size %d is not a power of two", t.WorkGroup)
 	case !pow2(t.GemvLanes) || t.GemvLanes > t.WorkGroup:
 		return fmt.Errorf("target: %d GEMV lanes is not a power of two up to the work-group size %d", t.GemvLanes, t.WorkGroup)
+	case t.AttentionSplits < 1 || (t.CPU && t.CPUAttentionSplits < 1):
+		return fmt.Errorf("target: %d attention splits (%d on a CPU), want at least 1", t.AttentionSplits, t.CPUAttentionSplits)
 	case t.CPU && (t.CPUGroup < 1 || t.GemvItemRows < 2 || t.GemvItemRows%2 != 0 || t.GemvPrefetch < 0 || t.CPUTileM < 1 || t.CPUTileN < 1):
 		return fmt.Errorf("target: CPU group %d, %d GEMV rows per item (want an even number), prefetch %d, GEMM tile %dx%d",
 			t.CPUGroup, t.GemvItemRows, t.GemvPrefetch, t.CPUTileM, t.CPUTileN)
