@@ -223,7 +223,7 @@ func TestPropertyNormLinear(t *testing.T) {
 // down_proj (residual), the head one linear with the final norm.
 func TestMergeAndNormLinearKeepLogits(t *testing.T) {
 	prompt := []int64{1, 17, 42, 5, 9, 33, 8, 64, 3}
-	without := slices.DeleteFunc(defaultPipeline(t), func(p string) bool { return p == "merge_projections" || p == "norm_linear" })
+	without := pipelineWithout(t, "merge_projections", "norm_linear")
 	for _, p := range testmodel.Presets() {
 		for _, prefill := range []int64{0, 4} {
 			t.Run(fmt.Sprintf("%s/prefill=%d", p.Name, prefill), func(t *testing.T) {

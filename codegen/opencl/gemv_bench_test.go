@@ -130,21 +130,7 @@ graph g(%x: bf16[1,1536], %w: bf16[35840,1536]) {
 		b.Fatalf("copy bandwidth %g: %v", bw, err)
 	}
 	floor := time.Duration(float64(N*K*2) / bw * 1e9)
-	best := slices.Repeat([]time.Duration{time.Hour}, len(names))
-	if _, err := exec.Time(0); err != nil { // warm-up
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for range b.N {
-		times, err := exec.Time(0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i, d := range times {
-			best[i] = min(best[i], d)
-		}
-	}
-	b.StopTimer()
+	best := bestTimes(b, exec, len(names))
 	b.ReportMetric(bw/1e9, "copyGB/s")
 	report := fmt.Sprintf("%s: weight %d MB, copy %.1f GB/s, floor %v; best of %d:", exec.Device(), N*K*2/1000000, bw/1e9, floor, b.N)
 	for i, name := range names {
@@ -229,7 +215,21 @@ graph g(%x: bf16[128,1536], %w: bf16[8960,1536]) {
 			b.Fatal(err)
 		}
 	}
-	best := slices.Repeat([]time.Duration{time.Hour}, len(names))
+	best := bestTimes(b, exec, len(names))
+	report := fmt.Sprintf("%s: %dx%dx%d bf16; best of %d:", exec.Device(), M, K, N, b.N)
+	for i, name := range names {
+		gflops := 2 * M * K * N / best[i].Seconds() / 1e9
+		b.ReportMetric(float64(best[i].Microseconds())/1e3, name+"-ms")
+		b.ReportMetric(gflops, name+"-GFLOP/s")
+		report += fmt.Sprintf(" %s %v (%.1f GFLOP/s)", name, best[i], gflops)
+	}
+	b.Log(report)
+}
+
+// bestTimes runs graph 0 once to warm up, then b.N times, and returns each
+// launch's fastest time.
+func bestTimes(b *testing.B, exec *executor.Executor, launches int) []time.Duration {
+	best := slices.Repeat([]time.Duration{time.Hour}, launches)
 	if _, err := exec.Time(0); err != nil { // warm-up
 		b.Fatal(err)
 	}
@@ -244,12 +244,5 @@ graph g(%x: bf16[128,1536], %w: bf16[8960,1536]) {
 		}
 	}
 	b.StopTimer()
-	report := fmt.Sprintf("%s: %dx%dx%d bf16; best of %d:", exec.Device(), M, K, N, b.N)
-	for i, name := range names {
-		gflops := 2 * M * K * N / best[i].Seconds() / 1e9
-		b.ReportMetric(float64(best[i].Microseconds())/1e3, name+"-ms")
-		b.ReportMetric(gflops, name+"-GFLOP/s")
-		report += fmt.Sprintf(" %s %v (%.1f GFLOP/s)", name, best[i], gflops)
-	}
-	b.Log(report)
+	return best
 }

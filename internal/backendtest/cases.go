@@ -7,6 +7,13 @@
 //	func TestConformance(t *testing.T) { backendtest.Run(t, b, open) }
 package backendtest
 
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
 // opCase is one kernel test, in the spirit of ggml's test-backend-ops: a
 // graph (IR text, D standing for the float dtype under test) run on the
 // device and by ref on the same random inputs. ints bounds the values of
@@ -17,7 +24,7 @@ type opCase struct {
 	ints map[string]int64
 }
 
-var opCases = []opCase{
+var opCases = append([]opCase{
 	{name: "rms_norm", src: `graph g(%x: D[5,67], %w: D[67]) {
   %y = rms_norm(%x, %w) {eps=1e-05} : D[5,67]
   return %y
@@ -123,46 +130,6 @@ var opCases = []opCase{
   %y = rope(%xv, %p) {inv_freq=[1,0.1,0.01,0.001,0.0001]} : D[3,5,10]
   return %y
 }`},
-	{name: "attention_prefill_gqa3", ints: map[string]int64{"zero": 1, "p": 23, "s": 23}, src: `state @kc : D[2,23,10]
-state @vc : D[2,23,10]
-graph g(%fk: D[2,23,10], %fv: D[2,23,10], %zero: i32[1], %q: D[6,3,10], %k: D[2,3,10], %v: D[2,3,10], %p: i32[3], %s: i32[1]) {
-  %kf = cache_write(@kc, %fk, %zero) {axis=1} : D[2,23,10]
-  %vf = cache_write(@vc, %fv, %zero) {axis=1} : D[2,23,10]
-  %o = attention(%q, %k, %v, @kc, @vc, %p, %s) {scale=0.3, inv_freq=[1.0,0.158489,0.025119,0.003981,0.000631]} : D[3,6,10]
-  %kw = copy(@kc) : D[2,23,10]
-  %vw = copy(@vc) : D[2,23,10]
-  return %o, %kw, %vw
-}`},
-	{name: "attention_decode_gqa4_d72", ints: map[string]int64{"zero": 1, "p": 37, "s": 37}, src: `state @kc : D[2,37,72]
-state @vc : D[2,37,72]
-graph g(%fk: D[2,37,72], %fv: D[2,37,72], %zero: i32[1], %q: D[8,1,72], %k: D[2,1,72], %v: D[2,1,72], %p: i32[1], %s: i32[1]) {
-  %kf = cache_write(@kc, %fk, %zero) {axis=1} : D[2,37,72]
-  %vf = cache_write(@vc, %fv, %zero) {axis=1} : D[2,37,72]
-  %o = attention(%q, %k, %v, @kc, @vc, %p, %s) {scale=0.3, inv_freq=[1.0,0.774264,0.599484,0.464159,0.359381,0.278256,0.215443,0.16681,0.129155,0.1,0.077426,0.059948,0.046416,0.035938,0.027826,0.021544,0.016681,0.012915,0.01,0.007743,0.005995,0.004642,0.003594,0.002783,0.002154,0.001668,0.001292,0.001,0.000774,0.000599,0.000464,0.000359,0.000278,0.000215,0.000167,0.000129]} : D[1,8,72]
-  %kw = copy(@kc) : D[2,37,72]
-  %vw = copy(@vc) : D[2,37,72]
-  return %o, %kw, %vw
-}`},
-	{name: "attention_gqa2_d64_long_cache", ints: map[string]int64{"zero": 1, "p": 4000, "s": 4000}, src: `state @kc : D[2,4000,64]
-state @vc : D[2,4000,64]
-graph g(%fk: D[2,4000,64], %fv: D[2,4000,64], %zero: i32[1], %q: D[4,1,64], %k: D[2,1,64], %v: D[2,1,64], %p: i32[1], %s: i32[1]) {
-  %kf = cache_write(@kc, %fk, %zero) {axis=1} : D[2,4000,64]
-  %vf = cache_write(@vc, %fv, %zero) {axis=1} : D[2,4000,64]
-  %o = attention(%q, %k, %v, @kc, @vc, %p, %s) {scale=0.3, inv_freq=[1.0,0.749894,0.562341,0.421697,0.316228,0.237137,0.177828,0.133352,0.1,0.074989,0.056234,0.04217,0.031623,0.023714,0.017783,0.013335,0.01,0.007499,0.005623,0.004217,0.003162,0.002371,0.001778,0.001334,0.001,0.00075,0.000562,0.000422,0.000316,0.000237,0.000178,0.000133]} : D[1,4,64]
-  %kw = copy(@kc) : D[2,4000,64]
-  %vw = copy(@vc) : D[2,4000,64]
-  return %o, %kw, %vw
-}`},
-	{name: "attention_9_heads_per_group_d128", ints: map[string]int64{"zero": 1, "p": 50, "s": 50}, src: `state @kc : D[2,50,128]
-state @vc : D[2,50,128]
-graph g(%fk: D[2,50,128], %fv: D[2,50,128], %zero: i32[1], %q: D[18,2,128], %k: D[2,2,128], %v: D[2,2,128], %p: i32[2], %s: i32[1]) {
-  %kf = cache_write(@kc, %fk, %zero) {axis=1} : D[2,50,128]
-  %vf = cache_write(@vc, %fv, %zero) {axis=1} : D[2,50,128]
-  %o = attention(%q, %k, %v, @kc, @vc, %p, %s) {scale=0.3, inv_freq=[1.0,0.865964,0.749894,0.649382,0.562341,0.486968,0.421697,0.365174,0.316228,0.273842,0.237137,0.205353,0.177828,0.153993,0.133352,0.115478,0.1,0.086596,0.074989,0.064938,0.056234,0.048697,0.04217,0.036517,0.031623,0.027384,0.023714,0.020535,0.017783,0.015399,0.013335,0.011548,0.01,0.00866,0.007499,0.006494,0.005623,0.00487,0.004217,0.003652,0.003162,0.002738,0.002371,0.002054,0.001778,0.00154,0.001334,0.001155,0.001,0.000866,0.00075,0.000649,0.000562,0.000487,0.000422,0.000365,0.000316,0.000274,0.000237,0.000205,0.000178,0.000154,0.000133,0.000115]} : D[2,18,128]
-  %kw = copy(@kc) : D[2,50,128]
-  %vw = copy(@vc) : D[2,50,128]
-  return %o, %kw, %vw
-}`},
 	{name: "cache_write", ints: map[string]int64{"pos": 12}, src: `state @c : D[2,16,10]
 graph g(%x: D[4,20], %pos: i32[1]) {
   %xv = view(%x) {shape=[2,4,10], strides=[10,20,1]} : D[2,4,10]
@@ -218,4 +185,36 @@ graph g(%x: D[2,7,10], %pos: i32[1]) {
   %y = add(%a, %b) : i32[9]
   return %y
 }`},
+},
+	// Fused attention, awkward shapes: GQA 3:1, 4:1, 2:1 and 9:1 (two
+	// groups of heads per KV head), head dims 10, 72, 64 and 128, caches
+	// of 23 to 4000 rows, prefill chunks and decode steps.
+	attentionCase("attention_prefill_gqa3", 6, 2, 3, 23, 10),
+	attentionCase("attention_decode_gqa4_d72", 8, 2, 1, 37, 72),
+	attentionCase("attention_gqa2_d64_long_cache", 4, 2, 1, 4000, 64),
+	attentionCase("attention_9_heads_per_group_d128", 18, 2, 2, 50, 128),
+)
+
+// attentionCase is an attention op of H query heads over G KV heads with
+// M new rows and caches of L rows of D: the caches are first filled with
+// random rows, positions and the start are random (so rows past the cache
+// are dropped and queries see caches written in earlier rounds), and the
+// caches are outputs too, so their writes are checked.
+func attentionCase(name string, H, G, M, L, D int) opCase {
+	freqs := make([]string, D/2)
+	for i := range freqs {
+		freqs[i] = strconv.FormatFloat(math.Pow(10000, -2*float64(i)/float64(D)), 'g', 6, 64)
+	}
+	cache := fmt.Sprintf("D[%d,%d,%d]", G, L, D)
+	src := fmt.Sprintf(`state @kc : %[1]s
+state @vc : %[1]s
+graph g(%%fk: %[1]s, %%fv: %[1]s, %%zero: i32[1], %%q: D[%[2]d,%[3]d,%[4]d], %%k: D[%[5]d,%[3]d,%[4]d], %%v: D[%[5]d,%[3]d,%[4]d], %%p: i32[%[3]d], %%s: i32[1]) {
+  %%kf = cache_write(@kc, %%fk, %%zero) {axis=1} : %[1]s
+  %%vf = cache_write(@vc, %%fv, %%zero) {axis=1} : %[1]s
+  %%o = attention(%%q, %%k, %%v, @kc, @vc, %%p, %%s) {scale=0.3, inv_freq=[%[6]s]} : D[%[3]d,%[2]d,%[4]d]
+  %%kw = copy(@kc) : %[1]s
+  %%vw = copy(@vc) : %[1]s
+  return %%o, %%kw, %%vw
+}`, cache, H, M, D, G, strings.Join(freqs, ","))
+	return opCase{name: name, ints: map[string]int64{"zero": 1, "p": int64(L), "s": int64(L)}, src: src}
 }
