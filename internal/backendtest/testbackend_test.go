@@ -22,7 +22,7 @@ var narrow = &backend.Backend{
 	Name: "narrow", Doc: "test only: OpenCL with other sizes",
 	Target: codegen.Target{WorkGroup: 16, Tile: 8, MatmulGroup: 4, MatvecRows: 4, Align: 1024,
 		GEMM: kernels.LinearGEMMBlocked, GemmBM: 32, GemmBN: 16, GemmBK: 8, GemmTM: 4, GemmTN: 2,
-		GemvLanes: 8, CPU: true, CPUGroup: 3, GemvItemRows: 2, GemvPrefetch: 256, CPUTileM: 4, CPUTileN: 2},
+		GemvLanes: 8, CPU: true, CPUGroup: 3, GemvItemRows: 2, GemvPrefetch: 256, CPUTileM: 4, CPUTileN: 2, AttentionSplits: 3, CPUAttentionSplits: 2},
 	Emit: func(l *codegen.Lowered) string {
 		return kernels.Source(clgen.Prelude, narrowStyle{}, l.Target.Sizes(), l.Kernels)
 	},
