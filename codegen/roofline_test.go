@@ -129,4 +129,11 @@ func TestRooflineQwen15B(t *testing.T) {
 	if dec.Points[0].FloorMs != 0 {
 		t.Errorf("a floor without a bandwidth: %+v", dec.Points[0])
 	}
+	// Issue 14's launch budget: at most 175 a decode step, which the fused
+	// layer meets with 6 (q/k/v with its norm, attention's split and
+	// combine, o_proj, gate/up with its norm, down) and 3 around them
+	// (embedding, the head with the final norm, the logits' cast).
+	if want := 28*6 + 3; dec.Launches != want || dec.Launches > 175 {
+		t.Errorf("Qwen2.5-1.5B decode: %d launches, want %d (at most 175)", dec.Launches, want)
+	}
 }

@@ -186,9 +186,10 @@ graph g(%x: D[2,7,10], %pos: i32[1]) {
   return %y
 }`},
 },
-	// Fused attention, awkward shapes: GQA 3:1, 4:1, 2:1 and 9:1 (two
-	// groups of heads per KV head), head dims 10, 72, 64 and 128, caches
-	// of 23 to 4000 rows, prefill chunks and decode steps.
+	// Fused attention, awkward shapes: GQA 1:1, 3:1, 4:1, 2:1 and 9:1
+	// (two groups of heads per KV head), head dims 10, 72, 64 and 128,
+	// caches of 23 to 4000 rows, prefill chunks and decode steps.
+	attentionCase("attention_mha_d64_chunk", 4, 4, 5, 300, 64),
 	attentionCase("attention_prefill_gqa3", 6, 2, 3, 23, 10),
 	attentionCase("attention_decode_gqa4_d72", 8, 2, 1, 37, 72),
 	attentionCase("attention_gqa2_d64_long_cache", 4, 2, 1, 4000, 64),
