@@ -60,7 +60,7 @@ type Target struct {
 // backend runs, tuned for none.
 var Portable = Target{WorkGroup: 64, Tile: 16, MatmulGroup: 32, MatvecRows: 1, GEMM: kernels.LinearGEMM,
 	GemmBM: 64, GemmBN: 64, GemmBK: 16, GemmTM: 8, GemmTN: 4, AttentionSplits: 16, CPUAttentionSplits: 4, Align: 256,
-	GemvLanes: 32, CPU: true, CPUGroup: 8, GemvItemRows: 4, GemvPrefetch: 16384, CPUTileM: 3, CPUTileN: 3}
+	GemvLanes: 32, CPU: true, CPUGroup: 8, GemvItemRows: 8, GemvPrefetch: 16384, CPUTileM: 3, CPUTileN: 3}
 
 // Twin is t with every backend-only kernel variant replaced by its
 // portable twin (same parameters and tiling): what the conformance harness
