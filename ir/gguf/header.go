@@ -123,7 +123,6 @@ type reader struct {
 	heap int64
 }
 
-
 func (r *reader) left() int64 { return r.limit - r.off }
 
 func (r *reader) read(n int64, what string) ([]byte, error) {

@@ -9,7 +9,6 @@ import (
 	"github.com/irc-compiler/irc/ir/budget"
 )
 
-
 // mapFile reads the whole file where syscall.Mmap is not available
 // (Windows, wasm): correct, just not zero-copy.
 func mapFile(f *os.File, size int64) ([]byte, func() error, error) {

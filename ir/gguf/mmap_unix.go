@@ -7,7 +7,6 @@ import (
 	"syscall"
 )
 
-
 // mapFile maps the file read-only. MAP_SHARED keeps the pages backed by the
 // page cache, so several processes loading the same checkpoint share them
 // and nothing is copied until a tensor is decoded.
