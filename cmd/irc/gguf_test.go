@@ -147,7 +147,9 @@ func TestBadGGUF(t *testing.T) {
 		{"key of the wrong type", func(t *testing.T) string { return write(t, setKV("llama.block_count", "two"), "") }, "metadata llama.block_count is a string, want an integer"},
 		{"layers past the tensors", func(t *testing.T) string { return write(t, setKV("llama.block_count", uint32(3)), "") }, "missing tensor blk.2.attn_norm.weight"},
 		{"rope scaling", func(t *testing.T) string {
-			return write(t, func(kvs []gguf.KV) []gguf.KV { return append(kvs, gguf.KV{Key: "llama.rope.scaling.type", Value: "yarn"}) }, "")
+			return write(t, func(kvs []gguf.KV) []gguf.KV {
+				return append(kvs, gguf.KV{Key: "llama.rope.scaling.type", Value: "yarn"})
+			}, "")
 		}, `llama.rope.scaling.type is "yarn": RoPE scaling from GGUF is not supported`},
 		{"missing tensor", func(t *testing.T) string { return write(t, keep, "blk.1.ffn_up.weight") }, "missing tensor blk.1.ffn_up.weight"},
 		{"partial rope", func(t *testing.T) string { return write(t, setKV("llama.rope.dimension_count", uint32(4)), "") }, "only full-width RoPE"},

@@ -9,11 +9,11 @@ import (
 // file.
 type gb struct{ b []byte }
 
-func (g *gb) u32(v uint32) *gb { g.b = binary.LittleEndian.AppendUint32(g.b, v); return g }
-func (g *gb) u64(v uint64) *gb { g.b = binary.LittleEndian.AppendUint64(g.b, v); return g }
-func (g *gb) str(s string) *gb { g.u64(uint64(len(s))); g.b = append(g.b, s...); return g }
-func (g *gb) raw(b ...byte) *gb { g.b = append(g.b, b...); return g }
-func (g *gb) kvStr(k, v string) *gb { return g.str(k).u32(TypeString).str(v) }
+func (g *gb) u32(v uint32) *gb             { g.b = binary.LittleEndian.AppendUint32(g.b, v); return g }
+func (g *gb) u64(v uint64) *gb             { g.b = binary.LittleEndian.AppendUint64(g.b, v); return g }
+func (g *gb) str(s string) *gb             { g.u64(uint64(len(s))); g.b = append(g.b, s...); return g }
+func (g *gb) raw(b ...byte) *gb            { g.b = append(g.b, b...); return g }
+func (g *gb) kvStr(k, v string) *gb        { return g.str(k).u32(TypeString).str(v) }
 func (g *gb) kvU32(k string, v uint32) *gb { return g.str(k).u32(TypeUint32).u32(v) }
 func (g *gb) kvF32(k string, v float32) *gb {
 	return g.str(k).u32(TypeFloat32).u32(math.Float32bits(v))
