@@ -8,10 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"codeberg.org/sbinet/npyio/npy"
+
 	"github.com/irc-compiler/irc/internal/gguf"
+	"github.com/irc-compiler/irc/internal/numcheck"
 	"github.com/irc-compiler/irc/internal/testmodel"
 	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/runner"
 )
 
 // ggufModel converts the checkpoint of tinyModel(preset) to GGUF as
@@ -159,6 +163,57 @@ func TestBadGGUF(t *testing.T) {
 			_, errOut, code := irc(t, "import", c.file(t), "-o", tmp(t, "m.irpb"))
 			if code != 1 || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || strings.Contains(errOut, "goroutine") {
 				t.Fatalf("exit %d, stderr %q, want one line containing %q", code, errOut, c.want)
+			}
+		})
+	}
+}
+
+// GGUF files whose matrices are F32 or F16 (llama.cpp's --outtype) import
+// as f32 and f16 models; their logits stay within rounding of the bf16
+// checkpoint's, with the same greedy ids where the margin is clear.
+func TestGGUFMatrixTypes(t *testing.T) {
+	for _, typ := range []gguf.Type{gguf.F32, gguf.F16} {
+		t.Run(typ.String(), func(t *testing.T) {
+			dir, stIRPB := tinyModel(t, "llama-tiny")
+			root := filepath.Dir(stIRPB)
+			path := filepath.Join(root, "m.gguf")
+			if err := gguf.ConvertHFAs(dir, path, typ); err != nil {
+				t.Fatal(err)
+			}
+			ggIRPB := filepath.Join(root, "gguf.irpb")
+			if _, errOut, code := irc(t, "import", path, "-o", ggIRPB, "--prefill-len", "4"); code != 0 {
+				t.Fatalf("import: %s", errOut)
+			}
+			prompt := "5,17,3,9,2,11"
+			var vals [2][]float32
+			var ids [2][]int64
+			var vocab int
+			for i, m := range []string{stIRPB, ggIRPB} {
+				npyPath := filepath.Join(t.TempDir(), "logits.npy")
+				out, errOut, code := irc(t, "run", m, "--tokens", prompt, "--generate", "4", "--logits-out", npyPath)
+				if code != 0 {
+					t.Fatalf("run %s: %s", m, errOut)
+				}
+				var h npy.Header
+				h, vals[i] = readNpy(t, npyPath)
+				vocab = h.Descr.Shape[1]
+				var err error
+				if ids[i], err = runner.ParseTokens(lastLine(out)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(vals[0]) != len(vals[1]) {
+				t.Fatalf("%d logits, want %d", len(vals[1]), len(vals[0]))
+			}
+			row := func(r int) []float32 { return vals[0][r*vocab : (r+1)*vocab] }
+			for r := range len(vals[0]) / vocab {
+				if e := numcheck.RelL2(vals[1][r*vocab:(r+1)*vocab], row(r)); e > 2e-2 {
+					t.Errorf("row %d: relative L2 %.3g", r, e)
+				}
+			}
+			p := len(strings.Split(prompt, ","))
+			if err := numcheck.GreedyMismatch(ids[1], ids[0], func(i int) []float32 { return row(p - 1 + i) }, 0.05); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

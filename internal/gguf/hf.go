@@ -2,11 +2,13 @@ package gguf
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 
 	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // FileTypeBF16 is general.file_type for a model whose matrices are BF16
@@ -15,7 +17,16 @@ const FileTypeBF16 = 32
 
 // ConvertHF writes the Hugging Face checkpoint in dir (config.json and
 // safetensors) as a GGUF file at out that llama.cpp loads. See FromHF.
-func ConvertHF(dir, out string) error {
+func ConvertHF(dir, out string) error { return ConvertHFAs(dir, out, Keep) }
+
+// Keep, as ConvertHFAs's matrix type, stores matrices in the checkpoint's
+// dtype.
+const Keep Type = math.MaxUint32
+
+// ConvertHFAs is ConvertHF with the matrices stored as matrices (F32, F16,
+// BF16, rounded to nearest even; or Keep), as llama.cpp's converter's
+// --outtype does.
+func ConvertHFAs(dir, out string, matrices Type) error {
 	cfg, err := hf.ReadConfig(dir)
 	if err != nil {
 		return err
@@ -25,7 +36,7 @@ func ConvertHF(dir, out string) error {
 		return err
 	}
 	defer ck.Close()
-	kvs, tensors, err := FromHF(cfg, ck, filepath.Base(filepath.Clean(dir)))
+	kvs, tensors, err := FromHFAs(cfg, ck, filepath.Base(filepath.Clean(dir)), matrices)
 	if err != nil {
 		return err
 	}
@@ -46,6 +57,16 @@ func ConvertHF(dir, out string) error {
 // converter does: its CPU backend adds and multiplies f32 activations by
 // f32 operands.
 func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Tensor, error) {
+	return FromHFAs(cfg, ck, name, Keep)
+}
+
+// FromHFAs is FromHF with the matrices stored as matrices (see
+// ConvertHFAs).
+func FromHFAs(cfg *hf.Config, ck *safetensors.Checkpoint, name string, matrices Type) ([]KV, []Tensor, error) {
+	fileType, ok := map[Type]uint32{Keep: FileTypeBF16, F32: 0, F16: 1, BF16: FileTypeBF16}[matrices]
+	if !ok {
+		return nil, nil, fmt.Errorf("gguf: matrices as %v are not written", matrices)
+	}
 	arch := map[string]string{hf.Llama: "llama", hf.Qwen2: "qwen2", hf.Qwen3: "qwen3"}[cfg.Architecture]
 	switch {
 	case arch == "":
@@ -60,7 +81,7 @@ func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Te
 	kvs := []KV{
 		{"general.architecture", arch},
 		{"general.name", name},
-		{"general.file_type", uint32(FileTypeBF16)},
+		{"general.file_type", fileType},
 		{arch + ".context_length", uint32(cfg.MaxPositionEmbeddings)},
 		{arch + ".embedding_length", uint32(cfg.HiddenSize)},
 		{arch + ".block_count", uint32(cfg.NumLayers)},
@@ -113,7 +134,7 @@ func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Te
 	}
 	var tensors []Tensor
 	for _, n := range ck.Names() { // sorted: deterministic output
-		t, err := tensor(ck, n, names[n])
+		t, err := tensor(ck, n, names[n], matrices)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -142,7 +163,7 @@ func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Te
 
 // tensor is one checkpoint tensor under its GGUF name: matrices as they
 // are, vectors as F32.
-func tensor(ck *safetensors.Checkpoint, hfName, name string) (Tensor, error) {
+func tensor(ck *safetensors.Checkpoint, hfName, name string, matrices Type) (Tensor, error) {
 	data, info, err := ck.Bytes(hfName)
 	if err != nil {
 		return Tensor{}, err
@@ -157,6 +178,14 @@ func tensor(ck *safetensors.Checkpoint, hfName, name string) (Tensor, error) {
 			return Tensor{}, err
 		}
 		return Tensor{Name: name, Type: F32, Dims: dims, Data: f32Bytes(vals)}, nil
+	}
+	if matrices != Keep {
+		vals, _, err := ck.Float32(hfName)
+		if err != nil {
+			return Tensor{}, err
+		}
+		d := map[Type]schedule.DType{F32: schedule.F32, F16: schedule.F16, BF16: schedule.BF16}[matrices]
+		return Tensor{Name: name, Type: matrices, Dims: dims, Data: schedule.Encode(d, vals)}, nil
 	}
 	var typ Type
 	switch info.DType {
