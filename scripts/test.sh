@@ -39,6 +39,7 @@ done <<'LIST'
 ./ir FuzzUnmarshal 100000x
 ./ir/hf FuzzParseConfig 150000x
 ./ir/safetensors FuzzParseHeader 150000x
+./ir/gguf FuzzGGUFParse 100000x
 ./passes FuzzPipeline 50000x
 ./bench FuzzValidate 20000x
 LIST

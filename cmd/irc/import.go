@@ -10,6 +10,7 @@ import (
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/ir/hf"
+	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/runner"
 )
 
@@ -17,13 +18,17 @@ func newImportCmd() *cobra.Command {
 	var out string
 	var opts hf.Options
 	cmd := &cobra.Command{
-		Use:   "import DIR -o MODEL.irpb",
-		Short: "Import a Hugging Face checkpoint folder into the IR",
+		Use:   "import DIR|FILE.gguf -o MODEL.irpb",
+		Short: "Import a Hugging Face checkpoint folder or a GGUF file into the IR",
 		Long: `Import reads DIR/config.json and, when present, DIR/model.safetensors (or the shards named
 by model.safetensors.index.json), and writes the model's prefill and decode graphs as
 primitive ops. Weights stay in the safetensors files; the .irpb refers to them by a path
 relative to itself. A folder with config.json alone is imported too: its weights are
 declared from the config, and the model then runs with --random-weights.
+
+FILE.gguf (llama.cpp's format, version 2 or 3) is imported the same way: general.architecture
+llama, qwen2 or qwen3, hyperparameters from its {arch}.* metadata, tensors F32, F16 or BF16
+(quantized types are refused by name). The weights stay in the GGUF file.
 
 --max-cache-len and --prefill-len take a number of tokens >= 1; 0, their default,
 means the default length (min(max_position_embeddings, 4096) and 128, or the cache
@@ -47,7 +52,15 @@ overwritten.`,
 			}
 			start := time.Now()
 			dir := args[0]
-			m, hasWeights, err := hf.Import(dir, opts)
+			var m *ir.Model
+			hasWeights := true
+			var err error
+			if safetensors.IsGGUF(dir) {
+				m, err = hf.ImportGGUF(dir, opts)
+				dir = filepath.Dir(dir)
+			} else {
+				m, hasWeights, err = hf.Import(dir, opts)
+			}
 			if err != nil {
 				return err
 			}

@@ -27,62 +27,70 @@ func TestOpenCLRunnerMatchesRef(t *testing.T) {
 	for _, preset := range []string{"qwen3-tiny", "llama-mha-odd"} {
 		t.Run(preset, func(t *testing.T) {
 			_, irpb := tinyModel(t, preset)
-			dir := filepath.Join(t.TempDir(), "runner")
-			out, errOut, code := irc(t, "compile", irpb, "--target", "opencl", "-o", dir)
-			if code != 0 || !strings.Contains(out, "launches") {
-				t.Fatalf("compile: %s %s", out, errOut)
-			}
-			bin, err := buildRunner(dir, openCL(t), os.Stderr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			prompt := "5,17,3,9,2,11"
-			gotNpy, wantNpy := filepath.Join(dir, "got.npy"), filepath.Join(dir, "want.npy")
-			cmd := exec.Command(bin, "--tokens", prompt, "--generate", "6", "--logits-out", gotNpy, "--weights", filepath.Dir(irpb))
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("runner: %v\n%s", err, stderr.String())
-			}
-			if !strings.Contains(stderr.String(), "decode") {
-				t.Errorf("runner printed no timings: %s", stderr.String())
-			}
-			bench, err := exec.Command(bin, "--bench", "--repeat", "2", "--positions", "1,7", "--profile", "--weights", filepath.Dir(irpb)).CombinedOutput()
-			if err != nil || !strings.Contains(string(bench), "position 7 (2/2)") || !strings.Contains(string(bench), "time to first token") || !strings.Contains(string(bench), "profile of decode") ||
-				!strings.Contains(string(bench), "linear_gemv_") {
-				t.Errorf("--bench --profile: %v\n%s", err, bench)
-			}
-			want, errOut, code := irc(t, "run", irpb, "--tokens", prompt, "--generate", "6", "--logits-out", wantNpy)
-			if code != 0 {
-				t.Fatal(errOut)
-			}
-			gh, got := readNpy(t, gotNpy)
-			wh, ref := readNpy(t, wantNpy)
-			shape, wshape := gh.Descr.Shape, wh.Descr.Shape
-			if !slices.Equal(shape, wshape) {
-				t.Fatalf("logits %v, ref %v", shape, wshape)
-			}
-			vocab := shape[1]
-			row := func(r int) []float32 { return ref[r*vocab : (r+1)*vocab] }
-			for r := range shape[0] {
-				if e := numcheck.RelL2(got[r*vocab:(r+1)*vocab], row(r)); e > 2e-2 {
-					t.Errorf("row %d: relative L2 %.3g", r, e)
-				}
-			}
-			gotIDs, err := runner.ParseTokens(lastLine(stdout.String()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantIDs, err := runner.ParseTokens(lastLine(want))
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Generated id i comes from logits row P-1+i.
-			p := len(strings.Split(prompt, ","))
-			if err := numcheck.GreedyMismatch(gotIDs, wantIDs, func(i int) []float32 { return row(p - 1 + i) }, 0.05); err != nil {
-				t.Fatal(err)
-			}
+			runnerMatchesRef(t, irpb)
 		})
+	}
+}
+
+// runnerMatchesRef compiles irpb for OpenCL, builds and runs the runner
+// (generation, --bench --profile) and compares its logits and ids with
+// irc run's (ref).
+func runnerMatchesRef(t *testing.T, irpb string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "runner")
+	out, errOut, code := irc(t, "compile", irpb, "--target", "opencl", "-o", dir)
+	if code != 0 || !strings.Contains(out, "launches") {
+		t.Fatalf("compile: %s %s", out, errOut)
+	}
+	bin, err := buildRunner(dir, openCL(t), os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := "5,17,3,9,2,11"
+	gotNpy, wantNpy := filepath.Join(dir, "got.npy"), filepath.Join(dir, "want.npy")
+	cmd := exec.Command(bin, "--tokens", prompt, "--generate", "6", "--logits-out", gotNpy, "--weights", filepath.Dir(irpb))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("runner: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "decode") {
+		t.Errorf("runner printed no timings: %s", stderr.String())
+	}
+	bench, err := exec.Command(bin, "--bench", "--repeat", "2", "--positions", "1,7", "--profile", "--weights", filepath.Dir(irpb)).CombinedOutput()
+	if err != nil || !strings.Contains(string(bench), "position 7 (2/2)") || !strings.Contains(string(bench), "time to first token") || !strings.Contains(string(bench), "profile of decode") ||
+		!strings.Contains(string(bench), "linear_gemv_") {
+		t.Errorf("--bench --profile: %v\n%s", err, bench)
+	}
+	want, errOut, code := irc(t, "run", irpb, "--tokens", prompt, "--generate", "6", "--logits-out", wantNpy)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	gh, got := readNpy(t, gotNpy)
+	wh, ref := readNpy(t, wantNpy)
+	shape, wshape := gh.Descr.Shape, wh.Descr.Shape
+	if !slices.Equal(shape, wshape) {
+		t.Fatalf("logits %v, ref %v", shape, wshape)
+	}
+	vocab := shape[1]
+	row := func(r int) []float32 { return ref[r*vocab : (r+1)*vocab] }
+	for r := range shape[0] {
+		if e := numcheck.RelL2(got[r*vocab:(r+1)*vocab], row(r)); e > 2e-2 {
+			t.Errorf("row %d: relative L2 %.3g", r, e)
+		}
+	}
+	gotIDs, err := runner.ParseTokens(lastLine(stdout.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs, err := runner.ParseTokens(lastLine(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Generated id i comes from logits row P-1+i.
+	p := len(strings.Split(prompt, ","))
+	if err := numcheck.GreedyMismatch(gotIDs, wantIDs, func(i int) []float32 { return row(p - 1 + i) }, 0.05); err != nil {
+		t.Fatal(err)
 	}
 }
 

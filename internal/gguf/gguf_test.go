@@ -249,16 +249,14 @@ func TestConvertQwen2(t *testing.T) {
 }
 
 func TestConvertRefuses(t *testing.T) {
-	for _, name := range []string{"llama-tiny", "qwen3-tiny"} {
-		p, _ := testmodel.Find(name)
-		dir := filepath.Join(t.TempDir(), p.Name)
-		if err := testmodel.Write(dir, p, 1); err != nil {
-			t.Fatal(err)
-		}
-		err := ConvertHF(dir, filepath.Join(t.TempDir(), "m.gguf"))
-		if err == nil || !strings.Contains(err.Error(), "only Qwen2ForCausalLM") {
-			t.Errorf("%s: %v, want a refusal", name, err)
-		}
+	p, _ := testmodel.Find("llama3-scaled")
+	dir := filepath.Join(t.TempDir(), p.Name)
+	if err := testmodel.Write(dir, p, 1); err != nil {
+		t.Fatal(err)
+	}
+	err := ConvertHF(dir, filepath.Join(t.TempDir(), "m.gguf"))
+	if err == nil || !strings.Contains(err.Error(), "rope_scaling is not converted") {
+		t.Errorf("%s: %v, want a refusal", p.Name, err)
 	}
 	cfg := &hf.Config{Architecture: hf.Qwen2, NumHeads: 4, HeadDim: 8, HiddenSize: 40, VocabSize: 10}
 	if _, _, err := FromHF(cfg, nil, "x"); err == nil || !strings.Contains(err.Error(), "heads x head_dim") {
@@ -287,4 +285,20 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Permute is convert_hf_to_gguf.py's reshape/swapaxes: with 2 heads of
+// dimension 4, rows (h, i, j) of (2, 2, 2) go to (h, j, i).
+func TestPermute(t *testing.T) {
+	data := []byte{0, 1, 2, 3, 4, 5, 6, 7}
+	got := Permute(data, 8, 2)
+	want := []byte{0, 2, 1, 3, 4, 6, 5, 7}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Permute = %v, want %v", got, want)
+	}
+	// Two-byte rows move whole.
+	got = Permute([]byte{0, 10, 1, 11, 2, 12, 3, 13}, 4, 1)
+	if want := []byte{0, 10, 2, 12, 1, 11, 3, 13}; !bytes.Equal(got, want) {
+		t.Errorf("Permute of 2-byte rows = %v, want %v", got, want)
+	}
 }

@@ -2,10 +2,13 @@ package gguf
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
+	"strings"
 
 	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // FileTypeBF16 is general.file_type for a model whose matrices are BF16
@@ -14,7 +17,16 @@ const FileTypeBF16 = 32
 
 // ConvertHF writes the Hugging Face checkpoint in dir (config.json and
 // safetensors) as a GGUF file at out that llama.cpp loads. See FromHF.
-func ConvertHF(dir, out string) error {
+func ConvertHF(dir, out string) error { return ConvertHFAs(dir, out, Keep) }
+
+// Keep, as ConvertHFAs's matrix type, stores matrices in the checkpoint's
+// dtype.
+const Keep Type = math.MaxUint32
+
+// ConvertHFAs is ConvertHF with the matrices stored as matrices (F32, F16,
+// BF16, rounded to nearest even; or Keep), as llama.cpp's converter's
+// --outtype does.
+func ConvertHFAs(dir, out string, matrices Type) error {
 	cfg, err := hf.ReadConfig(dir)
 	if err != nil {
 		return err
@@ -24,39 +36,52 @@ func ConvertHF(dir, out string) error {
 		return err
 	}
 	defer ck.Close()
-	kvs, tensors, err := FromHF(cfg, ck, filepath.Base(filepath.Clean(dir)))
+	kvs, tensors, err := FromHFAs(cfg, ck, filepath.Base(filepath.Clean(dir)), matrices)
 	if err != nil {
 		return err
 	}
 	return WriteFile(out, kvs, tensors)
 }
 
-// FromHF maps a Qwen2 checkpoint to llama.cpp's qwen2 architecture: its
+// FromHF maps a Llama, Qwen2 or Qwen3 checkpoint to llama.cpp's llama,
+// qwen2 or qwen3 architecture: its
 // hyperparameters as llama.cpp's keys, its tensors under llama.cpp's names,
 // and a synthetic vocabulary of the checkpoint's size (the checkpoint has
 // no tokenizer; a benchmark feeds token ids). Matrices keep their dtype
-// and bytes (an HF [out, in] matrix is ggml's {in, out}); Qwen2's q and k
-// need no permutation (llama.cpp's qwen2 applies NeoX-style RoPE, as the
-// HF code does, where its llama architecture expects q/k rows interleaved).
+// and bytes (an HF [out, in] matrix is ggml's {in, out}); Qwen's q and k
+// need no permutation (llama.cpp's qwen2 and qwen3 apply NeoX-style RoPE,
+// as the HF code does), Llama's q and k rows (weights and biases) are
+// permuted as llama.cpp's converter does (Permute), since its llama
+// architecture expects the rotated pairs interleaved.
 // Vectors (norm weights, biases) are stored as F32, as llama.cpp's own
 // converter does: its CPU backend adds and multiplies f32 activations by
 // f32 operands.
 func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Tensor, error) {
+	return FromHFAs(cfg, ck, name, Keep)
+}
+
+// FromHFAs is FromHF with the matrices stored as matrices (see
+// ConvertHFAs).
+func FromHFAs(cfg *hf.Config, ck *safetensors.Checkpoint, name string, matrices Type) ([]KV, []Tensor, error) {
+	fileType, ok := map[Type]uint32{Keep: FileTypeBF16, F32: 0, F16: 1, BF16: FileTypeBF16}[matrices]
+	if !ok {
+		return nil, nil, fmt.Errorf("gguf: matrices as %v are not written", matrices)
+	}
+	arch := map[string]string{hf.Llama: "llama", hf.Qwen2: "qwen2", hf.Qwen3: "qwen3"}[cfg.Architecture]
 	switch {
-	case cfg.Architecture != hf.Qwen2:
-		return nil, nil, fmt.Errorf("gguf: %s: only Qwen2ForCausalLM converts (Llama's q/k rows would need permuting, Qwen3's q/k norms mapping)", cfg.Architecture)
+	case arch == "":
+		return nil, nil, fmt.Errorf("gguf: %s does not convert", cfg.Architecture)
 	case cfg.RopeScaling != nil:
 		return nil, nil, fmt.Errorf("gguf: rope_scaling is not converted")
-	case cfg.NumHeads*cfg.HeadDim != cfg.HiddenSize:
+	case arch == "qwen2" && cfg.NumHeads*cfg.HeadDim != cfg.HiddenSize:
 		return nil, nil, fmt.Errorf("gguf: llama.cpp's qwen2 needs heads x head_dim = hidden (%d x %d != %d)", cfg.NumHeads, cfg.HeadDim, cfg.HiddenSize)
 	case cfg.VocabSize < 3:
 		return nil, nil, fmt.Errorf("gguf: vocab_size %d: the synthetic vocabulary needs at least 3 ids (<unk>, <s>, </s>)", cfg.VocabSize)
 	}
-	const arch = "qwen2"
 	kvs := []KV{
 		{"general.architecture", arch},
 		{"general.name", name},
-		{"general.file_type", uint32(FileTypeBF16)},
+		{"general.file_type", fileType},
 		{arch + ".context_length", uint32(cfg.MaxPositionEmbeddings)},
 		{arch + ".embedding_length", uint32(cfg.HiddenSize)},
 		{arch + ".block_count", uint32(cfg.NumLayers)},
@@ -64,6 +89,8 @@ func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Te
 		{arch + ".attention.head_count", uint32(cfg.NumHeads)},
 		{arch + ".attention.head_count_kv", uint32(cfg.NumKVHeads)},
 		{arch + ".rope.dimension_count", uint32(cfg.HeadDim)},
+		{arch + ".attention.key_length", uint32(cfg.HeadDim)},
+		{arch + ".attention.value_length", uint32(cfg.HeadDim)},
 		{arch + ".rope.freq_base", float32(cfg.RopeTheta)},
 		{arch + ".attention.layer_norm_rms_epsilon", float32(cfg.RMSNormEps)},
 	}
@@ -87,6 +114,9 @@ func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Te
 			"self_attn.k_proj.bias":           "attn_k.bias",
 			"self_attn.v_proj.bias":           "attn_v.bias",
 			"self_attn.o_proj.weight":         "attn_output.weight",
+			"self_attn.o_proj.bias":           "attn_output.bias",
+			"self_attn.q_norm.weight":         "attn_q_norm.weight",
+			"self_attn.k_norm.weight":         "attn_k_norm.weight",
 			"post_attention_layernorm.weight": "ffn_norm.weight",
 			"mlp.gate_proj.weight":            "ffn_gate.weight",
 			"mlp.up_proj.weight":              "ffn_up.weight",
@@ -99,19 +129,32 @@ func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Te
 	for _, n := range ck.Names() {
 		have[n] = true
 		if _, ok := names[n]; !ok {
-			return nil, nil, fmt.Errorf("gguf: tensor %s has no llama.cpp qwen2 name", n)
+			return nil, nil, fmt.Errorf("gguf: tensor %s has no llama.cpp %s name", n, arch)
 		}
 	}
 	var tensors []Tensor
 	for _, n := range ck.Names() { // sorted: deterministic output
-		t, err := tensor(ck, n, names[n])
+		t, err := tensor(ck, n, names[n], matrices)
 		if err != nil {
 			return nil, nil, err
+		}
+		if arch == "llama" {
+			heads := int64(0)
+			switch {
+			case strings.HasSuffix(n, "q_proj.weight"), strings.HasSuffix(n, "q_proj.bias"):
+				heads = cfg.NumHeads
+			case strings.HasSuffix(n, "k_proj.weight"), strings.HasSuffix(n, "k_proj.bias"):
+				heads = cfg.NumKVHeads
+			}
+			if heads > 0 {
+				t.Data = Permute(t.Data, t.Dims[len(t.Dims)-1], heads)
+			}
 		}
 		tensors = append(tensors, t)
 	}
 	for n := range names {
-		if !have[n] {
+		optional := strings.Contains(n, "bias") || strings.Contains(n, "_norm.weight") && strings.Contains(n, "self_attn")
+		if !have[n] && !optional {
 			return nil, nil, fmt.Errorf("gguf: the checkpoint has no tensor %s", n)
 		}
 	}
@@ -120,7 +163,7 @@ func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Te
 
 // tensor is one checkpoint tensor under its GGUF name: matrices as they
 // are, vectors as F32.
-func tensor(ck *safetensors.Checkpoint, hfName, name string) (Tensor, error) {
+func tensor(ck *safetensors.Checkpoint, hfName, name string, matrices Type) (Tensor, error) {
 	data, info, err := ck.Bytes(hfName)
 	if err != nil {
 		return Tensor{}, err
@@ -135,6 +178,14 @@ func tensor(ck *safetensors.Checkpoint, hfName, name string) (Tensor, error) {
 			return Tensor{}, err
 		}
 		return Tensor{Name: name, Type: F32, Dims: dims, Data: f32Bytes(vals)}, nil
+	}
+	if matrices != Keep {
+		vals, _, err := ck.Float32(hfName)
+		if err != nil {
+			return Tensor{}, err
+		}
+		d := map[Type]schedule.DType{F32: schedule.F32, F16: schedule.F16, BF16: schedule.BF16}[matrices]
+		return Tensor{Name: name, Type: matrices, Dims: dims, Data: schedule.Encode(d, vals)}, nil
 	}
 	var typ Type
 	switch info.DType {
@@ -203,4 +254,28 @@ func vocabulary(n int, bos int64, eos []int64) []KV {
 		kvs = append(kvs, KV{"tokenizer.ggml.eos_token_id", uint32(eos[0])})
 	}
 	return kvs
+}
+
+// Permute reorders the rows of data (rows rows of equal size) as llama.cpp's
+// converter does for a llama model's q_proj and k_proj (LlamaModel.permute
+// in convert_hf_to_gguf.py):
+//
+//	w.reshape(n_head, 2, rows/n_head/2, ...).swapaxes(1, 2).reshape(w.shape)
+//
+// written here as the index arithmetic of that reshape: source row
+// (h, i, j) of shape (n_head, 2, D/2) goes to (h, j, i) of (n_head, D/2, 2).
+func Permute(data []byte, rows, heads int64) []byte {
+	out := make([]byte, len(data))
+	rowBytes := int64(len(data)) / rows
+	half := rows / heads / 2
+	for h := range heads {
+		for i := range int64(2) {
+			for j := range half {
+				src := (h*2+i)*half + j
+				dst := (h*half+j)*2 + i
+				copy(out[dst*rowBytes:(dst+1)*rowBytes], data[src*rowBytes:(src+1)*rowBytes])
+			}
+		}
+	}
+	return out
 }

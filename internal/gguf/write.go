@@ -1,6 +1,6 @@
 // Package gguf writes GGUF files (version 3), the container llama.cpp loads,
 // so that an independent implementation can run the very weights irc runs.
-// Only what the peer benchmark needs is here: metadata of the scalar, string
+// Only what the peer benchmark and the GGUF import tests need is here: metadata of the scalar, string
 // and array types, and tensors stored as given (F32, F16, BF16).
 //
 // Layout (little-endian): "GGUF", version, tensor count, metadata count;

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/irc-compiler/irc/ir/gguf"
 )
 
 // Folder reads tensors from safetensors files named relative to a folder,
@@ -16,19 +18,29 @@ import (
 type Folder struct {
 	root  *root
 	mu    sync.Mutex
-	files map[string]*File // by the path opened
+	files map[string]*File      // by the path opened
+	ggufs map[string]*gguf.File // GGUF files (IsGGUF), by the path opened
 }
 
 // OpenFolder prepares to read files relative to dir; nothing opens yet.
 func OpenFolder(dir string, opt FolderOptions) *Folder {
-	return &Folder{root: newRoot(dir, opt), files: map[string]*File{}}
+	return &Folder{root: newRoot(dir, opt), files: map[string]*File{}, ggufs: map[string]*gguf.File{}}
 }
 
 // Tensor returns the bytes and description of tensor name in file (a
 // slash-separated path relative to the folder) after checking it against
 // the declared dtype and shape (TensorInfo.Check). The bytes are a view
-// into the mapped file, valid until Close.
+// into the mapped file, valid until Close. A GGUF file (IsGGUF) is read
+// through GGUFTensor: the same checks, plus the layout changes a GGUF
+// file's tensors need (which may copy).
 func (f *Folder) Tensor(file, name string, dtype DType, shape []int64) ([]byte, TensorInfo, error) {
+	if IsGGUF(file) {
+		g, err := f.openGGUF(file)
+		if err != nil {
+			return nil, TensorInfo{}, err
+		}
+		return GGUFTensor(g, name, dtype, shape)
+	}
 	st, err := f.open(file)
 	if err != nil {
 		return nil, TensorInfo{}, err
@@ -65,6 +77,24 @@ func (f *Folder) open(file string) (*File, error) {
 	return st, nil
 }
 
+func (f *Folder) openGGUF(file string) (*gguf.File, error) {
+	shown, path, err := f.root.resolve("weight file", file)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if g := f.ggufs[path]; g != nil {
+		return g, nil
+	}
+	g, err := openGGUF(path, shown)
+	if err != nil {
+		return nil, err
+	}
+	f.ggufs[path] = g
+	return g, nil
+}
+
 // Close unmaps every opened file.
 func (f *Folder) Close() error {
 	f.mu.Lock()
@@ -75,7 +105,13 @@ func (f *Folder) Close() error {
 			first = err
 		}
 	}
+	for _, g := range f.ggufs {
+		if err := g.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
 	f.files = map[string]*File{}
+	f.ggufs = map[string]*gguf.File{}
 	return first
 }
 

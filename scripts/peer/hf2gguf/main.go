@@ -1,4 +1,4 @@
-// Command hf2gguf converts a Qwen2 Hugging Face checkpoint (config.json +
+// Command hf2gguf converts a Llama, Qwen2 or Qwen3 Hugging Face checkpoint (config.json +
 // safetensors) to a GGUF file llama.cpp loads, for the CPU peer benchmark
 // (scripts/bench-peer.sh):
 //

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"codeberg.org/sbinet/npyio/npy"
+
+	"github.com/irc-compiler/irc/internal/gguf"
+	"github.com/irc-compiler/irc/internal/numcheck"
+	"github.com/irc-compiler/irc/internal/testmodel"
+	"github.com/irc-compiler/irc/ir/hf"
+	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/runner"
+)
+
+// ggufModel converts the checkpoint of tinyModel(preset) to GGUF as
+// llama.cpp's converter would (matrices in their dtype, vectors F32,
+// llama's q/k rows permuted), beside the safetensors import, and imports
+// it. It returns both model files.
+func ggufModel(t *testing.T, preset string) (stIRPB, ggufPath, ggIRPB string) {
+	t.Helper()
+	dir, stIRPB := tinyModel(t, preset)
+	root := filepath.Dir(stIRPB)
+	ggufPath = filepath.Join(root, preset+".gguf")
+	if err := gguf.ConvertHF(dir, ggufPath); err != nil {
+		t.Fatal(err)
+	}
+	ggIRPB = filepath.Join(root, "gguf.irpb")
+	if _, errOut, code := irc(t, "import", ggufPath, "-o", ggIRPB, "--prefill-len", "4"); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	return stIRPB, ggufPath, ggIRPB
+}
+
+// Every tiny preset GGUF import supports (all but llama3 RoPE scaling,
+// which llama.cpp stores as a rope_freqs tensor) gives exactly the
+// safetensors import's logits in ref: the same graphs, the same bytes
+// (bf16 matrices as stored, F32 vectors narrowed exactly, llama's q/k
+// permutation undone).
+func TestGGUFImportMatchesSafetensors(t *testing.T) {
+	for _, p := range testmodel.Presets() {
+		if p.RopeScaling != nil {
+			continue
+		}
+		t.Run(p.Name, func(t *testing.T) {
+			stIRPB, _, ggIRPB := ggufModel(t, p.Name)
+			prompt := "5,17,3,9,2,11"
+			var logits [2][]byte
+			var ids [2]string
+			for i, m := range []string{stIRPB, ggIRPB} {
+				npy := filepath.Join(t.TempDir(), "logits.npy")
+				out, errOut, code := irc(t, "run", m, "--tokens", prompt, "--generate", "4", "--logits-out", npy)
+				if code != 0 {
+					t.Fatalf("run %s: %s", m, errOut)
+				}
+				ids[i] = lastLine(out)
+				logits[i], _ = os.ReadFile(npy)
+			}
+			if ids[0] != ids[1] || len(logits[0]) == 0 || !bytes.Equal(logits[0], logits[1]) {
+				t.Errorf("GGUF import: ids %s, logits differ: %v; safetensors import: ids %s", ids[1], !bytes.Equal(logits[0], logits[1]), ids[0])
+			}
+		})
+	}
+}
+
+// The generated OpenCL runner reads the GGUF file too (packed q/k/v parts
+// from it, llama's permuted q/k rows and biases undone) and agrees with ref.
+func TestOpenCLRunnerGGUF(t *testing.T) {
+	_, _, ggIRPB := ggufModel(t, "llama-mha-odd")
+	runnerMatchesRef(t, ggIRPB)
+}
+
+// Every malformed or unsupported GGUF file gives one line, exit 1.
+func TestBadGGUF(t *testing.T) {
+	dir, _ := tinyModel(t, "llama-tiny")
+	good := filepath.Join(t.TempDir(), "good.gguf")
+	if err := gguf.ConvertHF(dir, good); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(good)
+	// write writes the model with its metadata edited.
+	write := func(t *testing.T, edit func([]gguf.KV) []gguf.KV, drop string) string {
+		cfg, err := hf.ReadConfig(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck, err := safetensors.OpenDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ck.Close()
+		kvs, tensors, err := gguf.FromHF(cfg, ck, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []gguf.Tensor
+		for _, x := range tensors {
+			if x.Name != drop {
+				kept = append(kept, x)
+			}
+		}
+		p := filepath.Join(t.TempDir(), "m.gguf")
+		if err := gguf.WriteFile(p, edit(kvs), kept); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	setKV := func(key string, v any) func([]gguf.KV) []gguf.KV {
+		return func(kvs []gguf.KV) []gguf.KV {
+			var out []gguf.KV
+			for _, kv := range kvs {
+				if kv.Key == key {
+					if v == nil {
+						continue
+					}
+					kv.Value = v
+				}
+				out = append(out, kv)
+			}
+			return out
+		}
+	}
+	keep := func(kvs []gguf.KV) []gguf.KV { return kvs }
+	raw := func(t *testing.T, b []byte) string {
+		p := filepath.Join(t.TempDir(), "m.gguf")
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	// The type field of attn_q's info: name, n_dims u32, two u64 dims.
+	name := "blk.0.attn_q.weight"
+	typeAt := bytes.Index(data, []byte(name)) + len(name) + 4 + 16
+	cases := []struct {
+		name string
+		file func(t *testing.T) string
+		want string
+	}{
+		{"truncated", func(t *testing.T) string { return raw(t, data[:len(data)/2]) }, "run past the data section's"},
+		{"quantized", func(t *testing.T) string {
+			b := bytes.Clone(data)
+			binary.LittleEndian.PutUint32(b[typeAt:], 2)
+			return raw(t, b)
+		}, "tensor blk.0.attn_q.weight: type Q4_0 is not supported (F32, F16, BF16)"},
+		{"unknown arch", func(t *testing.T) string { return write(t, setKV("general.architecture", "mamba"), "") }, `general.architecture is "mamba" (supported: llama, qwen2, qwen3)`},
+		{"arch key missing", func(t *testing.T) string { return write(t, setKV("general.architecture", nil), "") }, "metadata general.architecture is missing"},
+		{"wrong arch keys", func(t *testing.T) string { return write(t, setKV("llama.block_count", nil), "") }, "metadata llama.block_count is missing"},
+		{"key of the wrong type", func(t *testing.T) string { return write(t, setKV("llama.block_count", "two"), "") }, "metadata llama.block_count is a string, want an integer"},
+		{"layers past the tensors", func(t *testing.T) string { return write(t, setKV("llama.block_count", uint32(3)), "") }, "missing tensor blk.2.attn_norm.weight"},
+		{"rope scaling", func(t *testing.T) string {
+			return write(t, func(kvs []gguf.KV) []gguf.KV {
+				return append(kvs, gguf.KV{Key: "llama.rope.scaling.type", Value: "yarn"})
+			}, "")
+		}, `llama.rope.scaling.type is "yarn": RoPE scaling from GGUF is not supported`},
+		{"missing tensor", func(t *testing.T) string { return write(t, keep, "blk.1.ffn_up.weight") }, "missing tensor blk.1.ffn_up.weight"},
+		{"partial rope", func(t *testing.T) string { return write(t, setKV("llama.rope.dimension_count", uint32(4)), "") }, "only full-width RoPE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, errOut, code := irc(t, "import", c.file(t), "-o", tmp(t, "m.irpb"))
+			if code != 1 || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || strings.Contains(errOut, "goroutine") {
+				t.Fatalf("exit %d, stderr %q, want one line containing %q", code, errOut, c.want)
+			}
+		})
+	}
+}
+
+// GGUF files whose matrices are F32 or F16 (llama.cpp's --outtype) import
+// as f32 and f16 models; their logits stay within rounding of the bf16
+// checkpoint's, with the same greedy ids where the margin is clear.
+func TestGGUFMatrixTypes(t *testing.T) {
+	for _, typ := range []gguf.Type{gguf.F32, gguf.F16} {
+		t.Run(typ.String(), func(t *testing.T) {
+			dir, stIRPB := tinyModel(t, "llama-tiny")
+			root := filepath.Dir(stIRPB)
+			path := filepath.Join(root, "m.gguf")
+			if err := gguf.ConvertHFAs(dir, path, typ); err != nil {
+				t.Fatal(err)
+			}
+			ggIRPB := filepath.Join(root, "gguf.irpb")
+			if _, errOut, code := irc(t, "import", path, "-o", ggIRPB, "--prefill-len", "4"); code != 0 {
+				t.Fatalf("import: %s", errOut)
+			}
+			prompt := "5,17,3,9,2,11"
+			var vals [2][]float32
+			var ids [2][]int64
+			var vocab int
+			for i, m := range []string{stIRPB, ggIRPB} {
+				npyPath := filepath.Join(t.TempDir(), "logits.npy")
+				out, errOut, code := irc(t, "run", m, "--tokens", prompt, "--generate", "4", "--logits-out", npyPath)
+				if code != 0 {
+					t.Fatalf("run %s: %s", m, errOut)
+				}
+				var h npy.Header
+				h, vals[i] = readNpy(t, npyPath)
+				vocab = h.Descr.Shape[1]
+				var err error
+				if ids[i], err = runner.ParseTokens(lastLine(out)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(vals[0]) != len(vals[1]) {
+				t.Fatalf("%d logits, want %d", len(vals[1]), len(vals[0]))
+			}
+			row := func(r int) []float32 { return vals[0][r*vocab : (r+1)*vocab] }
+			for r := range len(vals[0]) / vocab {
+				if e := numcheck.RelL2(vals[1][r*vocab:(r+1)*vocab], row(r)); e > 2e-2 {
+					t.Errorf("row %d: relative L2 %.3g", r, e)
+				}
+			}
+			p := len(strings.Split(prompt, ","))
+			if err := numcheck.GreedyMismatch(ids[1], ids[0], func(i int) []float32 { return row(p - 1 + i) }, 0.05); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
