@@ -184,7 +184,8 @@ func TestConvertQwen2(t *testing.T) {
 		"qwen2.rope.freq_base":                   float32(p.RopeTheta),
 		"qwen2.attention.layer_norm_rms_epsilon": float32(p.Eps),
 		"qwen2.rope.dimension_count":             uint32(p.Hidden / p.Heads),
-		"tokenizer.ggml.model":                   "llama",
+		"tokenizer.ggml.model":                   "gpt2", // 151 ids: no room for the byte tokens
+		"tokenizer.ggml.pre":                     "default",
 		"tokenizer.ggml.bos_token_id":            uint32(1),
 		"tokenizer.ggml.eos_token_id":            uint32(2),
 	} {
@@ -204,6 +205,9 @@ func TestConvertQwen2(t *testing.T) {
 		if a, _ := g.kv[k].([]any); len(a) != p.Vocab {
 			t.Errorf("%s has %d entries, want %d", k, len(a), p.Vocab)
 		}
+	}
+	if m, ok := g.kv["tokenizer.ggml.merges"].([]any); !ok || len(m) != 0 {
+		t.Errorf("tokenizer.ggml.merges = %v, want an empty array (llama.cpp's BPE needs the key)", g.kv["tokenizer.ggml.merges"])
 	}
 
 	ck, err := safetensors.OpenDir(dir)
@@ -300,5 +304,29 @@ func TestPermute(t *testing.T) {
 	got = Permute([]byte{0, 10, 1, 11, 2, 12, 3, 13}, 4, 1)
 	if want := []byte{0, 10, 2, 12, 1, 11, 3, 13}; !bytes.Equal(got, want) {
 		t.Errorf("Permute of 2-byte rows = %v, want %v", got, want)
+	}
+}
+
+// A vocabulary with room for the 256 byte tokens is SentencePiece's, one
+// without is BPE's: llama.cpp's SPM tokenizer throws out of llama_tokenize
+// for a character with no byte token.
+func TestVocabularyModel(t *testing.T) {
+	for _, c := range []struct {
+		n     int
+		model string
+		tok3  string
+	}{{259, "llama", "<0x00>"}, {300, "llama", "<0x00>"}, {258, "gpt2", "\u2581t3"}, {3, "gpt2", ""}} {
+		kv := map[string]any{}
+		for _, x := range vocabulary(c.n, 1, []int64{2}) {
+			kv[x.Key] = x.Value
+		}
+		toks := kv["tokenizer.ggml.tokens"].([]string)
+		_, merges := kv["tokenizer.ggml.merges"]
+		if kv["tokenizer.ggml.model"] != c.model || len(toks) != c.n || merges != (c.model == "gpt2") {
+			t.Errorf("vocabulary(%d): model %v, %d tokens, merges %v; want %s, %d, %v", c.n, kv["tokenizer.ggml.model"], len(toks), merges, c.model, c.n, c.model == "gpt2")
+		}
+		if c.n > 3 && toks[3] != c.tok3 {
+			t.Errorf("vocabulary(%d): token 3 is %q, want %q", c.n, toks[3], c.tok3)
+		}
 	}
 }

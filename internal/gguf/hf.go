@@ -217,11 +217,18 @@ const (
 	tokByte    = 6
 )
 
-// vocabulary is a SentencePiece-style ("llama") vocabulary of n tokens that
-// llama.cpp accepts: <unk>, <s>, </s>, the 256 byte tokens <0x00>..<0xFF>
-// where they fit (so "\n" has its token; without them llama.cpp warns),
-// then "▁t<id>" pieces. BOS and EOS are the config's ids; BOS is not added
-// to tokenized text.
+// vocabulary is a vocabulary of n tokens that llama.cpp accepts: <unk>,
+// <s>, </s>, the 256 byte tokens <0x00>..<0xFF> where they fit, then
+// "▁t<id>" pieces. BOS and EOS are the config's ids; BOS is not added to
+// tokenized text.
+//
+// With the byte tokens it is a SentencePiece-style ("llama") vocabulary.
+// Without them (n < 259, the tiny presets) it is a byte-level BPE ("gpt2")
+// one with no merges: llama.cpp's SPM tokenizer falls back to byte tokens
+// for any character not in the vocabulary and, finding none, throws
+// std::out_of_range (_Map_base::at) out of llama_tokenize, which aborts a
+// process such as node-llama-cpp's (it tokenizes text while loading a
+// model); its BPE tokenizer skips such bytes.
 func vocabulary(n int, bos int64, eos []int64) []KV {
 	tokens := make([]string, n)
 	scores := make([]float32, n)
@@ -246,6 +253,10 @@ func vocabulary(n int, bos int64, eos []int64) []KV {
 		{"tokenizer.ggml.token_type", types},
 		{"tokenizer.ggml.unknown_token_id", uint32(0)},
 		{"tokenizer.ggml.add_bos_token", false},
+	}
+	if next == 3 { // no byte tokens: BPE (see above)
+		kvs[0].Value = "gpt2"
+		kvs = append(kvs, KV{"tokenizer.ggml.pre", "default"}, KV{"tokenizer.ggml.merges", []string{}})
 	}
 	if bos >= 0 && bos < int64(n) {
 		kvs = append(kvs, KV{"tokenizer.ggml.bos_token_id", uint32(bos)})
