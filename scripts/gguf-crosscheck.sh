@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The GGUF cross-check (issue 15's first acceptance item): irc's logits
+# against llama.cpp's on the very same GGUF files. For every tiny preset the
+# GGUF importer takes (llama3-scaled's rope scaling is refused) and F32 and
+# F16 matrices, it writes the checkpoint (irc testmodel), the GGUF
+# (scripts/peer/hf2gguf --outtype, over internal/gguf), imports it
+# (irc import), and runs a fixed prompt and greedy steps through
+#   - llama.cpp's CPU backend (npm's node-llama-cpp, scripts/peer/llamacpp-logits.mjs),
+#     with its KV cache in F32 and in F16 (llama.cpp's default),
+#   - irc's ref (irc run --logits-out), and irc on OpenCL (irc run --backend opencl)
+#     unless OPENCL=0,
+# then prints per preset and type the relative L2 of the whole logits array
+# (P + N - 1 rows x vocab; llama.cpp as the reference) and the largest
+# absolute difference, and whether the greedy ids agree.
+#
+#   bash scripts/gguf-crosscheck.sh
+#
+# node-llama-cpp hands JavaScript the softmax of a row, not the logits, so
+# llama.cpp's rows are log-probabilities: both sides are compared with each
+# row's mean removed (scripts/peer/logits-compare.mjs --center), which is
+# the logits up to the one constant per row that softmax ignores.
+# Environment: OUT (work folder; default tmp/crosscheck), TOKENS (the
+# prompt; 1,5,17,42,9), GENERATE (greedy ids; 4), OPENCL (1: also irc's
+# OpenCL runner; needs an OpenCL device, e.g. PoCL), KV_TYPES (llama.cpp's
+# KV cache types; "f32 f16"), BAR (the relative L2 a line must meet;
+# 1e-3). It exits 1 when a line misses the bar, the greedy ids differ or
+# a run fails (an OpenCL failure is printed, its columns read "failed").
+# Needs Node 20; installs node-llama-cpp (scripts/peer/package-lock.json)
+# into scripts/peer/node_modules when that is missing. Not run in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-tmp/crosscheck}
+tokens=${TOKENS:-1,5,17,42,9}
+generate=${GENERATE:-4}
+opencl=${OPENCL:-1}
+kv_types=${KV_TYPES:-f32 f16}
+bar=${BAR:-1e-3}
+presets="llama-tiny llama-mha-odd qwen2-tiny qwen3-tiny"
+command -v node >/dev/null || { echo "gguf-crosscheck: needs Node.js (20 or later) for llama.cpp's npm build" >&2; exit 1; }
+mkdir -p "$out"
+
+go build -o "$out/irc" ./cmd/irc
+go build -o "$out/hf2gguf" ./scripts/peer/hf2gguf
+if [ ! -d scripts/peer/node_modules/node-llama-cpp ]; then
+  echo "== installing node-llama-cpp (scripts/peer/package-lock.json)" >&2
+  (cd scripts/peer && npm ci --no-audit --no-fund --loglevel=error)
+fi
+"$out/irc" testmodel -o "$out/models" >/dev/null
+
+# ids is the last line of ids in its input (the OpenCL runner prints its
+# timings after them).
+ids() { grep -E '^[0-9]+(,[0-9]+)*$' | tail -n 1; }
+# compare prints "REL_L2 MAX_ABS" of GOT against WANT, rows centred.
+compare() { node scripts/peer/logits-compare.mjs "$1" "$2" --center | awk '{print $3, $5}'; }
+
+echo "prompt $tokens, $generate greedy ids; relative L2 and max |diff| of the whole logits array against llama.cpp's (rows centred)"
+printf '%-14s %-4s %-8s %-10s %-10s %-10s %-10s %s\n' preset type llama-kv ref-relL2 ref-maxabs ocl-relL2 ocl-maxabs "greedy ids (llama.cpp; irc equal?)"
+fail=0
+for p in $presets; do
+  for t in f32 f16; do
+    base="$out/$p-$t"
+    "$out/hf2gguf" --outtype "$t" "$out/models/$p" "$base.gguf" 2>/dev/null
+    "$out/irc" import "$base.gguf" -o "$base.irpb" >/dev/null
+    ref_ids=$("$out/irc" run "$base.irpb" --tokens "$tokens" --generate "$generate" --logits-out "$base.ref.npy" 2>/dev/null | ids)
+    ocl_ids=- ocl=$opencl
+    if [ "$ocl" = 1 ]; then
+      rm -f "$base.ocl.npy"
+      if ! "$out/irc" run "$base.irpb" --backend opencl --tokens "$tokens" --generate "$generate" \
+        --logits-out "$base.ocl.npy" >"$base.ocl.log" 2>&1; then
+        echo "$p $t: irc on OpenCL failed: $(grep -m 1 '^irc:' "$base.ocl.log" || tail -n 1 "$base.ocl.log")" >&2
+        ocl=0 fail=1
+      else
+        ocl_ids=$(ids <"$base.ocl.log")
+      fi
+    fi
+    for kv in $kv_types; do
+      llama_ids=$(node scripts/peer/llamacpp-logits.mjs "$base.gguf" --tokens "$tokens" --generate "$generate" \
+        --kv-type "$kv" --out "$base.llama-$kv.npy" | ids)
+      read -r ref_rel ref_max < <(compare "$base.llama-$kv.npy" "$base.ref.npy")
+      ocl_rel=- ocl_max=-
+      if [ "$ocl" = 1 ]; then
+        read -r ocl_rel ocl_max < <(compare "$base.llama-$kv.npy" "$base.ocl.npy")
+      fi
+      agree="ref $([ "$ref_ids" = "$llama_ids" ] && echo yes || echo "NO: $ref_ids")"
+      [ "$ocl" = 1 ] && agree="$agree, opencl $([ "$ocl_ids" = "$llama_ids" ] && echo yes || echo "NO: $ocl_ids")"
+      verdict=""
+      for r in $ref_rel $ocl_rel; do
+        [ "$r" = - ] && continue
+        awk -v r="$r" -v b="$bar" 'BEGIN{exit !(r > b)}' && verdict=" MISSES $bar" && fail=1
+      done
+      case "$agree" in *NO*) fail=1 ;; esac
+      [ "$opencl" = 1 ] && [ "$ocl" = 0 ] && ocl_rel=failed
+      printf '%-14s %-4s %-8s %-10s %-10s %-10s %-10s %s\n' "$p" "$t" "$kv" "$ref_rel" "$ref_max" "$ocl_rel" "$ocl_max" "$llama_ids ($agree)$verdict"
+    done
+  done
+done
+exit $fail
