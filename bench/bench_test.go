@@ -393,3 +393,13 @@ func TestValidateNamesTheSchema(t *testing.T) {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
 }
+
+// A number no float64 holds is refused with one line, not a panic in the
+// schema validator (found by FuzzValidate).
+func TestValidateRefusesHugeNumbers(t *testing.T) {
+	for _, doc := range []string{`{"format":"irc-bench/1","ttft_ms":0.10E85229935668282}`, `{"positions":[{"position":1e999999}]}`} {
+		if err := Validate([]byte(doc)); err == nil || !strings.Contains(err.Error(), "is out of range") {
+			t.Errorf("%s: got %v, want the number refused", doc, err)
+		}
+	}
+}

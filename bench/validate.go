@@ -2,9 +2,12 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -45,6 +48,9 @@ func Validate(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("not JSON: %w", err)
 	}
+	if err := finiteNumbers(doc); err != nil {
+		return err
+	}
 	if err := s.Validate(doc); err != nil {
 		var ve *jsonschema.ValidationError
 		if !errors.As(err, &ve) {
@@ -76,4 +82,28 @@ func collect(e *jsonschema.ValidationError, out *[]string) {
 	for _, c := range e.Causes {
 		collect(c, out)
 	}
+}
+
+// finiteNumbers refuses a number no float64 holds (1e999999): the
+// validator turns numbers into big.Rat and panics on one it cannot parse.
+func finiteNumbers(v any) error {
+	switch v := v.(type) {
+	case json.Number:
+		if f, err := strconv.ParseFloat(string(v), 64); err != nil || math.IsInf(f, 0) {
+			return fmt.Errorf("not an irc bench result (%s): the number %.40s is out of range", SchemaName, v)
+		}
+	case map[string]any:
+		for _, x := range v {
+			if err := finiteNumbers(x); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if err := finiteNumbers(x); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
