@@ -2,7 +2,6 @@ package passes
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/irc-compiler/irc/ir"
 )
@@ -10,6 +9,16 @@ import (
 // maskFloor: an additive mask value at or below it counts as "masked"
 // (transformers uses finfo(dtype).min, others -inf).
 const maskFloor = -1e30
+
+// f16Lowest is finfo(float16).min, transformers' mask value in an f16
+// model: far above maskFloor, but in f16 arithmetic exp(x - 65504) of any
+// score is 0 all the same.
+const f16Lowest = -65504
+
+// masks reports whether adding lo, a mask value of dtype d, removes a key.
+func masks(lo float64, d ir.DType) bool {
+	return lo <= maskFloor || (d == ir.F16 && lo <= f16Lowest)
+}
 
 // runMaskedSoftmax fuses, at every softmax over the last axis,
 //
@@ -108,7 +117,7 @@ func causalPositions(mask, x *ir.Value) *ir.Value {
 	}
 	lo, ok1 := scalar(w.Inputs[1])
 	zero, ok2 := scalar(w.Inputs[2])
-	if !ok1 || !ok2 || zero != 0 || !(lo <= maskFloor || math.IsInf(lo, -1)) {
+	if !ok1 || !ok2 || zero != 0 || !masks(lo, w.Outputs[0].Type.DType) {
 		return nil
 	}
 	keys, rowPos := (*ir.Value)(nil), (*ir.Value)(nil)

@@ -298,7 +298,7 @@ func TestPropertyMaskedSoftmax(t *testing.T) {
 	// zero): additive, but not the causal one.
 	checkFusion(t, "masked_softmax", "masked_softmax", []string{"softmax"}, 8, func(r *rand.Rand, v int, m *ir.Model, b *ir.Builder) propCase {
 		h, rows, cols := int64(pick(r, 1, 2, 3)), int64(pick(r, 1, 3, 5)), int64(pick(r, 1, 3, 7, 12))
-		dt := floatDType(r)
+		dt := pick(r, ir.F32, ir.BF16, ir.F16)
 		s := b.Graph.AddInput("s", ir.T(dt, h, rows, cols))
 		c := propCase{fused: true, intMax: cols}
 		// positions[t] < cols: key 0 is never masked, so no row is empty.
@@ -314,7 +314,11 @@ func TestPropertyMaskedSoftmax(t *testing.T) {
 			keys := b.Op("iota", ir.Attrs{"shape": []int64{1, cols}, "axis": keyAxis, "dtype": pos.Type.DType})
 			future := b.Op("greater", nil, keys, b.Op("unsqueeze", ir.Attrs{"axis": int64(1)}, pos))
 			if v != 5 {
-				mask = b.Op("where", nil, future, b.Const(dt, pick(r, -3.4e38, math.Inf(-1))), b.Const(dt, 0))
+				lowest := -3.4e38 // transformers' finfo(dtype).min; f16's is -65504
+				if dt == ir.F16 {
+					lowest = -65504
+				}
+				mask = b.Op("where", nil, future, b.Const(dt, pick(r, lowest, math.Inf(-1))), b.Const(dt, 0))
 				c.check = func(g *ir.Graph) error {
 					for _, n := range g.Nodes {
 						if n.Op == "masked_softmax" && (n.Attrs.Int("causal", 0) == 1) != (v == 3) {
