@@ -58,11 +58,11 @@ func Bind(m *ir.Model, ckpt *safetensors.Checkpoint, dir string) error {
 		}
 		// The one weight check ref and the runners make at load: the
 		// file's dtype and shape are exactly what the model declares.
-		dtype, err := safetensors.IRDType(w.Value.Type.DType.String())
+		dtype, shape, err := safetensors.IRStorage(w.Value.Type.DType.String(), w.Value.Type.Shape)
 		if err != nil {
 			return fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 		}
-		if err := info.Check(dtype, w.Value.Type.Shape); err != nil {
+		if err := info.Check(dtype, shape); err != nil {
 			return fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 		}
 		rel, err := filepath.Rel(dir, info.File)
