@@ -26,6 +26,7 @@
 
 typedef unsigned int uint;
 typedef unsigned short ushort;
+typedef unsigned char uchar;
 typedef float f32_t;
 typedef ushort bf16_t;
 typedef ushort f16_t;

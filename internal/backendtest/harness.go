@@ -16,6 +16,7 @@ import (
 	"github.com/irc-compiler/irc/ir/bf16"
 	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/runner"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -76,7 +77,7 @@ func (s subject) kernels(t *testing.T) {
 	for _, c := range opCases {
 		for _, d := range []ir.DType{ir.F32, ir.BF16, ir.F16} {
 			t.Run(c.name+"/"+d.String(), func(t *testing.T) {
-				src := "irc v1\n" + strings.ReplaceAll(c.src, "D[", d.String()+"[")
+				src := "irc v1\n" + strings.ReplaceAll(strings.ReplaceAll(c.src, "D[", d.String()+"["), "=DT}", "="+d.String()+"}")
 				m, err := ir.Parse(c.name, src)
 				if err != nil {
 					t.Fatalf("%v\n%s", err, src)
@@ -109,7 +110,7 @@ func (s subject) lower(t *testing.T, m *ir.Model) *codegen.Lowered {
 // loadAs loads low as for a device of kind k (AnyKind: the device's own).
 func (s subject) loadAs(t *testing.T, low *codegen.Lowered, k schedule.DeviceKind) *executor.Executor {
 	t.Helper()
-	exec, err := executor.LoadWith(s.open, low.Schedule, s.program(t, low), 0, nil, executor.Options{Kind: k})
+	exec, err := executor.LoadWith(s.open, low.Schedule, s.program(t, low), 0, runner.RandomWeights(weightSeed), executor.Options{Kind: k})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,10 +149,16 @@ func (s subject) program(t *testing.T, low *codegen.Lowered) string {
 
 // checkOp runs the case on three random draws, as each device kind whose
 // launches differ.
+// weightSeed draws a case's weights (model weights, as the quantized
+// cases declare theirs): the device gets them as a runner's
+// --random-weights makes them (quantized where the type says), ref as its
+// own --random-weights does (the same values, dequantized).
+const weightSeed = 11
+
 func (s subject) checkOp(t *testing.T, m *ir.Model, c opCase) {
 	t.Helper()
 	low := s.lower(t, m)
-	rt, err := ref.New(m, nil)
+	rt, err := ref.New(m, ref.RandomWeights{Seed: weightSeed})
 	if err != nil {
 		t.Fatal(err)
 	}
