@@ -67,7 +67,7 @@ func Typed(d schedule.DType, body string) string {
 }
 
 const typedUndefs = "#undef T\n#undef LD\n#undef ST\n#undef TYPED\n#undef ACC\n#undef IS_FLOAT\n" +
-	"#undef IS_QUANT\n#undef WT\n#undef WROW\n#undef WLD\n#undef WLDV\n#undef WLD8V\n"
+	"#undef IS_QUANT\n#undef WT\n#undef WROW\n#undef WLD\n#undef WLDV\n#undef WLD8V\n#undef WQ8\n"
 
 // TypedQuant returns body (linear.c.in) instantiated for float dtype d
 // with a weight of quantized dtype q: as Typed, but the weight is bytes
@@ -79,7 +79,7 @@ func TypedQuant(d, q schedule.DType, body string) string {
 	fmt.Fprintf(&b, "#define T %s_t\n#define LD ld_%s\n#define ST st_%s\n#define TYPED(name) name##_%s_%s\n", d, d, d, d, q)
 	fmt.Fprintf(&b, "#define ACC float\n#define IS_FLOAT 1\n#define VW %d\n#define LDV ldv_%s\n#define LD8V ld8v_%s\n", 16/d.Size(), d, d)
 	fmt.Fprintf(&b, "#define IS_QUANT 1\n#define WT uchar\n#define WROW(n, K) ((n) * ((K) / QUANT_BLOCK * %d))\n", q.BlockBytes())
-	fmt.Fprintf(&b, "#define WLD ldq_%s\n#define WLDV(p, k, v) ldqv_%s(p, k, VW, v)\n#define WLD8V ld8q_%s\n", q, q, q)
+	fmt.Fprintf(&b, "#define WLD ldq_%s\n#define WLDV(p, k, v) ldqv_%s(p, k, VW, v)\n#define WLD8V ld8q_%s\n#define WQ8 q8_%s\n", q, q, q, q)
 	b.WriteString(body)
 	b.WriteString(typedUndefs)
 	b.WriteString("#undef VW\n#undef LDV\n#undef LD8V\n")
