@@ -301,4 +301,50 @@ graph g(%t: f32[5,3], %ids: i32[5], %x: f32[1,2,3], %pos: i32[1]) {
 	if got := read(1); !slices.Equal(got, wantCache) {
 		t.Errorf("cache after a write at position 3: %v, want %v", got, wantCache)
 	}
+	for _, q := range []string{"q8_0", "q4_0"} {
+		t.Run("embedding_"+q, func(t *testing.T) { s.quantEmbeddingBounds(t, q, ids) })
+	}
+}
+
+// quantEmbeddingBounds: embedding of a quantized table gives zero rows
+// for ids outside it too, and the dequantized row (exactly) inside.
+func (s subject) quantEmbeddingBounds(t *testing.T, q string, ids []int64) {
+	m, err := ir.Parse("bounds", `irc v1
+weight @t : `+q+`[5,64] = "w.safetensors" "t"
+graph g(%ids: i32[5]) {
+  %y = embedding(@t, %ids) {dtype=f32} : f32[5,64]
+  return %y
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, exec := s.load(t, m)
+	defer exec.Close()
+	g := low.Schedule.Graphs[0]
+	if err := exec.Write(g.Inputs[0], schedule.EncodeInts(ids)); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Launch(0); err != nil {
+		t.Fatal(err)
+	}
+	data, err := exec.Read(g.Outputs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := schedule.Decode(g.Outputs[0].DType, data)
+	table, err := ref.RandomWeights{Seed: weightSeed}.Load(m.Weights[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, id := range ids {
+		for c := range 64 {
+			want := 0.0
+			if id >= 0 && id < 5 {
+				want = float64(table[int(id)*64+c])
+			}
+			if got[r*64+c] != want {
+				t.Fatalf("row %d (id %d) column %d: %g, want %g", r, id, c, got[r*64+c], want)
+			}
+		}
+	}
 }
