@@ -79,8 +79,17 @@ values as it makes them.`,
 				m.Meta.Architecture, m.Meta.NumLayers, len(m.Weights), budget.Format(weightBytes(m)),
 				len(m.Graph("prefill").Nodes), len(m.Graph("decode").Nodes), m.Meta.MaxCacheLen,
 				time.Since(start).Seconds(), out)
-			if opts.Quantize != ir.Invalid && hasWeights {
-				fmt.Fprintf(w, "quantized %d weights to %s -> %s\n", quantizedCount(m), opts.Quantize, opts.QuantizedFile)
+			if opts.Quantize != ir.Invalid {
+				n := quantizedCount(m)
+				switch {
+				case hasWeights:
+					fmt.Fprintf(w, "quantized %d weights to %s -> %s\n", n, opts.Quantize, opts.QuantizedFile)
+				default:
+					fmt.Fprintf(w, "declared %d weights %s (--random-weights quantizes them as it makes them)\n", n, opts.Quantize)
+				}
+				if n == 0 {
+					fmt.Fprintf(w, "note: no weight was quantized: %s blocks need rows (K) that are multiples of 32\n", opts.Quantize)
+				}
 			}
 			if !hasWeights {
 				fmt.Fprintf(w, "note: %s has no safetensors; weights are declared from config.json, run with --random-weights\n", dir)
