@@ -278,11 +278,16 @@ func (gl *graphLowering) launch(k *kernels.Kernel, name string, extent [3]int, a
 // schedule.Launch.CPU): instance of kernel k for out's dtype over extent,
 // with args, where the target's devices may be CPUs.
 func (gl *graphLowering) launchCPU(k *kernels.Kernel, out *ir.Value, extent [3]int, args kernels.Args) error {
+	return gl.launchCPUWith(func() error { return gl.launchTyped(k, out, extent, args) })
+}
+
+// launchCPUWith is launchCPU for any one launch that launch appends.
+func (gl *graphLowering) launchCPUWith(launch func() error) error {
 	if !gl.target.CPU {
 		return nil
 	}
 	main := len(gl.launches) - 1
-	if err := gl.launchTyped(k, out, extent, args); err != nil {
+	if err := launch(); err != nil {
 		return err
 	}
 	alt := gl.launches[main+1]

@@ -19,8 +19,9 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 	x, w := n.Inputs[0], n.Inputs[1]
 	biasAt, resAt, normAt, _ := ir.LinearInputs(n.Attrs)
 	glu := n.Attrs.Int("glu", 0) != 0
-	for _, v := range n.Inputs {
-		if v.Type.DType != out.Type.DType {
+	quant := w.Type.DType.IsQuantized()
+	for i, v := range n.Inputs {
+		if v.Type.DType != out.Type.DType && !(i == 1 && quant) {
 			return fmt.Errorf("linear kernel wants one dtype: %%%s is %s, the output %s", v.Name, v.Type.DType, out.Type.DType)
 		}
 	}
@@ -48,6 +49,9 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 			return err
 		}
 		vector := []string{"x", "w"}
+		if quant {
+			vector = vector[:1] // the weight's loads are bytes, any alignment
+		}
 		if normAt >= 0 {
 			vector = append(vector, "nw")
 		}
@@ -55,16 +59,26 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 			flags |= kernels.LinearAligned.Value
 		}
 		args["flags"] = intArg(flags)
-		if err := gl.launchTyped(kernels.LinearGEMV, out, [3]int{int(N), int(M)}, args); err != nil {
+		if err := gl.launchLinear(kernels.LinearGEMV, n, [3]int{int(N), int(M)}, args); err != nil {
 			return err
 		}
 		rows := N // weight rows: the CPU GEMV's items own rows, gate and up alike
 		if glu {
 			rows *= 2
 		}
-		return gl.launchCPU(kernels.LinearGEMVRows, out, [3]int{int(rows), int(M)}, args)
+		return gl.launchCPUWith(func() error { return gl.launchLinear(kernels.LinearGEMVRows, n, [3]int{int(rows), int(M)}, args) })
 	}
 	return gl.lowerGEMM(n, M, N, K, flags)
+}
+
+// launchLinear launches linear kernel k's instance for node n: for the
+// output's dtype, and the weight's where it is quantized (the instance
+// dequantizing it in registers).
+func (gl *graphLowering) launchLinear(k *kernels.Kernel, n *ir.Node, extent [3]int, args kernels.Args) error {
+	if w := n.Inputs[1]; w.Type.DType.IsQuantized() {
+		return gl.launchQuant(k, n.Outputs[0], w, extent, args)
+	}
+	return gl.launchTyped(k, n.Outputs[0], extent, args)
 }
 
 // lowerGEMM is a prefill linear: the norm prologue into scratch, then the
@@ -102,15 +116,16 @@ func (gl *graphLowering) lowerGEMM(n *ir.Node, M, N, K, flags int64) error {
 		args["x"] = normed
 	}
 	gemm := gl.target.GEMM
-	if gemm.Inst == kernels.HalfTypes && d != schedule.BF16 && d != schedule.F16 {
-		gemm = gemm.Twin // no 16-bit inputs for the variant: its twin
+	quant := n.Inputs[1].Type.DType.IsQuantized()
+	if gemm.Inst == kernels.HalfTypes && (quant || d != schedule.BF16 && d != schedule.F16) {
+		gemm = gemm.Twin // no 16-bit inputs (or no quantized weights) for the variant: its twin
 	}
 	grid := [3]int{int(N), int(M)}
 	launch := func(args kernels.Args) error { // the GEMM, and its CPU alternative
-		if err := gl.launchTyped(gemm, out, grid, args); err != nil {
+		if err := gl.launchLinear(gemm, n, grid, args); err != nil {
 			return err
 		}
-		return gl.launchCPU(kernels.LinearGEMMTiles, out, grid, args)
+		return gl.launchCPUWith(func() error { return gl.launchLinear(kernels.LinearGEMMTiles, n, grid, args) })
 	}
 	if flags&kernels.LinearGLU.Value == 0 {
 		return launch(args)
@@ -124,7 +139,11 @@ func (gl *graphLowering) lowerGEMM(n *ir.Node, M, N, K, flags int64) error {
 	}
 	upArgs := maps.Clone(args)
 	w := upArgs["w"]
-	w.Off += N * K
+	wd, err := dtypeOf(n.Inputs[1])
+	if err != nil {
+		return err
+	}
+	w.Off += wd.BytesOf(N*K) / wd.Size() // in the weight buffer's elements (bytes where quantized)
 	upArgs["w"], upArgs["out"], upArgs["bias"], upArgs["res"] = w, up, up, up
 	if err := launch(upArgs); err != nil {
 		return err

@@ -54,6 +54,7 @@ type lowerer struct {
 	kernelID map[string]int
 	dtypes   map[schedule.DType]bool
 	casts    map[[2]schedule.DType]bool
+	quant    map[[2]schedule.DType]bool // (float dtype, weight dtype) instances
 }
 
 // Lower builds the kernel schedule a runner executes on target t from a
@@ -92,7 +93,7 @@ func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
 			EOS: slices.Clone(m.Meta.EOSTokenIDs),
 		}},
 		buf: map[*ir.Value]int{}, consts: map[string]int{}, kernelID: map[string]int{},
-		dtypes: map[schedule.DType]bool{}, casts: map[[2]schedule.DType]bool{},
+		dtypes: map[schedule.DType]bool{}, casts: map[[2]schedule.DType]bool{}, quant: map[[2]schedule.DType]bool{},
 	}
 	l.s.Buffers = append(l.s.Buffers, schedule.Buffer{Name: "arena", Kind: schedule.Arena, DType: schedule.F32})
 	direct, packed := weightUse(m, graphs)
@@ -145,9 +146,14 @@ func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
 	for c := range l.casts {
 		out.Kernels.Casts = append(out.Kernels.Casts, c)
 	}
-	slices.SortFunc(out.Kernels.Casts, func(a, b [2]schedule.DType) int {
+	for q := range l.quant {
+		out.Kernels.Quant = append(out.Kernels.Quant, q)
+	}
+	byPair := func(a, b [2]schedule.DType) int {
 		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
-	})
+	}
+	slices.SortFunc(out.Kernels.Casts, byPair)
+	slices.SortFunc(out.Kernels.Quant, byPair)
 	return out, nil
 }
 
@@ -206,8 +212,12 @@ func dtypeOf(v *ir.Value) (schedule.DType, error) {
 		return schedule.F16, nil
 	case ir.I32:
 		return schedule.I32, nil
+	case ir.Q8_0:
+		return schedule.Q8_0, nil
+	case ir.Q4_0:
+		return schedule.Q4_0, nil
 	}
-	return "", fmt.Errorf("%%%s is %s: the GPU backends hold f32, bf16, f16 and i32 tensors", v.Name, v.Type)
+	return "", fmt.Errorf("%%%s is %s: the GPU backends hold f32, bf16, f16 and i32 tensors (and q8_0, q4_0 weights)", v.Name, v.Type)
 }
 
 // checkIndexRange rejects buffers whose element offsets do not fit the
@@ -216,7 +226,7 @@ func dtypeOf(v *ir.Value) (schedule.DType, error) {
 // checked last, since a tensor too big by itself is the clearer message.
 func checkIndexRange(bufs []schedule.Buffer) error {
 	for _, b := range append(slices.Clone(bufs[arenaBuf+1:]), bufs[arenaBuf]) {
-		size := b.DType.Size()
+		size := b.DType.Size() // a quantized buffer is indexed in bytes
 		if b.Kind == schedule.Arena {
 			size = 2
 		}

@@ -28,7 +28,7 @@ func init() {
 		"over K and scaled by norm_weight[K] (rms_norm's prologue: each row's inverse RMS is recomputed where it is read). " +
 		"With glu=1 the weight is [2N, K], gate rows then up rows, and the result is silu(x @ gate^T) * (x @ up^T) " +
 		"(SwiGLU's gate as an epilogue; no bias or residual then). bias[N or 2N], residual[..., N] and norm_weight[K] are present " +
-		"when their attribute is 1, in that order.",
+		"when their attribute is 1, in that order. The weight may be quantized (q8_0, q4_0): it is dequantized where it is read.",
 		Inputs: []string{"x", "weight", "bias", "residual", "norm_weight"}, OptionalInputs: 3,
 		Attrs: []AttrSpec{{Name: "bias", Kind: AttrInt, Optional: true, Doc: "1: the third input is a bias"},
 			{Name: "residual", Kind: AttrInt, Optional: true, Doc: "1: an input after the bias is added to the result"},
@@ -162,8 +162,8 @@ func inferLinear(in []TensorType, a Attrs) ([]TensorType, error) {
 	if len(in) != count {
 		return nil, fmt.Errorf("%d inputs, want %d for bias=%d residual=%d norm=%d", len(in), count, a.Int("bias", 0), a.Int("residual", 0), a.Int("norm", 0))
 	}
-	if !x.DType.IsFloat() || x.DType != w.DType || len(x.Shape) == 0 || len(w.Shape) != 2 || w.Shape[1] != x.Shape[len(x.Shape)-1] {
-		return nil, fmt.Errorf("x %v and weight %v, want x[..., K] and weight[N, K] of one float type", x, w)
+	if !x.DType.IsFloat() || (x.DType != w.DType && !w.DType.IsQuantized()) || len(x.Shape) == 0 || len(w.Shape) != 2 || w.Shape[1] != x.Shape[len(x.Shape)-1] {
+		return nil, fmt.Errorf("x %v and weight %v, want x[..., K] and weight[N, K] of one float type (or a q8_0/q4_0 weight)", x, w)
 	}
 	n := w.Shape[0]
 	if a.Int("glu", 0) != 0 {

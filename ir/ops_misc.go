@@ -29,16 +29,27 @@ func init() {
 			}
 			return []TensorType{{DType: a.DType("dtype"), Shape: s.Clone()}}, nil
 		}})
-	Register(&OpDef{Name: "embedding", Doc: "Gathers rows of table [V,H] by integer ids [...]; result [..., H].", Inputs: []string{"table", "ids"},
-		Infer: func(in []TensorType, _ Attrs) ([]TensorType, error) {
+	Register(&OpDef{Name: "embedding", Doc: "Gathers rows of table [V,H] by integer ids [...]; result [..., H]. " +
+		"A quantized table (q8_0, q4_0) is dequantized row by row into the float dtype the attribute names.", Inputs: []string{"table", "ids"},
+		Attrs: []AttrSpec{{Name: "dtype", Kind: AttrDType, Optional: true, Doc: "the result's float dtype: required for a quantized table, else absent"}},
+		Infer: func(in []TensorType, a Attrs) ([]TensorType, error) {
 			if len(in[0].Shape) != 2 {
 				return nil, fmt.Errorf("table is %v, want rank 2", in[0])
 			}
 			if !in[1].DType.IsInt() {
 				return nil, fmt.Errorf("ids are %s, want an integer type", in[1].DType)
 			}
+			d := in[0].DType
+			switch od := a.DType("dtype"); {
+			case d.IsQuantized() && !od.IsFloat():
+				return nil, fmt.Errorf("table is %v: a quantized table needs dtype=f32, bf16 or f16 for the result", in[0])
+			case d.IsQuantized():
+				d = od
+			case od != Invalid:
+				return nil, fmt.Errorf("dtype=%s on a %s table: only a quantized table takes a result dtype", od, d)
+			}
 			out := append(in[1].Shape.Clone(), in[0].Shape[1])
-			return []TensorType{{DType: in[0].DType, Shape: out}}, nil
+			return []TensorType{{DType: d, Shape: out}}, nil
 		}})
 	Register(&OpDef{Name: "matmul", Doc: "Batched matrix product a[..., M, K] @ b[..., K, N] with broadcasting batch axes.", Inputs: []string{"a", "b"},
 		Infer: func(in []TensorType, _ Attrs) ([]TensorType, error) {

@@ -75,7 +75,10 @@ func (t TensorType) Equal(o TensorType) bool { return t.DType == o.DType && t.Sh
 
 // Bytes is the storage size of a tensor of this type. Like NumElements it
 // is exact on verified types; SizeBytes checks.
-func (t TensorType) Bytes() int64 { return t.Shape.NumElements() * int64(t.DType.Size()) }
+func (t TensorType) Bytes() int64 {
+	e, b := t.DType.Block()
+	return t.Shape.NumElements() / int64(e) * int64(b)
+}
 
 // SizeBytes is the storage size, or false when a dimension is negative or
 // the element count or the byte size overflows int64.
@@ -84,7 +87,8 @@ func (t TensorType) SizeBytes() (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return budget.Bytes(n, int64(t.DType.Size()))
+	e, b := t.DType.Block()
+	return budget.Bytes(n/int64(e), int64(b))
 }
 
 // CheckType refuses a type no tensor can have: an unknown dtype, a negative
@@ -98,7 +102,13 @@ func CheckType(t TensorType) error {
 	if err := checkDims(t.Shape); err != nil {
 		return err
 	}
+	if t.DType.IsQuantized() && (len(t.Shape) != 2 || t.Shape[1]%QuantBlock != 0) {
+		return fmt.Errorf("%v: a %s tensor is a weight [N, K] with K a multiple of %d (blocks of %d along K)", t, t.DType, QuantBlock, QuantBlock)
+	}
 	if _, ok := t.SizeBytes(); !ok {
+		if e, b := t.DType.Block(); e > 1 {
+			return fmt.Errorf("%v: %d bytes per block of %d elements times the block count overflows int64", t, b, e)
+		}
 		return fmt.Errorf("%v: %d bytes per element times the element count overflows int64", t, t.DType.Size())
 	}
 	return nil

@@ -444,8 +444,8 @@ func (c *metaCheck) weights() error {
 	}
 	if d, ok := DTypeOfTorch(mt.DType); ok {
 		for _, w := range c.m.Weights {
-			if w.Value.Type.DType != d {
-				return metaErr("dtype", "is %q, but weight @%s is %v", mt.DType, w.Value.Name, w.Value.Type)
+			if w.Value.Type.DType != d && !w.Value.Type.DType.IsQuantized() {
+				return metaErr("dtype", "is %q, but weight @%s is %v (want the meta's dtype, or q8_0/q4_0)", mt.DType, w.Value.Name, w.Value.Type)
 			}
 		}
 		for _, s := range c.m.States {

@@ -38,6 +38,9 @@ func (m *Model) Verify() error {
 		if err := check("state", s.Value, StateValue); err != nil {
 			return err
 		}
+		if s.Value.Type.DType.IsQuantized() {
+			return fmt.Errorf("state @%s is %v: only weights may be quantized", s.Value.Name, s.Value.Type)
+		}
 	}
 	graphs := map[string]bool{}
 	symbols := m.symbolSet()
@@ -102,6 +105,9 @@ func verifyGraph(g *Graph, symbols map[*Value]bool) error {
 		if err := CheckType(v.Type); err != nil {
 			return fmt.Errorf("graph %s: input %%%s has an invalid type: %v", g.Name, v.Name, err)
 		}
+		if v.Type.DType.IsQuantized() {
+			return fmt.Errorf("graph %s: input %%%s is %v: only weights may be quantized", g.Name, v.Name, v.Type)
+		}
 	}
 	for i, n := range g.Nodes {
 		fail := func(format string, args ...any) error {
@@ -133,6 +139,9 @@ func verifyGraph(g *Graph, symbols map[*Value]bool) error {
 				return fail("input %d %%%s is used before it is defined", j, in.Name)
 			}
 			types[j] = in.Type
+		}
+		if err := checkQuantizedUse(n); err != nil {
+			return fail("%v", err)
 		}
 		want, err := InferTypes(n.Op, types, n.Attrs)
 		if err != nil {
@@ -196,4 +205,38 @@ func shortNode(n *Node) string {
 		s = strings.ToValidUTF8(s[:limit], "") + "..."
 	}
 	return s
+}
+
+// checkQuantizedUse allows quantized tensors (q8_0, q4_0) only where a
+// kernel dequantizes them as it reads: a model weight (or a concatenation
+// of weights along axis 0, a packed weight) read as linear's weight or as
+// embedding's table. Anything else would need a dequantized copy.
+func checkQuantizedUse(n *Node) error {
+	for j, in := range n.Inputs {
+		if in == nil || !in.Type.DType.IsQuantized() {
+			continue
+		}
+		switch {
+		case n.Op == "linear" && j == 1, n.Op == "embedding" && j == 0:
+		case n.Op == "concat" && (n.Attrs.Int("axis", 0) == 0 || n.Attrs.Int("axis", 0) == -2):
+		default:
+			return fmt.Errorf("%s reads %s (%v) as input %d: a quantized tensor is read only as linear's weight, embedding's table or by a concat of weights along axis 0", n.Op, Ref(in), in.Type, j)
+		}
+		if in.Kind != WeightValue && (in.Def == nil || in.Def.Op != "concat") {
+			return fmt.Errorf("%s reads %s (%v): only weights (and their concatenations) may be quantized", n.Op, Ref(in), in.Type)
+		}
+	}
+	for _, o := range n.Outputs {
+		if o != nil && o.Type.DType.IsQuantized() {
+			if n.Op != "concat" {
+				return fmt.Errorf("%s gives %%%s of type %v: only weights (and their concatenations) may be quantized", n.Op, o.Name, o.Type)
+			}
+			for _, in := range n.Inputs {
+				if in == nil || in.Kind != WeightValue {
+					return fmt.Errorf("concat gives %%%s of type %v from an operand that is not a weight: only weights are quantized", o.Name, o.Type)
+				}
+			}
+		}
+	}
+	return nil
 }

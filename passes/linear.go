@@ -16,8 +16,35 @@ import (
 // into linear(x, W[, b][, r]) {bias, residual}: the kernel reads each weight
 // row once and adds the epilogues before storing, and no transposed weight
 // view or intermediate sum exists.
+//
+// A linear the importer wrote as such (its weight quantized: a quantized
+// weight has no primitive form) gets its residual the same way.
 func runLinear(c *Context) {
 	fuseEach(c, func(n *ir.Node) bool { return n.Op == "matmul" && defOp(n.Inputs[1], "transpose") != nil }, fuseLinear)
+	fuseEach(c, func(n *ir.Node) bool {
+		return n.Op == "linear" && n.Inputs[1].Type.DType.IsQuantized() &&
+			n.Attrs.Int("residual", 0) == 0 && n.Attrs.Int("glu", 0) == 0 && n.Attrs.Int("norm", 0) == 0
+	}, fuseLinearResidual)
+}
+
+// fuseLinearResidual adds the residual epilogue to a linear without one.
+func fuseLinearResidual(r *rewriter, n *ir.Node) error {
+	y := n.Outputs[0]
+	add := r.soleUser(y)
+	if add == nil || add.Op != "add" {
+		return fmt.Errorf("no residual add reads the result alone")
+	}
+	res := otherOperand(add, y)
+	if res == y || !res.Type.Equal(y.Type) {
+		return fmt.Errorf("the add's other operand is not a residual of the result's type")
+	}
+	a := ir.Attrs{}
+	for k, v := range n.Attrs {
+		a[k] = v
+	}
+	a["residual"] = int64(1)
+	in := append(append([]*ir.Value{}, n.Inputs...), res)
+	return r.replace(add, "linear", a, in...)
 }
 
 func fuseLinear(r *rewriter, mm *ir.Node) error {

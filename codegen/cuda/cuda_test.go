@@ -55,6 +55,15 @@ func models(t *testing.T) map[string]*ir.Model {
 		t.Fatal(err)
 	}
 	out["qwen2.5-1.5b"] = m
+	// Quantized weights: every linear kernel and embedding_q for q8_0 and
+	// q4_0 (config-only imports quantize nothing on disk).
+	for _, q := range []ir.DType{ir.Q8_0, ir.Q4_0} {
+		m, _, err := hf.Import(filepath.Join("..", "..", "models", "qwen2.5-1.5b-instruct"), hf.Options{MaxCacheLen: 4096, Quantize: q, QuantizeEmbeddings: q == ir.Q4_0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["qwen2.5-1.5b-"+q.String()] = m
+	}
 	return out
 }
 

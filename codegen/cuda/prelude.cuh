@@ -26,6 +26,7 @@
 
 typedef unsigned int uint;
 typedef unsigned short ushort;
+typedef unsigned char uchar;
 typedef float f32_t;
 typedef ushort bf16_t;
 typedef ushort f16_t;
@@ -109,6 +110,21 @@ INLINE vf8_t ld8v_f16(const f16_t* p, long i) {
 	for (int j = 0; j < 8; j++) r.v[j] = __half2float(__ushort_as_half(p[i + j]));
 	return r;
 }
+
+/* The quantized blocks' parts: 8 int8 at p as floats; 8 nibbles (the low
+ * ones of the 8 bytes at p, or with hi the high ones) as floats 0..15; the
+ * f16 scale at p (2-byte aligned: blocks are 34 or 18 bytes). */
+INLINE vf8_t vf8_i8(const uchar* p) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = (float)(signed char)p[j];
+	return r;
+}
+INLINE vf8_t vf8_u4(const uchar* p, int hi) {
+	vf8_t r;
+	for (int j = 0; j < 8; j++) r.v[j] = (float)(hi ? p[j] >> 4 : p[j] & 15);
+	return r;
+}
+#define LD_F16_AT(p) __half2float(*(const __half*)(p))
 
 /* Prefetch hints are for the CPU-shaped kernels: none on a GPU. */
 #define PREFETCH(p) ((void)(p))

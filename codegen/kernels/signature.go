@@ -99,6 +99,10 @@ const (
 	Once
 	// HalfTypes: one per 16-bit float dtype (bf16, f16).
 	HalfTypes
+	// QuantPairs: one per (float dtype, quantized weight dtype) pair,
+	// named NAME_dtype_wdtype. The linear kernels have these instances
+	// too (their weight is WT), besides their FloatTypes ones.
+	QuantPairs
 )
 
 // Kernel is one kernel template's calling convention.
@@ -121,6 +125,11 @@ type Kernel struct {
 var (
 	Embedding = &Kernel{Name: "embedding", Grid: PerItem,
 		Params: append([]Param{tensor("table", "T"), tensor("ids", "int"), tensor("out", "T")}, ints("rows", "dim", "vocab")...)}
+	// EmbeddingQ is embedding of a quantized table (q8_0, q4_0), each
+	// element dequantized as it is read; one instance per (output dtype,
+	// table dtype).
+	EmbeddingQ = &Kernel{Name: "embedding_q", Inst: QuantPairs, Grid: PerItem,
+		Params: append([]Param{tensor("table", "WT"), tensor("ids", "int"), tensor("out", "T")}, ints("rows", "dim", "vocab")...)}
 	RMSNorm = &Kernel{Name: "rms_norm", Grid: PerRow,
 		Params: []Param{tensor("x", "T"), tensor("w", "T"), tensor("out", "T"), {Name: "dim", Kind: IntParam}, float("eps"), {Name: "has_weight", Kind: IntParam}}}
 	// LinearGEMV is linear for a few rows (decode), with every fused
@@ -189,14 +198,15 @@ var (
 	ArgmaxF32 = &Kernel{Name: "argmax_f32", Inst: Once, Grid: OneGroup,
 		Params: []Param{tensor("x", "float"), {Name: "n", Kind: IntParam}, tensor("out", "int")}}
 
-	linearParams = append([]Param{tensor("x", "T"), tensor("w", "T"), tensor("bias", "T"), tensor("res", "T"), tensor("out", "T")},
+	// The weight's element type is WT: T, or bytes for a quantized one.
+	linearParams = append([]Param{tensor("x", "T"), tensor("w", "WT"), tensor("bias", "T"), tensor("res", "T"), tensor("out", "T")},
 		ints("M", "N", "K", "flags")...)
-	gemvParams = append([]Param{tensor("x", "T"), tensor("w", "T"), tensor("bias", "T"), tensor("res", "T"), tensor("nw", "T"), tensor("out", "T")},
+	gemvParams = append([]Param{tensor("x", "T"), tensor("w", "WT"), tensor("bias", "T"), tensor("res", "T"), tensor("nw", "T"), tensor("out", "T")},
 		append(ints("M", "N", "K", "flags"), float("eps"))...)
 )
 
 // Table lists every kernel template.
-var Table = []*Kernel{Embedding, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionSplitRows, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
+var Table = []*Kernel{Embedding, EmbeddingQ, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionSplitRows, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
 
 // Const is a named value a kernel body compares an argument against.
 type Const struct {
@@ -238,6 +248,9 @@ var (
 	// groups) and the head dimension (larger ones have no kernel).
 	AttentionHeads = Const{Name: "ATT_HEADS", Value: 8}
 	AttentionDim   = Const{Name: "ATT_DIM", Value: 256}
+	// QuantBlock is the weights in one block of a quantized type (q8_0,
+	// q4_0: ggml's blocks).
+	QuantBlock = Const{Name: "QUANT_BLOCK", Value: schedule.QuantBlock}
 	// AttentionCPUTile is the keys attention_split_rows scores at a time.
 	AttentionCPUTile = Const{Name: "ATT_CPU_TILE", Value: 16}
 )
@@ -245,7 +258,7 @@ var (
 // Consts lists every named constant.
 func Consts() []Const {
 	out := slices.Concat(UnaryOps, BinaryOps)
-	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim, AttentionCPUTile)
+	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim, AttentionCPUTile, QuantBlock)
 }
 
 // Code is the constant standing for IR op (or attribute value) op in table.
@@ -258,12 +271,16 @@ func Code(table []Const, op string) (int64, bool) {
 	return 0, false
 }
 
-// Instance is a kernel's function name for dtype d (a cast's: from, to).
+// Instance is a kernel's function name for dtype d (a cast's: from, to;
+// a quantized instance's: the float dtype, then the weight's).
 func (k *Kernel) Instance(d ...schedule.DType) string {
 	switch k.Inst {
 	case Once:
 		return k.Name
 	case Casts:
+		return k.Name + "_" + string(d[0]) + "_" + string(d[1])
+	}
+	if len(d) == 2 && d[1].Quantized() {
 		return k.Name + "_" + string(d[0]) + "_" + string(d[1])
 	}
 	return k.Name + "_" + string(d[0])

@@ -65,6 +65,15 @@ INLINE float8 ld8v_f32(GLOBAL const float* p, long i) { return vload8(0, p + i);
 INLINE float8 ld8v_bf16(GLOBAL const bf16_t* p, long i) { return as_float8(convert_uint8(vload8(0, p + i)) << 16); }
 INLINE float8 ld8v_f16(GLOBAL const f16_t* p, long i) { return vload_half8(0, (GLOBAL const half*)(p + i)); }
 INLINE float8 ld8v_private(PRIVATE_PTR(float) p, int i) { return vload8(0, p + i); }
+/* The quantized blocks' parts: 8 int8 at p as floats; 8 nibbles (the low
+ * ones of the 8 bytes at p, or with hi the high ones) as floats 0..15; the
+ * f16 scale at p (2-byte aligned: blocks are 34 or 18 bytes). */
+INLINE float8 vf8_i8(GLOBAL const uchar* p) { return convert_float8(vload8(0, (GLOBAL const char*)p)); }
+INLINE float8 vf8_u4(GLOBAL const uchar* p, int hi) {
+	uchar8 v = vload8(0, p);
+	return convert_float8(hi ? v >> (uchar8)4 : v & (uchar8)15);
+}
+#define LD_F16_AT(p) vload_half(0, (GLOBAL const half*)(p))
 #define VF8_STORE(v, p) vstore8((v), 0, (p))
 #define vf8_exp(v) exp(v)
 

@@ -219,3 +219,81 @@ graph g(%%fk: %[1]s, %%fv: %[1]s, %%zero: i32[1], %%q: D[%[2]d,%[3]d,%[4]d], %%k
 }`, cache, H, M, D, G, strings.Join(freqs, ","))
 	return opCase{name: name, ints: map[string]int64{"zero": 1, "p": int64(L), "s": int64(L)}, src: src}
 }
+
+// quantCases instantiates each case for q8_0 and q4_0 weights (Q in the
+// source), named after the type; the harness then runs it per float dtype
+// (D, and DT for a dtype attribute) with weights from randinit, quantized
+// alike for the device and for ref.
+func quantCases(cases []opCase) []opCase {
+	var out []opCase
+	for _, q := range []string{"q8_0", "q4_0"} {
+		for _, c := range cases {
+			c.name = q + "_" + c.name
+			c.src = strings.ReplaceAll(c.src, "Q[", q+"[")
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Quantized weights (q8_0 and q4_0, Q below): K of one block, three,
+// and 129 (4128, not a multiple of 256), odd N, decode and prefill
+// rows, every prologue and epilogue, a packed (concatenated) weight,
+// and embedding of a quantized table.
+var quantOpCases = []opCase{
+	{name: "linear_gemv_k32_bias_residual", src: `weight @w : Q[45,32] = "w.safetensors" "w"
+graph g(%x: D[1,32], %b: D[45], %r: D[1,45]) {
+  %y = linear(%x, @w, %b, %r) {bias=1, residual=1} : D[1,45]
+  return %y
+}`},
+	{name: "linear_gemv_k96_norm_glu", src: `weight @w : Q[58,96] = "w.safetensors" "w"
+graph g(%x: D[2,96], %g: D[96]) {
+  %y = linear(%x, @w, %g) {norm=1, eps=1e-06, glu=1} : D[2,29]
+  return %y
+}`},
+	{name: "linear_gemv_k4128_norm_bias", src: `weight @w : Q[7,4128] = "w.safetensors" "w"
+graph g(%x: D[1,4128], %b: D[7], %g: D[4128]) {
+  %y = linear(%x, @w, %b, %g) {bias=1, norm=1, eps=1e-05} : D[1,7]
+  return %y
+}`},
+	{name: "linear_gemv_aligned_arena_x", src: `weight @w : Q[45,256] = "w.safetensors" "w"
+graph g(%x: D[1,256], %r: D[1,45]) {
+  %h = add(%x, %x) : D[1,256]
+  %y = linear(%h, @w, %r) {residual=1} : D[1,45]
+  return %y
+}`},
+	{name: "linear_gemv_packed_glu", src: `weight @a : Q[19,64] = "w.safetensors" "a"
+weight @b : Q[19,64] = "w.safetensors" "b"
+graph g(%x: D[1,64]) {
+  %w = concat(@a, @b) {axis=0} : Q[38,64]
+  %y = linear(%x, %w) {glu=1} : D[1,19]
+  return %y
+}`},
+	{name: "linear_few_rows", src: `weight @w : Q[29,64] = "w.safetensors" "w"
+graph g(%x: D[3,64], %r: D[3,29]) {
+  %y = linear(%x, @w, %r) {residual=1} : D[3,29]
+  return %y
+}`},
+	{name: "linear_gemm_k96_norm_residual", src: `weight @w : Q[45,96] = "w.safetensors" "w"
+graph g(%x: D[19,96], %r: D[19,45], %g: D[96]) {
+  %y = linear(%x, @w, %r, %g) {residual=1, norm=1, eps=1e-05} : D[19,45]
+  return %y
+}`},
+	{name: "linear_gemm_glu_3d", src: `weight @w : Q[34,64] = "w.safetensors" "w"
+graph g(%x: D[2,9,64]) {
+  %y = linear(%x, @w) {glu=1} : D[2,9,17]
+  return %y
+}`},
+	{name: "linear_gemm_k4128_bias", src: `weight @w : Q[5,4128] = "w.safetensors" "w"
+graph g(%x: D[9,4128], %b: D[5]) {
+  %y = linear(%x, @w, %b) {bias=1} : D[9,5]
+  return %y
+}`},
+	{name: "embedding", ints: map[string]int64{"ids": 37}, src: `weight @t : Q[37,64] = "w.safetensors" "t"
+graph g(%ids: i32[6], %x: D[1]) {
+  %y = embedding(@t, %ids) {dtype=DT} : D[6,64]
+  return %y
+}`},
+}
+
+func init() { opCases = append(opCases, quantCases(quantOpCases)...) }

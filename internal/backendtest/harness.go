@@ -16,6 +16,7 @@ import (
 	"github.com/irc-compiler/irc/ir/bf16"
 	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/runner"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -76,7 +77,7 @@ func (s subject) kernels(t *testing.T) {
 	for _, c := range opCases {
 		for _, d := range []ir.DType{ir.F32, ir.BF16, ir.F16} {
 			t.Run(c.name+"/"+d.String(), func(t *testing.T) {
-				src := "irc v1\n" + strings.ReplaceAll(c.src, "D[", d.String()+"[")
+				src := "irc v1\n" + strings.ReplaceAll(strings.ReplaceAll(c.src, "D[", d.String()+"["), "=DT}", "="+d.String()+"}")
 				m, err := ir.Parse(c.name, src)
 				if err != nil {
 					t.Fatalf("%v\n%s", err, src)
@@ -109,7 +110,7 @@ func (s subject) lower(t *testing.T, m *ir.Model) *codegen.Lowered {
 // loadAs loads low as for a device of kind k (AnyKind: the device's own).
 func (s subject) loadAs(t *testing.T, low *codegen.Lowered, k schedule.DeviceKind) *executor.Executor {
 	t.Helper()
-	exec, err := executor.LoadWith(s.open, low.Schedule, s.program(t, low), 0, nil, executor.Options{Kind: k})
+	exec, err := executor.LoadWith(s.open, low.Schedule, s.program(t, low), 0, runner.RandomWeights(weightSeed), executor.Options{Kind: k})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,10 +149,16 @@ func (s subject) program(t *testing.T, low *codegen.Lowered) string {
 
 // checkOp runs the case on three random draws, as each device kind whose
 // launches differ.
+// weightSeed draws a case's weights (model weights, as the quantized
+// cases declare theirs): the device gets them as a runner's
+// --random-weights makes them (quantized where the type says), ref as its
+// own --random-weights does (the same values, dequantized).
+const weightSeed = 11
+
 func (s subject) checkOp(t *testing.T, m *ir.Model, c opCase) {
 	t.Helper()
 	low := s.lower(t, m)
-	rt, err := ref.New(m, nil)
+	rt, err := ref.New(m, ref.RandomWeights{Seed: weightSeed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,5 +300,51 @@ graph g(%t: f32[5,3], %ids: i32[5], %x: f32[1,2,3], %pos: i32[1]) {
 	wantCache := []float64{0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 7, 7}
 	if got := read(1); !slices.Equal(got, wantCache) {
 		t.Errorf("cache after a write at position 3: %v, want %v", got, wantCache)
+	}
+	for _, q := range []string{"q8_0", "q4_0"} {
+		t.Run("embedding_"+q, func(t *testing.T) { s.quantEmbeddingBounds(t, q, ids) })
+	}
+}
+
+// quantEmbeddingBounds: embedding of a quantized table gives zero rows
+// for ids outside it too, and the dequantized row (exactly) inside.
+func (s subject) quantEmbeddingBounds(t *testing.T, q string, ids []int64) {
+	m, err := ir.Parse("bounds", `irc v1
+weight @t : `+q+`[5,64] = "w.safetensors" "t"
+graph g(%ids: i32[5]) {
+  %y = embedding(@t, %ids) {dtype=f32} : f32[5,64]
+  return %y
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, exec := s.load(t, m)
+	defer exec.Close()
+	g := low.Schedule.Graphs[0]
+	if err := exec.Write(g.Inputs[0], schedule.EncodeInts(ids)); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Launch(0); err != nil {
+		t.Fatal(err)
+	}
+	data, err := exec.Read(g.Outputs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := schedule.Decode(g.Outputs[0].DType, data)
+	table, err := ref.RandomWeights{Seed: weightSeed}.Load(m.Weights[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, id := range ids {
+		for c := range 64 {
+			want := 0.0
+			if id >= 0 && id < 5 {
+				want = float64(table[int(id)*64+c])
+			}
+			if got[r*64+c] != want {
+				t.Fatalf("row %d (id %d) column %d: %g, want %g", r, id, c, got[r*64+c], want)
+			}
+		}
 	}
 }

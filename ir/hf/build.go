@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/safetensors"
@@ -18,6 +19,18 @@ type Options struct {
 	// AllowWeightsOutside lets the checkpoint's files resolve outside the
 	// imported folder (a Hugging Face cache snapshot links to ../../blobs).
 	AllowWeightsOutside bool
+	// Quantize (q8_0 or q4_0; Invalid for none) is the type the linear
+	// layers' weights (the *_proj matrices) are declared in; norms and
+	// biases keep the model's dtype, and so do the embedding and the
+	// output layer unless QuantizeEmbeddings. A weight whose rows are not
+	// a whole number of blocks (K % 32 != 0) keeps the model's dtype.
+	// Import writes the quantized tensors to QuantizedFile.
+	Quantize           ir.DType
+	QuantizeEmbeddings bool
+	// QuantizedFile is where Import writes the quantized weights (a
+	// safetensors file); required with Quantize when the folder has a
+	// checkpoint.
+	QuantizedFile string
 }
 
 // DefaultPrefillLen is the chunk length of the prefill graph.
@@ -70,7 +83,10 @@ func Build(c *Config, opts Options) (*ir.Model, error) {
 		return nil, err
 	}
 	m := &ir.Model{Meta: meta(c, opts)}
-	b := &modelBuilder{c: c, m: m, dt: irDType(c.DType), cacheLen: opts.MaxCacheLen}
+	if q := opts.Quantize; q != ir.Invalid && !q.IsQuantized() {
+		return nil, fmt.Errorf("quantize to %s: want q8_0 or q4_0", q)
+	}
+	b := &modelBuilder{c: c, m: m, dt: irDType(c.DType), cacheLen: opts.MaxCacheLen, opts: opts}
 	b.declare()
 	for _, g := range []struct {
 		name string
@@ -107,6 +123,7 @@ type modelBuilder struct {
 	m        *ir.Model
 	dt       ir.DType
 	cacheLen int64
+	opts     Options
 	w        map[string]*ir.Value // weights by HF tensor name
 	kCache   []*ir.Value
 	vCache   []*ir.Value
@@ -118,7 +135,7 @@ func (b *modelBuilder) declare() {
 	c := b.c
 	b.w = map[string]*ir.Value{}
 	add := func(name string, dims ...int64) {
-		b.w[name] = b.m.AddWeight(name, ir.T(b.dt, dims...), DefaultFile, name)
+		b.w[name] = b.m.AddWeight(name, ir.T(b.weightDType(name, dims), dims...), DefaultFile, name)
 	}
 	q, kv := c.NumHeads*c.HeadDim, c.NumKVHeads*c.HeadDim
 	add("model.embed_tokens.weight", c.VocabSize, c.HiddenSize)
@@ -157,6 +174,20 @@ func (b *modelBuilder) declare() {
 	}
 }
 
+// weightDType is the dtype weight name of shape dims is declared in: the
+// model's, or the quantized type for the matrices Options.Quantize names.
+func (b *modelBuilder) weightDType(name string, dims []int64) ir.DType {
+	q := b.opts.Quantize
+	if q == ir.Invalid || len(dims) != 2 || dims[1]%ir.QuantBlock != 0 {
+		return b.dt
+	}
+	if strings.HasSuffix(name, "_proj.weight") ||
+		(b.opts.QuantizeEmbeddings && (name == "model.embed_tokens.weight" || name == "lm_head.weight")) {
+		return q
+	}
+	return b.dt
+}
+
 // graph builds one graph over a chunk of t tokens starting at position pos.
 // Inputs: tokens i32[t], pos i32[1]. Output: logits f32[t, vocab].
 func (b *modelBuilder) graph(name string, t int64) error {
@@ -173,7 +204,11 @@ func (b *modelBuilder) graph(name string, t int64) error {
 	s.causalMask(positions)
 
 	bb.Scope("embed")
-	x := bb.Let("x", "embedding", nil, b.w["model.embed_tokens.weight"], tokens)
+	var embAttrs ir.Attrs
+	if b.w["model.embed_tokens.weight"].Type.DType.IsQuantized() {
+		embAttrs = ir.Attrs{"dtype": b.dt} // dequantized row by row as it is read
+	}
+	x := bb.Let("x", "embedding", embAttrs, b.w["model.embed_tokens.weight"], tokens)
 	for l := range c.NumLayers {
 		x = s.layer(int(l), x, pos)
 	}
@@ -245,8 +280,20 @@ func (s *step) rmsNorm(x, w *ir.Value) *ir.Value {
 }
 
 // linear is nn.Linear: x @ w^T (+ bias), with the transpose as a view.
+//
+// A quantized weight has no primitive form (no op but linear and embedding
+// reads one: a transposed view of blocks or a dequantized copy would be
+// the waste quantizing avoids), so its layer is the linear op itself, with
+// the bias as its epilogue; the passes fuse the rest around it as they do
+// around the linears they find.
 func (s *step) linear(x, w, bias *ir.Value) *ir.Value {
 	b := s.b
+	if w.Type.DType.IsQuantized() {
+		if bias != nil {
+			return b.Op("linear", ir.Attrs{"bias": int64(1)}, x, w, bias)
+		}
+		return b.Op("linear", nil, x, w)
+	}
 	y := b.Op("matmul", nil, x, b.Op("transpose", ir.Attrs{"perm": []int64{1, 0}}, w))
 	if bias != nil {
 		y = b.Op("add", nil, y, bias)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // Import reads a Hugging Face folder and builds its model. When the folder
@@ -36,7 +37,59 @@ func Import(dir string, opts Options) (m *ir.Model, hasWeights bool, err error) 
 	if err := Bind(m, ckpt, dir); err != nil {
 		return nil, false, err
 	}
+	if opts.Quantize != ir.Invalid {
+		if err := writeQuantized(m, ckpt, dir, opts.QuantizedFile); err != nil {
+			return nil, false, err
+		}
+	}
 	return m, true, nil
+}
+
+// writeQuantized quantizes every weight m declares quantized from its
+// checkpoint tensor (checked by Bind to be the model's dtype) with ggml's
+// reference rounding, writes them to path (a safetensors file, each U8
+// [N, K/32 * block bytes]) and points the weights there, relative to dir.
+func writeQuantized(m *ir.Model, ckpt *safetensors.Checkpoint, dir, path string) error {
+	if path == "" {
+		return fmt.Errorf("quantizing needs a file to write the quantized weights to")
+	}
+	var tensors []safetensors.WriteTensor
+	var quantized []*ir.Weight
+	for _, w := range m.Weights {
+		d := w.Value.Type.DType
+		if !d.IsQuantized() {
+			continue
+		}
+		vals, _, err := ckpt.Float32(w.Tensor) // present, in the model's dtype: Bind checked
+		if err != nil {
+			return fmt.Errorf("weight @%s: %w", w.Value.Name, err)
+		}
+		st, shape, err := safetensors.IRStorage(d.String(), w.Value.Type.Shape)
+		if err != nil {
+			return fmt.Errorf("weight @%s: %w", w.Value.Name, err)
+		}
+		tensors = append(tensors, safetensors.WriteTensor{Name: w.Tensor, DType: st, Shape: shape, Data: schedule.Encode(schedule.DType(d.String()), vals)})
+		quantized = append(quantized, w)
+	}
+	if err := safetensors.Write(path, tensors, map[string]string{"irc.quantized": "ggml blocks (q8_0: 34 bytes, q4_0: 18 bytes per 32 weights)"}); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(absDir, abs)
+	if err != nil {
+		return err
+	}
+	for _, w := range quantized {
+		w.File = filepath.ToSlash(rel)
+	}
+	return nil
 }
 
 func hasCheckpoint(dir string) bool {
@@ -58,11 +111,20 @@ func Bind(m *ir.Model, ckpt *safetensors.Checkpoint, dir string) error {
 		}
 		// The one weight check ref and the runners make at load: the
 		// file's dtype and shape are exactly what the model declares.
-		dtype, err := safetensors.IRDType(w.Value.Type.DType.String())
+		// A weight to quantize is read in the model's dtype (and written
+		// quantized by Import).
+		decl := w.Value.Type.DType
+		if decl.IsQuantized() {
+			decl, _ = ir.DTypeOfTorch(m.Meta.DType)
+			if decl == ir.Invalid {
+				decl = ir.F32
+			}
+		}
+		dtype, shape, err := safetensors.IRStorage(decl.String(), w.Value.Type.Shape)
 		if err != nil {
 			return fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 		}
-		if err := info.Check(dtype, w.Value.Type.Shape); err != nil {
+		if err := info.Check(dtype, shape); err != nil {
 			return fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 		}
 		rel, err := filepath.Rel(dir, info.File)

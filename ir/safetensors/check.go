@@ -17,7 +17,28 @@ func IRDType(name string) (DType, error) {
 	case "f32":
 		return F32, nil
 	}
-	return "", fmt.Errorf("the model declares dtype %s, but weights are read from checkpoints only as bf16, f16 or f32", name)
+	return "", fmt.Errorf("the model declares dtype %s, but weights are read from checkpoints only as bf16, f16, f32, q8_0 or q4_0", name)
+}
+
+// quantBlockBytes are the block sizes (32 elements) of the quantized IR
+// dtypes, ggml's layouts.
+var quantBlockBytes = map[string]int64{"q8_0": 34, "q4_0": 18}
+
+// IRStorage maps a weight's dtype as the IR and runner schedules spell it
+// and its shape to how its bytes lie in a safetensors file: a float type as
+// itself; a quantized one (q8_0, q4_0: a matrix [N, K], K a multiple of 32)
+// as U8 [N, K/32 * block bytes], each row its blocks in ggml's layout. The
+// shape is checked, so the byte size follows (TensorInfo.Check).
+func IRStorage(name string, shape []int64) (DType, []int64, error) {
+	bb, ok := quantBlockBytes[name]
+	if !ok {
+		d, err := IRDType(name)
+		return d, shape, err
+	}
+	if len(shape) != 2 || shape[1] < 0 || shape[1]%32 != 0 {
+		return "", nil, fmt.Errorf("a %s weight is a matrix [N, K] with K a multiple of 32, not %s", name, formatShape(shape))
+	}
+	return "U8", []int64{shape[0], shape[1] / 32 * bb}, nil
 }
 
 // Check is the one check of a tensor against what a model declares for

@@ -202,7 +202,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, name := range []string{"i32", "i64", "bool", "BF16", ""} {
 		_, err := IRDType(name)
-		wantErr(t, err, "the model declares dtype "+name+", but weights are read from checkpoints only as bf16, f16 or f32")
+		wantErr(t, err, "the model declares dtype "+name+", but weights are read from checkpoints only as bf16, f16, f32, q8_0 or q4_0")
 	}
 
 	// Through a Folder: an F16 checkpoint for a model declared bf16.

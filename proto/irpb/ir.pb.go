@@ -31,6 +31,8 @@ const (
 	DType_I32               DType = 4
 	DType_I64               DType = 5
 	DType_BOOL              DType = 6
+	DType_Q8_0              DType = 7
+	DType_Q4_0              DType = 8
 )
 
 // Enum value maps for DType.
@@ -43,6 +45,8 @@ var (
 		4: "I32",
 		5: "I64",
 		6: "BOOL",
+		7: "Q8_0",
+		8: "Q4_0",
 	}
 	DType_value = map[string]int32{
 		"DTYPE_UNSPECIFIED": 0,
@@ -52,6 +56,8 @@ var (
 		"I32":               4,
 		"I64":               5,
 		"BOOL":              6,
+		"Q8_0":              7,
+		"Q4_0":              8,
 	}
 )
 
@@ -1016,7 +1022,7 @@ const file_ir_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
 	"\x06inputs\x18\x02 \x03(\v2\x10.irc.ir.v1.ValueR\x06inputs\x12%\n" +
 	"\x05nodes\x18\x03 \x03(\v2\x0f.irc.ir.v1.NodeR\x05nodes\x12\x18\n" +
-	"\aoutputs\x18\x04 \x03(\tR\aoutputs*V\n" +
+	"\aoutputs\x18\x04 \x03(\tR\aoutputs*j\n" +
 	"\x05DType\x12\x15\n" +
 	"\x11DTYPE_UNSPECIFIED\x10\x00\x12\a\n" +
 	"\x03F32\x10\x01\x12\b\n" +
@@ -1024,7 +1030,9 @@ const file_ir_proto_rawDesc = "" +
 	"\x03F16\x10\x03\x12\a\n" +
 	"\x03I32\x10\x04\x12\a\n" +
 	"\x03I64\x10\x05\x12\b\n" +
-	"\x04BOOL\x10\x06B(Z&github.com/irc-compiler/irc/proto/irpbb\x06proto3"
+	"\x04BOOL\x10\x06\x12\b\n" +
+	"\x04Q8_0\x10\a\x12\b\n" +
+	"\x04Q4_0\x10\bB(Z&github.com/irc-compiler/irc/proto/irpbb\x06proto3"
 
 var (
 	file_ir_proto_rawDescOnce sync.Once

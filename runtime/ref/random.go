@@ -6,6 +6,7 @@ import (
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/runtime/randinit"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // RandomWeights makes deterministic random weights for a model imported
@@ -27,5 +28,12 @@ func (r RandomWeights) Load(w *ir.Weight) ([]float32, error) {
 	if err := budget.Check(fmt.Sprintf("random weight @%s (%v, as float32)", w.Value.Name, w.Value.Type), bytes); err != nil {
 		return nil, err
 	}
-	return randinit.Values(r.Seed, w.Value.Name, w.Value.Type.Shape), nil
+	vals := randinit.Values(r.Seed, w.Value.Name, w.Value.Type.Shape)
+	if d := w.Value.Type.DType; d.IsQuantized() {
+		// What a runner uploads: the values quantized (ggml's rounding),
+		// here dequantized again.
+		sd := schedule.DType(d.String())
+		schedule.Dequantize(sd, vals, schedule.Encode(sd, vals))
+	}
+	return vals, nil
 }

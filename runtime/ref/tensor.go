@@ -33,7 +33,7 @@ type Tensor struct {
 func NewTensor(t ir.TensorType) *Tensor {
 	n := t.Shape.NumElements()
 	x := &Tensor{DType: t.DType, Shape: t.Shape.Clone()}
-	if t.DType.IsFloat() {
+	if floatStorage(t.DType) {
 		x.F = make([]float32, n)
 	} else {
 		x.I = make([]int64, n)
@@ -66,14 +66,14 @@ func refBytes(t ir.TensorType) (int64, bool) {
 }
 
 func refElementSize(d ir.DType) int64 {
-	if d.IsFloat() {
+	if floatStorage(d) {
 		return 4
 	}
 	return 8
 }
 
 func refStorage(d ir.DType) string {
-	if d.IsFloat() {
+	if floatStorage(d) {
 		return "float32"
 	}
 	return "int64"
@@ -156,7 +156,12 @@ func (t *Tensor) Type() ir.TensorType { return ir.TensorType{DType: t.DType, Sha
 func (t *Tensor) Len() int { return int(t.Shape.NumElements()) }
 
 // isFloat reports where the data lives.
-func (t *Tensor) isFloat() bool { return t.DType.IsFloat() }
+func (t *Tensor) isFloat() bool { return floatStorage(t.DType) }
+
+// floatStorage reports whether ref holds a tensor of dtype d as float32:
+// the float types, and the quantized weights (q8_0, q4_0), held
+// dequantized (exactly) as every kernel reads them.
+func floatStorage(d ir.DType) bool { return d.IsFloat() || d.IsQuantized() }
 
 // at reads element i as a float64, whatever the storage.
 func (t *Tensor) at(i int) float64 {

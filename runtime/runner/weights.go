@@ -35,19 +35,23 @@ func OpenCheckpointWith(dir string, opt safetensors.FolderOptions) *Checkpoint {
 // Load implements WeightFunc. A packed weight is its parts, each checked
 // and copied to its offset.
 func (c *Checkpoint) Load(b *schedule.Buffer) ([]byte, error) {
-	dtype, err := safetensors.IRDType(string(b.DType))
+	dtype, shape, err := safetensors.IRStorage(string(b.DType), b.Shape)
 	if err != nil {
 		return nil, fmt.Errorf("weight @%s: %w", b.Name, err)
 	}
 	if len(b.Parts) == 0 {
-		data, _, err := c.folder.Tensor(b.File, b.Tensor, dtype, b.Shape)
+		data, _, err := c.folder.Tensor(b.File, b.Tensor, dtype, shape)
 		if err != nil {
 			return nil, fmt.Errorf("weight @%s: %w (use --weights DIR to point at the checkpoint, or --random-weights)", b.Name, err)
 		}
 		return data, nil
 	}
 	return pack(b, func(p schedule.Part) ([]byte, error) {
-		data, _, err := c.folder.Tensor(p.File, p.Tensor, dtype, p.Shape)
+		dtype, shape, err := safetensors.IRStorage(string(b.DType), p.Shape)
+		if err != nil {
+			return nil, fmt.Errorf("weight @%s (part of @%s): %w", p.Name, b.Name, err)
+		}
+		data, _, err := c.folder.Tensor(p.File, p.Tensor, dtype, shape)
 		if err != nil {
 			return nil, fmt.Errorf("weight @%s (part of @%s): %w (use --weights DIR to point at the checkpoint, or --random-weights)", p.Name, b.Name, err)
 		}
@@ -83,7 +87,10 @@ func (c *Checkpoint) Close() { c.folder.Close() }
 func RandomWeights(seed uint64) WeightFunc {
 	draw := func(b *schedule.Buffer, p schedule.Part) ([]byte, error) {
 		// Drawn as float32, then encoded: both are held at once.
-		count := p.Bytes(b.DType) / b.DType.Size()
+		count := int64(1)
+		for _, d := range p.Shape {
+			count *= d // the schedule's shapes are verified
+		}
 		n, ok := budget.Bytes(count, 4+b.DType.Size())
 		if !ok {
 			return nil, fmt.Errorf("random weight @%s: %d bytes overflow", p.Name, p.Bytes(b.DType))

@@ -24,7 +24,13 @@ func EncodeInts(vals []int64) []byte {
 
 // Encode stores float32 values in float dtype d, little-endian, rounding
 // to nearest even (integers go through EncodeInts, exactly).
+// A quantized dtype is quantized with ggml's reference rounding (vals a
+// multiple of QuantBlock: blocks run along rows, so a tensor's values in
+// row-major order quantize as its rows do).
 func Encode(d DType, vals []float32) []byte {
+	if d.Quantized() {
+		return quantize(d, vals)
+	}
 	out := make([]byte, int64(len(vals))*d.Size())
 	for i, v := range vals {
 		switch d {
@@ -42,7 +48,17 @@ func Encode(d DType, vals []float32) []byte {
 }
 
 // Decode reads elements of dtype d as float64 (i32 exactly).
+// A quantized dtype is dequantized (Dequantize).
 func Decode(d DType, data []byte) []float64 {
+	if d.Quantized() {
+		f := make([]float32, int64(len(data))/d.BlockBytes()*QuantBlock)
+		Dequantize(d, f, data)
+		out := make([]float64, len(f))
+		for i, v := range f {
+			out[i] = float64(v)
+		}
+		return out
+	}
 	out := make([]float64, int64(len(data))/d.Size())
 	for i := range out {
 		switch d {

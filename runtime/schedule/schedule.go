@@ -21,11 +21,15 @@ const (
 	I32  DType = "i32"
 )
 
-// Size is the storage size of one element in bytes.
+// Size is the storage size of one element in bytes. A quantized type
+// (quant.go) is addressed in bytes: its tensors' offsets count bytes, and
+// its size here is 1 (BytesOf gives a tensor's true size).
 func (d DType) Size() int64 {
 	switch d {
 	case BF16, F16:
 		return 2
+	case Q8_0, Q4_0:
+		return 1
 	}
 	return 4
 }
@@ -95,11 +99,11 @@ func (b *Buffer) Sources() []Part {
 
 // Bytes is the part's size in a buffer of dtype d.
 func (p Part) Bytes(d DType) int64 {
-	n := d.Size()
+	n := int64(1)
 	for _, x := range p.Shape {
 		n *= x
 	}
-	return n
+	return d.BytesOf(n)
 }
 
 // Tensor is a view of a buffer: Offset and Strides count elements.

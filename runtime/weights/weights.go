@@ -11,6 +11,7 @@ import (
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/budget"
 	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // Files resolves weight files relative to a folder (normally the model
@@ -33,11 +34,11 @@ func (f *Files) Close() error { return f.folder.Close() }
 // Tensor returns the raw bytes of w and their description after checking
 // that the tensor exists with w's dtype and shape.
 func (f *Files) Tensor(w *ir.Weight) ([]byte, safetensors.TensorInfo, error) {
-	dtype, err := safetensors.IRDType(w.Value.Type.DType.String())
+	dtype, shape, err := safetensors.IRStorage(w.Value.Type.DType.String(), w.Value.Type.Shape)
 	if err != nil {
 		return nil, safetensors.TensorInfo{}, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 	}
-	data, info, err := f.folder.Tensor(w.File, w.Tensor, dtype, w.Value.Type.Shape)
+	data, info, err := f.folder.Tensor(w.File, w.Tensor, dtype, shape)
 	if err != nil {
 		return nil, info, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 	}
@@ -46,10 +47,24 @@ func (f *Files) Tensor(w *ir.Weight) ([]byte, safetensors.TensorInfo, error) {
 
 // Load decodes w to float32; it makes Files a ref.WeightSource. The
 // float32 copy is checked against the memory budget first.
+//
+// A quantized weight is dequantized exactly (the float16 scale widened
+// to float32, times each quant), the values every device kernel computes
+// with.
 func (f *Files) Load(w *ir.Weight) ([]float32, error) {
 	data, info, err := f.Tensor(w)
 	if err != nil {
 		return nil, err
+	}
+	if d := w.Value.Type.DType; d.IsQuantized() {
+		n := w.Value.Type.Shape.NumElements() // verified, and its bytes were found
+		b, _ := budget.Bytes(n, 4)
+		if err := budget.Check(fmt.Sprintf("weight @%s (%s) dequantized to float32", w.Value.Name, info.File), b); err != nil {
+			return nil, err
+		}
+		out := make([]float32, n)
+		schedule.Dequantize(schedule.DType(d.String()), out, data)
+		return out, nil
 	}
 	n, _ := budget.Bytes(int64(len(data)/info.DType.Size()), 4)
 	if err := budget.Check(fmt.Sprintf("weight @%s (%s) as float32", w.Value.Name, info.File), n); err != nil {

@@ -39,7 +39,7 @@ func TestLoadChecksShapeAndDType(t *testing.T) {
 		// Issue 12, class 8: an F16 checkpoint for a model declared bf16
 		// used to load here (decoded to float32) while the runners refused it.
 		{&ir.Weight{Value: &ir.Value{Name: "h", Type: ir.T(ir.BF16, 2, 3)}, File: "w.safetensors", Tensor: "half"}, `tensor "half" in ` + filepath.Join(dir, "w.safetensors") + " has dtype F16, the model declares BF16"},
-		{&ir.Weight{Value: &ir.Value{Name: "n", Type: ir.T(ir.I32, 3)}, File: "w.safetensors", Tensor: "ints"}, "the model declares dtype i32, but weights are read from checkpoints only as bf16, f16 or f32"},
+		{&ir.Weight{Value: &ir.Value{Name: "n", Type: ir.T(ir.I32, 3)}, File: "w.safetensors", Tensor: "ints"}, "the model declares dtype i32, but weights are read from checkpoints only as bf16, f16, f32, q8_0 or q4_0"},
 		{&ir.Weight{Value: &ir.Value{Name: "b", Type: ir.T(ir.BF16, 3)}, File: "w.safetensors", Tensor: "b"}, `no tensor "b"`},
 		{&ir.Weight{Value: &ir.Value{Name: "c", Type: ir.T(ir.BF16, 3)}, File: "x.safetensors", Tensor: "c"}, "no such file"},
 	}
