@@ -34,6 +34,17 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if opts.Quantize != ir.Invalid || opts.QuantizeEmbeddings {
+		return nil, fmt.Errorf("%s: --quantize applies to Hugging Face checkpoints; a GGUF file's weights keep the types they are stored in", path)
+	}
+	// Q8_0 and Q4_0 matrices are declared q8_0 and q4_0 (the same blocks)
+	// and bound to the file's bytes: nothing is copied or dequantized.
+	opts.Quantized = map[string]ir.DType{}
+	for _, t := range g.Tensors {
+		if q, ok := ggufQuantTypes[t.Type]; ok {
+			opts.Quantized[hfName(t.Name)] = q
+		}
+	}
 	m, err := Build(cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -44,14 +55,10 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: weight @%s has no GGUF name", path, w.Value.Name)
 		}
-		dtype, err := safetensors.IRDType(w.Value.Type.DType.String())
-		if err != nil {
-			return nil, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
-		}
 		if _, ok := g.Tensor(name); !ok {
 			return nil, fmt.Errorf("%s: missing tensor %s (wanted %v for weight @%s)", path, name, w.Value.Type, w.Value.Name)
 		}
-		if _, err := safetensors.GGUFInfo(g, name, dtype, w.Value.Type.Shape); err != nil {
+		if _, err := safetensors.GGUFInfo(g, name, w.Value.Type.DType.String(), w.Value.Type.Shape); err != nil {
 			return nil, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 		}
 		if _, _, err := g.PermutedHeads(name); err != nil {
@@ -159,7 +166,18 @@ func GGUFConfig(h *gguf.Header) (*Config, error) {
 	if len(emb.Dims) != 2 {
 		return nil, fmt.Errorf("tensor token_embd.weight has %d dims %v, want 2 {embedding_length, vocab}", len(emb.Dims), emb.Dims)
 	}
-	dtype := map[gguf.Type]string{gguf.F32: "float32", gguf.F16: "float16", gguf.BF16: "bfloat16"}[emb.Type]
+	torch := map[gguf.Type]string{gguf.F32: "float32", gguf.F16: "float16", gguf.BF16: "bfloat16"}
+	dtype, ok := torch[emb.Type]
+	if !ok {
+		// A quantized embedding (llama.cpp's Q8_0 files): the model
+		// computes in output_norm's type, which llama.cpp stores as F32.
+		if norm, ok := h.Tensor("output_norm.weight"); ok {
+			dtype = torch[norm.Type]
+		}
+		if dtype == "" {
+			dtype = "float32"
+		}
+	}
 	_, hasOutput := h.Tensor("output.weight")
 	_, bias := h.Tensor("blk.0.attn_q.bias")
 	raw := map[string]any{
@@ -214,6 +232,33 @@ func float(h *gguf.Header, key string) (float64, bool, error) {
 		return 0, true, fmt.Errorf("metadata %s is %g, want > 0", key, v)
 	}
 	return v, true, nil
+}
+
+// ggufQuantTypes are the GGUF block types irc's IR holds.
+var ggufQuantTypes = map[gguf.Type]ir.DType{gguf.Q8_0: ir.Q8_0, gguf.Q4_0: ir.Q4_0}
+
+// hfName is the Hugging Face name of a GGUF tensor (GGUFName's inverse),
+// or "" for a name the graph does not use.
+func hfName(name string) string {
+	switch name {
+	case "token_embd.weight":
+		return "model.embed_tokens.weight"
+	case "output_norm.weight":
+		return "model.norm.weight"
+	case "output.weight":
+		return "lm_head.weight"
+	}
+	var l int
+	var rest string
+	if n, _ := fmt.Sscanf(name, "blk.%d.%s", &l, &rest); n != 2 {
+		return ""
+	}
+	for hf, g := range ggufLayerNames {
+		if g == rest {
+			return "model.layers." + strconv.Itoa(l) + "." + hf
+		}
+	}
+	return ""
 }
 
 var hfLayerName = regexp.MustCompile(`^model\.layers\.([0-9]+)\.(.+)$`)
