@@ -232,23 +232,6 @@ func TestGGUFMatrixTypes(t *testing.T) {
 	}
 }
 
-// blockPreset is p with its sizes rounded up to whole blocks (as the
-// OpenCL quantized test does), so every linear layer quantizes.
-func blockPreset(p testmodel.Preset) testmodel.Preset {
-	p.Intermediate = (p.Intermediate + 31) / 32 * 32
-	if p.HeadDim == 0 {
-		for p.Hidden%32 != 0 || p.Hidden%p.Heads != 0 || p.Hidden/p.Heads%2 != 0 {
-			p.Hidden++
-		}
-	} else {
-		p.Hidden = (p.Hidden + 31) / 32 * 32
-		for p.Heads*p.HeadDim%32 != 0 || p.HeadDim%2 != 0 {
-			p.HeadDim++
-		}
-	}
-	return p
-}
-
 // quantGGUF writes preset p's checkpoint, imports it with --quantize q,
 // converts it to GGUF with its linear layers q (hf2gguf --outtype q) and
 // imports that; it returns both model files and the GGUF file.
@@ -301,7 +284,7 @@ func TestGGUFQuantizedMatchesQuantizeImport(t *testing.T) {
 		}
 		for _, q := range []string{"q8_0", "q4_0"} {
 			t.Run(p.Name+"/"+q, func(t *testing.T) {
-				irpb, _, ggIRPB := quantGGUF(t, blockPreset(p), q)
+				irpb, _, ggIRPB := quantGGUF(t, p.Blocks(), q)
 				prompt := "5,17,3,9,2,11"
 				var logits [2][]byte
 				var ids [2]string
@@ -328,7 +311,7 @@ func TestGGUFQuantizedMatchesQuantizeImport(t *testing.T) {
 // type, though its bytes could have the same count.
 func TestOpenCLRunnerQuantizedGGUF(t *testing.T) {
 	p, _ := testmodel.Find("llama-mha-odd")
-	_, path, ggIRPB := quantGGUF(t, blockPreset(p), "q4_0")
+	_, path, ggIRPB := quantGGUF(t, p.Blocks(), "q4_0")
 	runnerMatchesRef(t, ggIRPB)
 
 	dir := filepath.Dir(path)
