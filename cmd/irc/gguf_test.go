@@ -323,3 +323,66 @@ func TestOpenCLRunnerQuantizedGGUF(t *testing.T) {
 		t.Errorf("run on a retyped file: exit %d, %q", code, errOut)
 	}
 }
+
+// A GGUF import keeps the file's vocabulary (tokenizer.ggml.*) in the
+// model's metadata, through the .irpb; a malformed one is one line.
+func TestGGUFTokenizerKept(t *testing.T) {
+	_, path, ggIRPB := ggufModel(t, "llama-tiny")
+	m, err := ir.ReadFile(ggIRPB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := m.Meta.Tokenizer
+	if tok == nil {
+		t.Fatal("no tokenizer in the GGUF import")
+	}
+	// llama-tiny's 97 ids: internal/gguf writes byte-level BPE, no merges.
+	if tok.Model != "gpt2" || tok.Pre != "default" || int64(len(tok.Tokens)) != m.Meta.VocabSize ||
+		tok.Tokens[1] != "<s>" || tok.Tokens[5] != "\u2581t5" || len(tok.Scores) != len(tok.Tokens) ||
+		tok.Scores[5] != -5 || len(tok.TokenTypes) != len(tok.Tokens) || tok.TokenTypes[0] != 2 || len(tok.Merges) != 0 {
+		t.Errorf("tokenizer %s %q, %d tokens (%q...), %d scores, %d types, %d merges", tok.Model, tok.Pre, len(tok.Tokens), tok.Tokens[:6], len(tok.Scores), len(tok.TokenTypes), len(tok.Merges))
+	}
+	dump, errOut, code := irc(t, "dump", ggIRPB)
+	if code != 0 || !strings.Contains(dump, "# gpt2 tokenizer (pre \"default\"): 97 tokens, 0 merges") {
+		t.Errorf("dump: exit %d %s", code, errOut)
+	}
+
+	dir := filepath.Dir(path)
+	cfg, err := hf.ReadConfig(filepath.Join(dir, "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := safetensors.OpenDir(filepath.Join(dir, "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	for _, c := range []struct {
+		key  string
+		val  any
+		want string
+	}{
+		{"tokenizer.ggml.tokens", "x", "metadata tokenizer.ggml.tokens is not an array"},
+		{"tokenizer.ggml.scores", []string{"a"}, "metadata tokenizer.ggml.scores is not an array of floats"},
+		{"tokenizer.ggml.token_type", []int32{1, 2}, "meta tokenizer: has 2 token types for 97 tokens"},
+		{"tokenizer.ggml.tokens", []string{"a", "b"}, "meta tokenizer: has 2 tokens, the vocabulary 97"},
+	} {
+		kvs, tensors, err := gguf.FromHF(cfg, ck, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range kvs {
+			if kvs[i].Key == c.key {
+				kvs[i].Value = c.val
+			}
+		}
+		p := filepath.Join(t.TempDir(), "m.gguf")
+		if err := gguf.WriteFile(p, kvs, tensors); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, code := irc(t, "import", p, "-o", tmp(t, "m.irpb"))
+		if code != 1 || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%s = %v: exit %d, %q, want one line with %q", c.key, c.val, code, errOut, c.want)
+		}
+	}
+}

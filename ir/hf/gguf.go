@@ -3,6 +3,7 @@ package hf
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -72,7 +73,92 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 			return nil, fmt.Errorf("%s: tensor %s is not part of the %s graph irc builds (not supported)", path, t.Name, cfg.Architecture)
 		}
 	}
+	if m.Meta.Tokenizer, err = GGUFTokenizer(g.Header); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return m, nil
+}
+
+// GGUFTokenizer is the vocabulary of a GGUF header's tokenizer.ggml.*
+// metadata (nil when it has no tokenizer.ggml.model): its model, pre,
+// tokens, scores, token types and merges, as the header holds them (so
+// within the reader's header budget). The BOS and EOS ids go to the
+// config (GGUFConfig).
+func GGUFTokenizer(h *gguf.Header) (*ir.Tokenizer, error) {
+	model, ok, err := h.String("tokenizer.ggml.model")
+	if err != nil || !ok {
+		return nil, err
+	}
+	t := &ir.Tokenizer{Model: model}
+	if t.Pre, _, err = h.String("tokenizer.ggml.pre"); err != nil {
+		return nil, err
+	}
+	array := func(key string, required bool) (any, error) {
+		v, ok := h.KV(key)
+		if !ok {
+			if required {
+				return nil, fmt.Errorf("metadata %s is missing (tokenizer.ggml.model is %q)", key, model)
+			}
+			return nil, nil
+		}
+		if v.Type != gguf.TypeArray {
+			return nil, fmt.Errorf("metadata %s is not an array", key)
+		}
+		return v.V, nil
+	}
+	v, err := array("tokenizer.ggml.tokens", true)
+	if err != nil {
+		return nil, err
+	}
+	var isStr bool
+	if t.Tokens, isStr = v.([]string); !isStr {
+		return nil, fmt.Errorf("metadata tokenizer.ggml.tokens is not an array of strings")
+	}
+	if v, err = array("tokenizer.ggml.merges", false); err != nil {
+		return nil, err
+	} else if v != nil {
+		if t.Merges, isStr = v.([]string); !isStr {
+			return nil, fmt.Errorf("metadata tokenizer.ggml.merges is not an array of strings")
+		}
+	}
+	if v, err = array("tokenizer.ggml.scores", false); err != nil {
+		return nil, err
+	} else if v != nil {
+		f, ok := v.([]float64)
+		if !ok {
+			return nil, fmt.Errorf("metadata tokenizer.ggml.scores is not an array of floats")
+		}
+		t.Scores = make([]float32, len(f))
+		for i, x := range f {
+			t.Scores[i] = float32(x)
+		}
+	}
+	if v, err = array("tokenizer.ggml.token_type", false); err != nil {
+		return nil, err
+	} else if v != nil {
+		var n []int64
+		switch a := v.(type) {
+		case []int64:
+			n = a
+		case []uint64:
+			for _, x := range a {
+				n = append(n, int64(min(x, 1<<31)))
+			}
+		default:
+			return nil, fmt.Errorf("metadata tokenizer.ggml.token_type is not an array of integers")
+		}
+		t.TokenTypes = make([]int32, len(n))
+		for i, x := range n {
+			if x < math.MinInt32 || x > math.MaxInt32 {
+				return nil, fmt.Errorf("metadata tokenizer.ggml.token_type[%d] is %d, out of int32", i, x)
+			}
+			t.TokenTypes[i] = int32(x)
+		}
+	}
+	return t, nil
 }
 
 // GGUFConfig makes a GGUF header's metadata into the Config Build takes.
