@@ -72,6 +72,9 @@ type Meta struct {
 	RopeScaling           string // the config's rope_scaling object as compact JSON, "" if none
 	EOSTokenIDs           []int64
 	BOSTokenID            int64
+	// Tokenizer is the vocabulary a GGUF file carries (nil otherwise);
+	// its BOS and EOS ids are BOSTokenID and EOSTokenIDs.
+	Tokenizer *Tokenizer
 }
 
 // Model is the unit the compiler works on: metadata, weights, states and the

@@ -120,6 +120,21 @@ func (p *parser) meta() error {
 		if err != nil {
 			return err
 		}
+		if key.text == "tokenizer" {
+			if p.metaSeen[key.text] {
+				return fmt.Errorf("%d:%d: meta field tokenizer given twice", key.line, key.col)
+			}
+			p.metaSeen[key.text] = true
+			if lit.kind != tkString {
+				return fmt.Errorf("%d:%d: meta tokenizer: want a string, got %s", key.line, key.col, lit)
+			}
+			t, err := parseTokenizer(lit.text)
+			if err != nil {
+				return fmt.Errorf("%d:%d: meta tokenizer: %w", key.line, key.col, err)
+			}
+			p.m.Meta.Tokenizer = t
+			continue
+		}
 		var field *metaField
 		for i := range metaFields {
 			if metaFields[i].name == key.text {

@@ -32,6 +32,9 @@ func Print(w io.Writer, m *Model) error {
 	for _, f := range metaFields {
 		fmt.Fprintf(&b, "  %s = %s\n", f.name, formatMetaValue(f.ptr(&m.Meta)))
 	}
+	if t := m.Meta.Tokenizer; t != nil {
+		fmt.Fprintf(&b, "  # %s\n  tokenizer = %s\n", t.summary(), strconv.Quote(t.text()))
+	}
 	b.WriteString("}\n\n")
 	for _, wt := range m.Weights {
 		fmt.Fprintf(&b, "weight @%s : %v = %s %s\n", wt.Value.Name, wt.Value.Type, strconv.Quote(wt.File), strconv.Quote(wt.Tensor))

@@ -63,7 +63,7 @@ func ToProto(m *Model) *irpb.Model {
 			NumKvHeads: mt.NumKVHeads, HeadDim: mt.HeadDim, MaxPositionEmbeddings: mt.MaxPositionEmbeddings,
 			MaxCacheLen: mt.MaxCacheLen, PrefillLen: mt.PrefillLen, RopeTheta: mt.RopeTheta,
 			RmsNormEps: mt.RMSNormEps, TieWordEmbeddings: mt.TieWordEmbeddings, RopeScaling: mt.RopeScaling,
-			EosTokenIds: mt.EOSTokenIDs, BosTokenId: mt.BOSTokenID,
+			EosTokenIds: mt.EOSTokenIDs, BosTokenId: mt.BOSTokenID, Tokenizer: mt.Tokenizer.toProto(),
 		},
 	}
 	for _, w := range m.Weights {
@@ -180,7 +180,7 @@ func FromProto(pm *irpb.Model) (*Model, error) {
 			NumKVHeads: mt.NumKvHeads, HeadDim: mt.HeadDim, MaxPositionEmbeddings: mt.MaxPositionEmbeddings,
 			MaxCacheLen: mt.MaxCacheLen, PrefillLen: mt.PrefillLen, RopeTheta: mt.RopeTheta,
 			RMSNormEps: mt.RmsNormEps, TieWordEmbeddings: mt.TieWordEmbeddings, RopeScaling: mt.RopeScaling,
-			EOSTokenIDs: mt.EosTokenIds, BOSTokenID: mt.BosTokenId,
+			EOSTokenIDs: mt.EosTokenIds, BOSTokenID: mt.BosTokenId, Tokenizer: tokenizerFromProto(mt.Tokenizer),
 		}
 	}
 	// Symbols by name: Model.Symbol is a linear search, and a file of many

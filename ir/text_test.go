@@ -2,6 +2,7 @@ package ir
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,58 @@ func TestProtoRoundTripAndDeterminism(t *testing.T) {
 	}
 	if back.String() != m.String() {
 		t.Fatalf("proto round trip changed the model:\n%s\nvs\n%s", back.String(), m.String())
+	}
+}
+
+// tokenizedLLM is tinyLLM with a GGUF vocabulary, bytes that are not
+// UTF-8 and quotes included.
+func tokenizedLLM() *Model {
+	m := tinyLLM()
+	m.Meta.Tokenizer = &Tokenizer{Model: "gpt2", Pre: "qwen2",
+		Tokens:     []string{"<unk>", "<s>", "</s>", "\xff\xfe", "a\"b", "\u2581t5", ""},
+		Scores:     []float32{0, 0, 0, -3.25, -4, 1e-30, -6},
+		TokenTypes: []int32{2, 3, 3, 6, 1, 1, 1},
+		Merges:     []string{"a b", "\xff c"}}
+	return m
+}
+
+// The tokenizer a GGUF import keeps survives both formats exactly.
+func TestTokenizerRoundTrip(t *testing.T) {
+	m := tokenizedLLM()
+	data, err := Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal("t.irpb", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Meta.Tokenizer, m.Meta.Tokenizer) {
+		t.Fatalf("proto round trip: %+v, want %+v", back.Meta.Tokenizer, m.Meta.Tokenizer)
+	}
+	text := m.String()
+	if !strings.Contains(text, "# gpt2 tokenizer (pre \"qwen2\"): 7 tokens, 2 merges") {
+		t.Errorf("no tokenizer summary in\n%s", text)
+	}
+	parsed, err := Parse("t.ir", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(parsed.Meta.Tokenizer, m.Meta.Tokenizer) || parsed.String() != text {
+		t.Fatalf("text round trip: %+v, want %+v", parsed.Meta.Tokenizer, m.Meta.Tokenizer)
+	}
+	for _, bad := range []struct{ val, want string }{
+		{`"x"`, `meta tokenizer: want "irpb.Tokenizer:" and base64`},
+		{`"irpb.Tokenizer:!!"`, "meta tokenizer: base64"},
+		{`"irpb.Tokenizer:/w=="`, "meta tokenizer: not a tokenizer message"},
+		{`3`, "meta tokenizer: want a string"},
+	} {
+		i := strings.Index(text, "  tokenizer = ")
+		j := i + strings.Index(text[i:], "\n")
+		_, err := Parse("t.ir", text[:i]+"  tokenizer = "+bad.val+text[j:])
+		if err == nil || !strings.Contains(err.Error(), bad.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("tokenizer = %s: %v, want one line with %q", bad.val, err, bad.want)
+		}
 	}
 }
 
@@ -138,6 +191,7 @@ func checkAccepted(t *testing.T, m *Model) {
 func FuzzParse(f *testing.F) {
 	f.Add(sampleModel().String())
 	f.Add(tinyLLM().String())
+	f.Add(tokenizedLLM().String())
 	f.Add("irc v1\nmeta {\n}\n")
 	f.Add("irc v1 graph g(%a: f32[2]) { %b = neg(%a) : f32[2]\n return %b }")
 	f.Add("irc v1 graph g(%a: f32[2]) { %b = iota() {shape=[4294967296,4294967296], axis=0, dtype=i32} : i32[4294967296,4294967296]\n return %a }")
@@ -167,6 +221,8 @@ func FuzzUnmarshal(f *testing.F) {
 	data, _ := Marshal(sampleModel())
 	f.Add(data)
 	data, _ = Marshal(tinyLLM())
+	f.Add(data)
+	data, _ = Marshal(tokenizedLLM())
 	f.Add(data)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -222,6 +222,11 @@ func (c *metaCheck) ranges() error {
 	if mt.VocabSize > 0 && mt.BOSTokenID >= mt.VocabSize {
 		return metaErr("bos_token_id", "is %d, want an id in [0, vocab_size=%d)", mt.BOSTokenID, mt.VocabSize)
 	}
+	if mt.Tokenizer != nil {
+		if err := mt.Tokenizer.check(mt.VocabSize); err != nil {
+			return metaErr("tokenizer", "%v", err)
+		}
+	}
 	// A layer has weights or states: this bounds num_layers by the model
 	// (the partition pass numbers stages by it).
 	if mt.NumLayers > int64(len(c.m.Weights)+len(c.m.States)) {

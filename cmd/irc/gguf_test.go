@@ -13,6 +13,7 @@ import (
 	"github.com/irc-compiler/irc/internal/gguf"
 	"github.com/irc-compiler/irc/internal/numcheck"
 	"github.com/irc-compiler/irc/internal/testmodel"
+	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/runner"
@@ -140,11 +141,23 @@ func TestBadGGUF(t *testing.T) {
 		want string
 	}{
 		{"truncated", func(t *testing.T) string { return raw(t, data[:len(data)/2]) }, "run past the data section's"},
-		{"quantized", func(t *testing.T) string {
+		{"unsupported type", func(t *testing.T) string {
 			b := bytes.Clone(data)
-			binary.LittleEndian.PutUint32(b[typeAt:], 2)
+			binary.LittleEndian.PutUint32(b[typeAt:], 12)
 			return raw(t, b)
-		}, "tensor blk.0.attn_q.weight: type Q4_0 is not supported (F32, F16, BF16)"},
+		}, "tensor blk.0.attn_q.weight: type Q4_K is not supported (F32, F16, BF16, Q8_0, Q4_0)"},
+		{"quantized rows not whole blocks", func(t *testing.T) string {
+			b := bytes.Clone(data)
+			binary.LittleEndian.PutUint32(b[typeAt:], 8)
+			binary.LittleEndian.PutUint64(b[typeAt-16:], 33)
+			return raw(t, b)
+		}, "tensor blk.0.attn_q.weight: Q8_0 rows of 33 elements are not whole blocks of 32"},
+		{"quantized size past the data", func(t *testing.T) string {
+			b := bytes.Clone(data)
+			binary.LittleEndian.PutUint32(b[typeAt:], 8)
+			binary.LittleEndian.PutUint64(b[typeAt-8:], 1<<40)
+			return raw(t, b)
+		}, "tensor blk.0.attn_q.weight: "},
 		{"unknown arch", func(t *testing.T) string { return write(t, setKV("general.architecture", "mamba"), "") }, `general.architecture is "mamba" (supported: llama, qwen2, qwen3)`},
 		{"arch key missing", func(t *testing.T) string { return write(t, setKV("general.architecture", nil), "") }, "metadata general.architecture is missing"},
 		{"wrong arch keys", func(t *testing.T) string { return write(t, setKV("llama.block_count", nil), "") }, "metadata llama.block_count is missing"},
@@ -216,5 +229,160 @@ func TestGGUFMatrixTypes(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// quantGGUF writes preset p's checkpoint, imports it with --quantize q,
+// converts it to GGUF with its linear layers q (hf2gguf --outtype q) and
+// imports that; it returns both model files and the GGUF file.
+func quantGGUF(t *testing.T, p testmodel.Preset, q string) (irpb, ggufPath, ggIRPB string) {
+	t.Helper()
+	typ := map[string]gguf.Type{"q8_0": gguf.Q8_0, "q4_0": gguf.Q4_0}[q]
+	root := t.TempDir()
+	dir := filepath.Join(root, p.Name)
+	if err := testmodel.Write(dir, p, 1); err != nil {
+		t.Fatal(err)
+	}
+	irpb = filepath.Join(root, "st.irpb")
+	if _, errOut, code := irc(t, "import", dir, "-o", irpb, "--prefill-len", "4", "--quantize", q); code != 0 {
+		t.Fatalf("import --quantize: %s", errOut)
+	}
+	ggufPath = filepath.Join(root, "m.gguf")
+	if err := gguf.ConvertHFAs(dir, ggufPath, typ); err != nil {
+		t.Fatal(err)
+	}
+	ggIRPB = filepath.Join(root, "gguf.irpb")
+	if _, errOut, code := irc(t, "import", ggufPath, "-o", ggIRPB, "--prefill-len", "4"); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	m, err := ir.ReadFile(ggIRPB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, w := range m.Weights {
+		if w.Value.Type.DType.String() == q {
+			n++
+		}
+	}
+	if n != int(7*p.Layers) {
+		t.Errorf("%d weights %s, want every linear layer's (%d)", n, q, 7*p.Layers)
+	}
+	return irpb, ggufPath, ggIRPB
+}
+
+// GGUF files with Q8_0 and Q4_0 linear layers (hf2gguf --outtype q8_0|q4_0,
+// quantized by the rounding irc import --quantize uses) import as q8_0 and
+// q4_0 weights bound to the file's blocks, and give exactly the logits of
+// the checkpoint imported with --quantize, on every tiny preset GGUF
+// supports (sizes rounded to blocks): the same blocks, llama's permuted
+// q/k rows (whole blocks) undone.
+func TestGGUFQuantizedMatchesQuantizeImport(t *testing.T) {
+	for _, p := range testmodel.Presets() {
+		if p.RopeScaling != nil {
+			continue
+		}
+		for _, q := range []string{"q8_0", "q4_0"} {
+			t.Run(p.Name+"/"+q, func(t *testing.T) {
+				irpb, _, ggIRPB := quantGGUF(t, p.Blocks(), q)
+				prompt := "5,17,3,9,2,11"
+				var logits [2][]byte
+				var ids [2]string
+				for i, m := range []string{irpb, ggIRPB} {
+					npy := filepath.Join(t.TempDir(), "logits.npy")
+					out, errOut, code := irc(t, "run", m, "--tokens", prompt, "--generate", "4", "--logits-out", npy)
+					if code != 0 {
+						t.Fatalf("run %s: %s", m, errOut)
+					}
+					ids[i] = lastLine(out)
+					logits[i], _ = os.ReadFile(npy)
+				}
+				if ids[0] != ids[1] || len(logits[0]) == 0 || !bytes.Equal(logits[0], logits[1]) {
+					t.Errorf("GGUF %s import: ids %s, logits differ: %v; --quantize import: ids %s", q, ids[1], !bytes.Equal(logits[0], logits[1]), ids[0])
+				}
+			})
+		}
+	}
+}
+
+// The OpenCL runner reads a quantized GGUF's blocks too (merged q/k/v
+// parts from the file, llama's permuted rows undone) and agrees with ref;
+// a file whose block type changed after import is refused at load, by
+// type, though its bytes could have the same count.
+func TestOpenCLRunnerQuantizedGGUF(t *testing.T) {
+	p, _ := testmodel.Find("llama-mha-odd")
+	_, path, ggIRPB := quantGGUF(t, p.Blocks(), "q4_0")
+	runnerMatchesRef(t, ggIRPB)
+
+	dir := filepath.Dir(path)
+	if err := gguf.ConvertHFAs(filepath.Join(dir, p.Name), path, gguf.Q8_0); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := irc(t, "run", ggIRPB, "--tokens", "1,2")
+	if code != 1 || !strings.Contains(errOut, `is Q8_0, the model declares q4_0`) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("run on a retyped file: exit %d, %q", code, errOut)
+	}
+}
+
+// A GGUF import keeps the file's vocabulary (tokenizer.ggml.*) in the
+// model's metadata, through the .irpb; a malformed one is one line.
+func TestGGUFTokenizerKept(t *testing.T) {
+	_, path, ggIRPB := ggufModel(t, "llama-tiny")
+	m, err := ir.ReadFile(ggIRPB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := m.Meta.Tokenizer
+	if tok == nil {
+		t.Fatal("no tokenizer in the GGUF import")
+	}
+	// llama-tiny's 97 ids: internal/gguf writes byte-level BPE, no merges.
+	if tok.Model != "gpt2" || tok.Pre != "default" || int64(len(tok.Tokens)) != m.Meta.VocabSize ||
+		tok.Tokens[1] != "<s>" || tok.Tokens[5] != "\u2581t5" || len(tok.Scores) != len(tok.Tokens) ||
+		tok.Scores[5] != -5 || len(tok.TokenTypes) != len(tok.Tokens) || tok.TokenTypes[0] != 2 || len(tok.Merges) != 0 {
+		t.Errorf("tokenizer %s %q, %d tokens (%q...), %d scores, %d types, %d merges", tok.Model, tok.Pre, len(tok.Tokens), tok.Tokens[:6], len(tok.Scores), len(tok.TokenTypes), len(tok.Merges))
+	}
+	dump, errOut, code := irc(t, "dump", ggIRPB)
+	if code != 0 || !strings.Contains(dump, "# gpt2 tokenizer (pre \"default\"): 97 tokens, 0 merges") {
+		t.Errorf("dump: exit %d %s", code, errOut)
+	}
+
+	dir := filepath.Dir(path)
+	cfg, err := hf.ReadConfig(filepath.Join(dir, "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := safetensors.OpenDir(filepath.Join(dir, "llama-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	for _, c := range []struct {
+		key  string
+		val  any
+		want string
+	}{
+		{"tokenizer.ggml.tokens", "x", "metadata tokenizer.ggml.tokens is not an array"},
+		{"tokenizer.ggml.scores", []string{"a"}, "metadata tokenizer.ggml.scores is not an array of floats"},
+		{"tokenizer.ggml.token_type", []int32{1, 2}, "meta tokenizer: has 2 token types for 97 tokens"},
+		{"tokenizer.ggml.tokens", []string{"a", "b"}, "meta tokenizer: has 2 tokens, the vocabulary 97"},
+	} {
+		kvs, tensors, err := gguf.FromHF(cfg, ck, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range kvs {
+			if kvs[i].Key == c.key {
+				kvs[i].Value = c.val
+			}
+		}
+		p := filepath.Join(t.TempDir(), "m.gguf")
+		if err := gguf.WriteFile(p, kvs, tensors); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, code := irc(t, "import", p, "-o", tmp(t, "m.irpb"))
+		if code != 1 || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%s = %v: exit %d, %q, want one line with %q", c.key, c.val, code, errOut, c.want)
+		}
 	}
 }

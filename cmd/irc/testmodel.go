@@ -14,6 +14,7 @@ import (
 func newTestmodelCmd() *cobra.Command {
 	var out, only string
 	var seed uint64
+	var blocks bool
 	cmd := &cobra.Command{
 		Use:   "testmodel -o DIR [--preset NAME]",
 		Short: "Write deterministic tiny random checkpoints, one folder per preset",
@@ -40,6 +41,9 @@ something (GQA ratios, head_dim, odd sizes, llama3 rope scaling, tied heads). Wi
 				presets = []testmodel.Preset{p}
 			}
 			for _, p := range presets {
+				if blocks {
+					p = p.Blocks()
+				}
 				dir := filepath.Join(out, p.Name)
 				if err := testmodel.Write(dir, p, seed); err != nil {
 					return err
@@ -52,6 +56,7 @@ something (GQA ratios, head_dim, odd sizes, llama3 rope scaling, tied heads). Wi
 	cmd.Flags().StringVarP(&out, "output", "o", "", "folder to write the checkpoints into")
 	cmd.Flags().StringVar(&only, "preset", "", "write only this preset")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed of the weights")
+	cmd.Flags().BoolVar(&blocks, "blocks", false, "round the sizes up to whole blocks of 32 (hidden, intermediate, the heads' width), so every linear layer quantizes to q8_0/q4_0")
 	return cmd
 }
 

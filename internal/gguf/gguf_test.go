@@ -146,7 +146,9 @@ func TestWriteRoundTrip(t *testing.T) {
 		want    string
 	}{
 		{nil, []Tensor{{Name: "x", Type: BF16, Dims: []int64{2}, Data: []byte{1}}}, "1 bytes of data"},
-		{nil, []Tensor{{Name: "x", Type: 2, Dims: []int64{2}}}, "not written"},
+		{nil, []Tensor{{Name: "x", Type: 12, Dims: []int64{2}}}, "not written"},
+		{nil, []Tensor{{Name: "x", Type: Q8_0, Dims: []int64{16, 2}, Data: make([]byte, 34)}}, "Q8_0 [16 2] is -1"},
+		{nil, []Tensor{{Name: "x", Type: Q4_0, Dims: []int64{32, 2}, Data: make([]byte, 34)}}, "34 bytes of data, Q4_0 [32 2] is 36"},
 		{nil, []Tensor{{Name: "x", Type: F32, Dims: []int64{0}}, {Name: "x", Type: F32, Dims: []int64{0}}}, "twice"},
 		{[]KV{{"k", 1}}, nil, "cannot write a int"},
 		{[]KV{{"k", "a"}, {"k", "b"}}, nil, "twice"},

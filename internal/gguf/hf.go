@@ -25,7 +25,12 @@ const Keep Type = math.MaxUint32
 
 // ConvertHFAs is ConvertHF with the matrices stored as matrices (F32, F16,
 // BF16, rounded to nearest even; or Keep), as llama.cpp's converter's
-// --outtype does.
+// --outtype does. With Q8_0 or Q4_0 the linear layers' weights (the
+// *_proj matrices whose rows are whole blocks) are quantized with ggml's
+// reference rounding (schedule.Encode, the rounding of irc import
+// --quantize) and the embedding and output layer keep the checkpoint's
+// dtype: the weights irc import --quantize declares, so both imports
+// compute the same logits.
 func ConvertHFAs(dir, out string, matrices Type) error {
 	cfg, err := hf.ReadConfig(dir)
 	if err != nil {
@@ -63,7 +68,8 @@ func FromHF(cfg *hf.Config, ck *safetensors.Checkpoint, name string) ([]KV, []Te
 // FromHFAs is FromHF with the matrices stored as matrices (see
 // ConvertHFAs).
 func FromHFAs(cfg *hf.Config, ck *safetensors.Checkpoint, name string, matrices Type) ([]KV, []Tensor, error) {
-	fileType, ok := map[Type]uint32{Keep: FileTypeBF16, F32: 0, F16: 1, BF16: FileTypeBF16}[matrices]
+	// llama.h's LLAMA_FTYPE_MOSTLY_Q4_0 is 2, MOSTLY_Q8_0 7.
+	fileType, ok := map[Type]uint32{Keep: FileTypeBF16, F32: 0, F16: 1, BF16: FileTypeBF16, Q8_0: 7, Q4_0: 2}[matrices]
 	if !ok {
 		return nil, nil, fmt.Errorf("gguf: matrices as %v are not written", matrices)
 	}
@@ -179,12 +185,15 @@ func tensor(ck *safetensors.Checkpoint, hfName, name string, matrices Type) (Ten
 		}
 		return Tensor{Name: name, Type: F32, Dims: dims, Data: f32Bytes(vals)}, nil
 	}
+	if matrices.BlockBytes() != 0 && (!strings.HasSuffix(hfName, "_proj.weight") || dims[0]%32 != 0) {
+		matrices = Keep // as irc import --quantize: only whole-block linear layers
+	}
 	if matrices != Keep {
 		vals, _, err := ck.Float32(hfName)
 		if err != nil {
 			return Tensor{}, err
 		}
-		d := map[Type]schedule.DType{F32: schedule.F32, F16: schedule.F16, BF16: schedule.BF16}[matrices]
+		d := map[Type]schedule.DType{F32: schedule.F32, F16: schedule.F16, BF16: schedule.BF16, Q8_0: schedule.Q8_0, Q4_0: schedule.Q4_0}[matrices]
 		return Tensor{Name: name, Type: matrices, Dims: dims, Data: schedule.Encode(d, vals)}, nil
 	}
 	var typ Type

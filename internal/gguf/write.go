@@ -1,7 +1,8 @@
 // Package gguf writes GGUF files (version 3), the container llama.cpp loads,
 // so that an independent implementation can run the very weights irc runs.
 // Only what the peer benchmark and the GGUF import tests need is here: metadata of the scalar, string
-// and array types, and tensors stored as given (F32, F16, BF16).
+// and array types, and tensors stored as given (F32, F16, BF16, and ggml's
+// Q8_0 and Q4_0 blocks).
 //
 // Layout (little-endian): "GGUF", version, tensor count, metadata count;
 // the metadata (key, type, value); one info per tensor (name, dimensions
@@ -32,16 +33,30 @@ type Type uint32
 const (
 	F32  Type = 0
 	F16  Type = 1
+	Q4_0 Type = 2
+	Q8_0 Type = 8
 	BF16 Type = 30
 )
 
-// Size is the bytes of one element.
+// Size is the bytes of one element of a float type, 0 otherwise.
 func (t Type) Size() int64 {
 	switch t {
 	case F32:
 		return 4
 	case F16, BF16:
 		return 2
+	}
+	return 0
+}
+
+// BlockBytes is the bytes of one 32-element block of a quantized type
+// (Q8_0: 34, Q4_0: 18), 0 otherwise.
+func (t Type) BlockBytes() int64 {
+	switch t {
+	case Q8_0:
+		return 34
+	case Q4_0:
+		return 18
 	}
 	return 0
 }
@@ -54,6 +69,10 @@ func (t Type) String() string {
 		return "F16"
 	case BF16:
 		return "BF16"
+	case Q8_0:
+		return "Q8_0"
+	case Q4_0:
+		return "Q4_0"
 	}
 	return fmt.Sprintf("type%d", uint32(t))
 }
@@ -87,9 +106,21 @@ type Tensor struct {
 	Data []byte
 }
 
-// Bytes is the size Dims and Type give.
+// Bytes is the size Dims and Type give (a quantized type's rows, Dims[0],
+// are whole blocks of 32; -1 if they are not).
 func (t Tensor) Bytes() int64 {
 	n := t.Type.Size()
+	if bb := t.Type.BlockBytes(); bb != 0 {
+		if len(t.Dims) == 0 || t.Dims[0]%32 != 0 {
+			return -1
+		}
+		n = bb
+		dims := append([]int64{t.Dims[0] / 32}, t.Dims[1:]...)
+		for _, d := range dims {
+			n *= d
+		}
+		return n
+	}
 	for _, d := range t.Dims {
 		n *= d
 	}
@@ -123,7 +154,7 @@ func Write(w io.Writer, kvs []KV, tensors []Tensor) error {
 		seen["kv:"+kv.Key] = true
 	}
 	for _, t := range tensors {
-		if t.Type.Size() == 0 {
+		if t.Type.Size() == 0 && t.Type.BlockBytes() == 0 {
 			return fmt.Errorf("tensor %s: type %v is not written", t.Name, t.Type)
 		}
 		if int64(len(t.Data)) != t.Bytes() {

@@ -107,3 +107,24 @@ func (p Preset) maxPos() int {
 	}
 	return maxPositions
 }
+
+// Blocks is p with its sizes rounded up to whole blocks of 32 (ggml's
+// quantized blocks, which do not split a row): hidden and intermediate to
+// multiples of 32, and the head dimension (even, for RoPE) so that the
+// heads' width is one too; with no explicit head_dim, hidden grows until
+// it divides into even heads. Every linear layer of the result quantizes
+// (irc import --quantize, GGUF Q8_0/Q4_0).
+func (p Preset) Blocks() Preset {
+	p.Intermediate = (p.Intermediate + 31) / 32 * 32
+	if p.HeadDim == 0 {
+		for p.Hidden%32 != 0 || p.Hidden%p.Heads != 0 || p.Hidden/p.Heads%2 != 0 {
+			p.Hidden++
+		}
+		return p
+	}
+	p.Hidden = (p.Hidden + 31) / 32 * 32
+	for p.Heads*p.HeadDim%32 != 0 || p.HeadDim%2 != 0 {
+		p.HeadDim++
+	}
+	return p
+}

@@ -19,6 +19,13 @@ func FuzzGGUFParse(f *testing.F) {
 	f.Add(g.data(64, 128))
 	f.Add((&gb{}).start(2, 1, 1).str("k").u32(TypeArray).u32(TypeInt16).u64(3).raw(1, 0, 2, 0, 3, 0).tensor("t", F16, 0, 1, 1, 1, 2).data(32, 4))
 	f.Add((&gb{}).start(3, 1, 0).tensor("t", 12, 0, 256).data(32, 144))
+	// Quantized: a llama q matrix of Q8_0 blocks (permuted rows are whole
+	// blocks), a Q4_0 one, a partial block, a short tensor.
+	q := (&gb{}).start(3, 3, 2).kvStr("general.architecture", "llama").kvU32("llama.attention.head_count", 2)
+	q.tensor("blk.0.attn_q.weight", Q8_0, 0, 64, 4).tensor("blk.0.attn_k.weight", Q4_0, 288, 32, 4).tensor("t", Q4_0, 384, 32)
+	f.Add(q.data(32, 416))
+	f.Add((&gb{}).start(3, 1, 0).tensor("t", Q8_0, 0, 48, 2).data(32, 102))
+	f.Add((&gb{}).start(3, 1, 0).tensor("t", Q4_0, 0, 32, 2).data(32, 35))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := parseBytes(b)
@@ -34,7 +41,14 @@ func FuzzGGUFParse(f *testing.F) {
 				t.Fatalf("tensor %+v outside the data section", ti)
 			}
 			n := ti.Type.Size()
-			for _, d := range ti.Dims {
+			dims := ti.Dims
+			if bb := ti.Type.BlockBytes(); bb != 0 {
+				if dims[0]%BlockLen != 0 {
+					t.Fatalf("tensor %+v: rows not whole blocks", ti)
+				}
+				n, dims = bb, append([]int64{dims[0] / BlockLen}, dims[1:]...)
+			}
+			for _, d := range dims {
 				n *= d
 			}
 			if n != ti.Size {

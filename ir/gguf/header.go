@@ -324,7 +324,7 @@ func (r *reader) tensorInfo(i int64) (TensorInfo, error) {
 		return TensorInfo{}, err
 	}
 	t.Type = Type(typ)
-	if t.Type.Size() == 0 {
+	if t.Type.Size() == 0 && !t.Type.Quantized() {
 		if _, known := typeNames[t.Type]; !known {
 			return TensorInfo{}, fmt.Errorf("%s: type %d is unknown (supported: %s)", what, typ, Supported)
 		}
@@ -339,7 +339,15 @@ func (r *reader) tensorInfo(i int64) (TensorInfo, error) {
 	}
 	t.Offset = int64(off)
 	n, ok := budget.Elements(t.Dims...)
-	if ok {
+	if bb := t.Type.BlockBytes(); bb != 0 {
+		// Rows (ne0, innermost) are whole blocks, as ggml requires.
+		if t.Dims[0]%BlockLen != 0 {
+			return TensorInfo{}, fmt.Errorf("%s: %v rows of %d elements are not whole blocks of %d", what, t.Type, t.Dims[0], BlockLen)
+		}
+		if ok {
+			t.Size, ok = budget.Bytes(n/BlockLen, bb)
+		}
+	} else if ok {
 		t.Size, ok = budget.Bytes(n, t.Type.Size())
 	}
 	if !ok {

@@ -5,15 +5,21 @@ import "fmt"
 // Type is a ggml tensor type (ggml.h's enum ggml_type).
 type Type uint32
 
-// The tensor types this reader accepts: irc reads unquantized weights only.
+// The tensor types this reader accepts: the float types and ggml's two
+// simplest block types, which irc's IR holds as q8_0 and q4_0.
 const (
 	F32  Type = 0
 	F16  Type = 1
+	Q4_0 Type = 2
+	Q8_0 Type = 8
 	BF16 Type = 30
 )
 
 // Supported lists the accepted types, as errors name them.
-const Supported = "F32, F16, BF16"
+const Supported = "F32, F16, BF16, Q8_0, Q4_0"
+
+// BlockLen is the elements of one block of a quantized type.
+const BlockLen = 32
 
 // typeNames names every ggml type (ggml.c's type_traits), so a refusal
 // says which type a file holds. Numbers without a name (removed types,
@@ -33,7 +39,8 @@ func (t Type) String() string {
 	return fmt.Sprintf("unknown type %d", uint32(t))
 }
 
-// Size is the bytes of one element of a supported type, 0 otherwise.
+// Size is the bytes of one element of a supported float type, 0 otherwise
+// (a quantized type has no per-element size: see BlockBytes).
 func (t Type) Size() int64 {
 	switch t {
 	case F32:
@@ -43,6 +50,22 @@ func (t Type) Size() int64 {
 	}
 	return 0
 }
+
+// BlockBytes is the bytes of one block of BlockLen elements of a supported
+// quantized type (ggml's block_q8_0: an f16 scale and 32 int8; block_q4_0:
+// an f16 scale and 16 bytes of nibbles), 0 otherwise.
+func (t Type) BlockBytes() int64 {
+	switch t {
+	case Q8_0:
+		return 34
+	case Q4_0:
+		return 18
+	}
+	return 0
+}
+
+// Quantized reports whether t is a supported block type.
+func (t Type) Quantized() bool { return t.BlockBytes() != 0 }
 
 // Metadata value types (gguf.h's enum gguf_type).
 const (

@@ -31,6 +31,10 @@ type Options struct {
 	// safetensors file); required with Quantize when the folder has a
 	// checkpoint.
 	QuantizedFile string
+	// Quantized declares the named matrices (Hugging Face names) in the
+	// given quantized type whatever Quantize says: a GGUF file's Q8_0 and
+	// Q4_0 tensors, which ImportGGUF binds as they are stored.
+	Quantized map[string]ir.DType
 }
 
 // DefaultPrefillLen is the chunk length of the prefill graph.
@@ -177,6 +181,9 @@ func (b *modelBuilder) declare() {
 // weightDType is the dtype weight name of shape dims is declared in: the
 // model's, or the quantized type for the matrices Options.Quantize names.
 func (b *modelBuilder) weightDType(name string, dims []int64) ir.DType {
+	if q, ok := b.opts.Quantized[name]; ok && len(dims) == 2 && dims[1]%ir.QuantBlock == 0 {
+		return q
+	}
 	q := b.opts.Quantize
 	if q == ir.Invalid || len(dims) != 2 || dims[1]%ir.QuantBlock != 0 {
 		return b.dt

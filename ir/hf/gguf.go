@@ -3,6 +3,7 @@ package hf
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -34,6 +35,17 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if opts.Quantize != ir.Invalid || opts.QuantizeEmbeddings {
+		return nil, fmt.Errorf("%s: --quantize applies to Hugging Face checkpoints; a GGUF file's weights keep the types they are stored in", path)
+	}
+	// Q8_0 and Q4_0 matrices are declared q8_0 and q4_0 (the same blocks)
+	// and bound to the file's bytes: nothing is copied or dequantized.
+	opts.Quantized = map[string]ir.DType{}
+	for _, t := range g.Tensors {
+		if q, ok := ggufQuantTypes[t.Type]; ok {
+			opts.Quantized[hfName(t.Name)] = q
+		}
+	}
 	m, err := Build(cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -44,14 +56,10 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: weight @%s has no GGUF name", path, w.Value.Name)
 		}
-		dtype, err := safetensors.IRDType(w.Value.Type.DType.String())
-		if err != nil {
-			return nil, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
-		}
 		if _, ok := g.Tensor(name); !ok {
 			return nil, fmt.Errorf("%s: missing tensor %s (wanted %v for weight @%s)", path, name, w.Value.Type, w.Value.Name)
 		}
-		if _, err := safetensors.GGUFInfo(g, name, dtype, w.Value.Type.Shape); err != nil {
+		if _, err := safetensors.GGUFInfo(g, name, w.Value.Type.DType.String(), w.Value.Type.Shape); err != nil {
 			return nil, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 		}
 		if _, _, err := g.PermutedHeads(name); err != nil {
@@ -65,7 +73,92 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 			return nil, fmt.Errorf("%s: tensor %s is not part of the %s graph irc builds (not supported)", path, t.Name, cfg.Architecture)
 		}
 	}
+	if m.Meta.Tokenizer, err = GGUFTokenizer(g.Header); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return m, nil
+}
+
+// GGUFTokenizer is the vocabulary of a GGUF header's tokenizer.ggml.*
+// metadata (nil when it has no tokenizer.ggml.model): its model, pre,
+// tokens, scores, token types and merges, as the header holds them (so
+// within the reader's header budget). The BOS and EOS ids go to the
+// config (GGUFConfig).
+func GGUFTokenizer(h *gguf.Header) (*ir.Tokenizer, error) {
+	model, ok, err := h.String("tokenizer.ggml.model")
+	if err != nil || !ok {
+		return nil, err
+	}
+	t := &ir.Tokenizer{Model: model}
+	if t.Pre, _, err = h.String("tokenizer.ggml.pre"); err != nil {
+		return nil, err
+	}
+	array := func(key string, required bool) (any, error) {
+		v, ok := h.KV(key)
+		if !ok {
+			if required {
+				return nil, fmt.Errorf("metadata %s is missing (tokenizer.ggml.model is %q)", key, model)
+			}
+			return nil, nil
+		}
+		if v.Type != gguf.TypeArray {
+			return nil, fmt.Errorf("metadata %s is not an array", key)
+		}
+		return v.V, nil
+	}
+	v, err := array("tokenizer.ggml.tokens", true)
+	if err != nil {
+		return nil, err
+	}
+	var isStr bool
+	if t.Tokens, isStr = v.([]string); !isStr {
+		return nil, fmt.Errorf("metadata tokenizer.ggml.tokens is not an array of strings")
+	}
+	if v, err = array("tokenizer.ggml.merges", false); err != nil {
+		return nil, err
+	} else if v != nil {
+		if t.Merges, isStr = v.([]string); !isStr {
+			return nil, fmt.Errorf("metadata tokenizer.ggml.merges is not an array of strings")
+		}
+	}
+	if v, err = array("tokenizer.ggml.scores", false); err != nil {
+		return nil, err
+	} else if v != nil {
+		f, ok := v.([]float64)
+		if !ok {
+			return nil, fmt.Errorf("metadata tokenizer.ggml.scores is not an array of floats")
+		}
+		t.Scores = make([]float32, len(f))
+		for i, x := range f {
+			t.Scores[i] = float32(x)
+		}
+	}
+	if v, err = array("tokenizer.ggml.token_type", false); err != nil {
+		return nil, err
+	} else if v != nil {
+		var n []int64
+		switch a := v.(type) {
+		case []int64:
+			n = a
+		case []uint64:
+			for _, x := range a {
+				n = append(n, int64(min(x, 1<<31)))
+			}
+		default:
+			return nil, fmt.Errorf("metadata tokenizer.ggml.token_type is not an array of integers")
+		}
+		t.TokenTypes = make([]int32, len(n))
+		for i, x := range n {
+			if x < math.MinInt32 || x > math.MaxInt32 {
+				return nil, fmt.Errorf("metadata tokenizer.ggml.token_type[%d] is %d, out of int32", i, x)
+			}
+			t.TokenTypes[i] = int32(x)
+		}
+	}
+	return t, nil
 }
 
 // GGUFConfig makes a GGUF header's metadata into the Config Build takes.
@@ -159,7 +252,18 @@ func GGUFConfig(h *gguf.Header) (*Config, error) {
 	if len(emb.Dims) != 2 {
 		return nil, fmt.Errorf("tensor token_embd.weight has %d dims %v, want 2 {embedding_length, vocab}", len(emb.Dims), emb.Dims)
 	}
-	dtype := map[gguf.Type]string{gguf.F32: "float32", gguf.F16: "float16", gguf.BF16: "bfloat16"}[emb.Type]
+	torch := map[gguf.Type]string{gguf.F32: "float32", gguf.F16: "float16", gguf.BF16: "bfloat16"}
+	dtype, ok := torch[emb.Type]
+	if !ok {
+		// A quantized embedding (llama.cpp's Q8_0 files): the model
+		// computes in output_norm's type, which llama.cpp stores as F32.
+		if norm, ok := h.Tensor("output_norm.weight"); ok {
+			dtype = torch[norm.Type]
+		}
+		if dtype == "" {
+			dtype = "float32"
+		}
+	}
 	_, hasOutput := h.Tensor("output.weight")
 	_, bias := h.Tensor("blk.0.attn_q.bias")
 	raw := map[string]any{
@@ -214,6 +318,33 @@ func float(h *gguf.Header, key string) (float64, bool, error) {
 		return 0, true, fmt.Errorf("metadata %s is %g, want > 0", key, v)
 	}
 	return v, true, nil
+}
+
+// ggufQuantTypes are the GGUF block types irc's IR holds.
+var ggufQuantTypes = map[gguf.Type]ir.DType{gguf.Q8_0: ir.Q8_0, gguf.Q4_0: ir.Q4_0}
+
+// hfName is the Hugging Face name of a GGUF tensor (GGUFName's inverse),
+// or "" for a name the graph does not use.
+func hfName(name string) string {
+	switch name {
+	case "token_embd.weight":
+		return "model.embed_tokens.weight"
+	case "output_norm.weight":
+		return "model.norm.weight"
+	case "output.weight":
+		return "lm_head.weight"
+	}
+	var l int
+	var rest string
+	if n, _ := fmt.Sscanf(name, "blk.%d.%s", &l, &rest); n != 2 {
+		return ""
+	}
+	for hf, g := range ggufLayerNames {
+		if g == rest {
+			return "model.layers." + strconv.Itoa(l) + "." + hf
+		}
+	}
+	return ""
 }
 
 var hfLayerName = regexp.MustCompile(`^model\.layers\.([0-9]+)\.(.+)$`)

@@ -1,6 +1,7 @@
 package safetensors
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,11 +36,11 @@ func OpenFolder(dir string, opt FolderOptions) *Folder {
 // file's tensors need (which may copy).
 func (f *Folder) Tensor(file, name string, dtype DType, shape []int64) ([]byte, TensorInfo, error) {
 	if IsGGUF(file) {
-		g, err := f.openGGUF(file)
-		if err != nil {
-			return nil, TensorInfo{}, err
+		ir, ok := map[DType]string{BF16: "bf16", F16: "f16", F32: "f32"}[dtype]
+		if !ok {
+			return nil, TensorInfo{}, fmt.Errorf("%s: tensor %s: a GGUF tensor is read as a weight's IR dtype (Folder.Weight), not as %s", file, name, dtype)
 		}
-		return GGUFTensor(g, name, dtype, shape)
+		return f.Weight(file, name, ir, shape)
 	}
 	st, err := f.open(file)
 	if err != nil {
@@ -57,6 +58,26 @@ func (f *Folder) Tensor(file, name string, dtype DType, shape []int64) ([]byte, 
 		return nil, info, err
 	}
 	return data, info, nil
+}
+
+// Weight is Tensor for a weight as the IR declares it: irDType as the IR
+// and the runner schedules spell it ("bf16", "q8_0", ...) and its shape in
+// elements. A safetensors file holds it as IRStorage says; a GGUF file as
+// the GGUF type of the same name (GGUFTensor), so a quantized weight is
+// checked against the file's block type, not only its byte count.
+func (f *Folder) Weight(file, name, irDType string, shape []int64) ([]byte, TensorInfo, error) {
+	if IsGGUF(file) {
+		g, err := f.openGGUF(file)
+		if err != nil {
+			return nil, TensorInfo{}, err
+		}
+		return GGUFTensor(g, name, irDType, shape)
+	}
+	dtype, stShape, err := IRStorage(irDType, shape)
+	if err != nil {
+		return nil, TensorInfo{}, err
+	}
+	return f.Tensor(file, name, dtype, stShape)
 }
 
 func (f *Folder) open(file string) (*File, error) {

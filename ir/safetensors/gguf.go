@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/irc-compiler/irc/ir/budget"
@@ -33,20 +34,47 @@ func openGGUF(open, shown string) (*gguf.File, error) {
 
 var ggufDTypes = map[gguf.Type]DType{gguf.F32: F32, gguf.F16: F16, gguf.BF16: BF16}
 
+// ggufQuant maps the IR's quantized dtypes to the GGUF types with the
+// same blocks.
+var ggufQuant = map[string]gguf.Type{"q8_0": gguf.Q8_0, "q4_0": gguf.Q4_0}
+
 // GGUFInfo describes a GGUF tensor in safetensors' terms (row-major shape,
 // dtype, byte range relative to the data section) and checks it against
-// what the model declares, as TensorInfo.Check does for safetensors, with
-// one allowance: a vector stored as F32 (llama.cpp's converter stores
-// norms and biases as F32 whatever the model's type) is accepted for a
-// BF16 or F16 model, and GGUFTensor converts it, refusing any value that
-// the declared dtype cannot hold exactly. The returned info has the
-// declared dtype in that case.
-func GGUFInfo(g *gguf.File, name string, dtype DType, shape []int64) (TensorInfo, error) {
+// what the model declares (irDType as the IR spells it, shape in
+// elements), as TensorInfo.Check does for safetensors, with one
+// allowance: a vector stored as F32 (llama.cpp's converter stores norms
+// and biases as F32 whatever the model's type) is accepted for a BF16 or
+// F16 model, and GGUFTensor converts it, refusing any value that the
+// declared dtype cannot hold exactly. The returned info has the declared
+// dtype in that case. A quantized weight (q8_0, q4_0) must be a tensor of
+// the same GGUF type (Q8_0, Q4_0) and shape; its info is the storage
+// IRStorage gives (U8 [N, K/32 * block bytes]), the same bytes.
+func GGUFInfo(g *gguf.File, name, irDType string, shape []int64) (TensorInfo, error) {
 	t, ok := g.Tensor(name)
 	if !ok {
 		return TensorInfo{}, errNoTensor(g.Path(), name)
 	}
 	info := TensorInfo{Name: name, DType: ggufDTypes[t.Type], Shape: t.Shape(), File: g.Path(), Begin: t.Offset, End: t.Offset + t.Size}
+	want, isQuant := ggufQuant[irDType]
+	switch {
+	case isQuant || t.Type.Quantized():
+		if t.Type != want {
+			return info, fmt.Errorf("tensor %q in %s is %v, the model declares %s", name, g.Path(), t.Type, irDType)
+		}
+		if !slices.Equal(info.Shape, shape) {
+			return info, fmt.Errorf("tensor %q in %s has shape %s, the model declares %s", name, g.Path(), formatShape(info.Shape), formatShape(shape))
+		}
+		st, stShape, err := IRStorage(irDType, shape)
+		if err != nil {
+			return info, fmt.Errorf("tensor %q in %s: %w", name, g.Path(), err)
+		}
+		info.DType, info.Shape = st, stShape
+		return info, info.Check(st, stShape)
+	}
+	dtype, err := IRDType(irDType)
+	if err != nil {
+		return info, err
+	}
 	if info.DType == F32 && dtype != F32 && (dtype == BF16 || dtype == F16) && len(shape) == 1 {
 		if err := info.Check(F32, shape); err != nil {
 			return info, err
@@ -57,14 +85,15 @@ func GGUFInfo(g *gguf.File, name string, dtype DType, shape []int64) (TensorInfo
 	return info, info.Check(dtype, shape)
 }
 
-// GGUFTensor returns the bytes of a GGUF tensor as the model declares it:
-// row-major (ggml's dims reversed, which is the same bytes), with
-// llama.cpp's q/k permutation undone for llama models (gguf.File.Rows),
-// and an F32 vector converted exactly to a 16-bit dtype (see GGUFInfo).
-// Unless something was converted or unpermuted, the bytes are a view into
-// the mapped file.
-func GGUFTensor(g *gguf.File, name string, dtype DType, shape []int64) ([]byte, TensorInfo, error) {
-	info, err := GGUFInfo(g, name, dtype, shape)
+// GGUFTensor returns the bytes of a GGUF tensor as the model declares it
+// (irDType and shape as in GGUFInfo): row-major (ggml's dims reversed,
+// which is the same bytes; a quantized row is its blocks), with
+// llama.cpp's q/k permutation undone for llama models (gguf.File.Rows,
+// whole rows, so whole blocks), and an F32 vector converted exactly to a
+// 16-bit dtype (see GGUFInfo). Unless something was converted or
+// unpermuted, the bytes are a view into the mapped file.
+func GGUFTensor(g *gguf.File, name, irDType string, shape []int64) ([]byte, TensorInfo, error) {
+	info, err := GGUFInfo(g, name, irDType, shape)
 	if err != nil {
 		return nil, info, err
 	}
@@ -72,7 +101,8 @@ func GGUFTensor(g *gguf.File, name string, dtype DType, shape []int64) ([]byte, 
 	if err != nil {
 		return nil, info, err
 	}
-	if t, _ := g.Tensor(name); ggufDTypes[t.Type] != dtype {
+	if t, _ := g.Tensor(name); !t.Type.Quantized() && ggufDTypes[t.Type] != info.DType {
+		dtype := info.DType
 		if err := budget.Check(fmt.Sprintf("%s: tensor %s as %s", g.Path(), name, dtype), int64(len(data)/2)); err != nil {
 			return nil, info, err
 		}

@@ -184,6 +184,7 @@ type Meta struct {
 	RopeScaling           string                 `protobuf:"bytes,16,opt,name=rope_scaling,json=ropeScaling,proto3" json:"rope_scaling,omitempty"`
 	EosTokenIds           []int64                `protobuf:"varint,17,rep,packed,name=eos_token_ids,json=eosTokenIds,proto3" json:"eos_token_ids,omitempty"`
 	BosTokenId            int64                  `protobuf:"varint,18,opt,name=bos_token_id,json=bosTokenId,proto3" json:"bos_token_id,omitempty"`
+	Tokenizer             *Tokenizer             `protobuf:"bytes,19,opt,name=tokenizer,proto3" json:"tokenizer,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
@@ -344,6 +345,97 @@ func (x *Meta) GetBosTokenId() int64 {
 	return 0
 }
 
+func (x *Meta) GetTokenizer() *Tokenizer {
+	if x != nil {
+		return x.Tokenizer
+	}
+	return nil
+}
+
+type Tokenizer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Model         string                 `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	Pre           string                 `protobuf:"bytes,2,opt,name=pre,proto3" json:"pre,omitempty"`
+	Tokens        [][]byte               `protobuf:"bytes,3,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	Scores        []float32              `protobuf:"fixed32,4,rep,packed,name=scores,proto3" json:"scores,omitempty"`
+	TokenTypes    []int32                `protobuf:"varint,5,rep,packed,name=token_types,json=tokenTypes,proto3" json:"token_types,omitempty"`
+	Merges        [][]byte               `protobuf:"bytes,6,rep,name=merges,proto3" json:"merges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tokenizer) Reset() {
+	*x = Tokenizer{}
+	mi := &file_ir_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tokenizer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tokenizer) ProtoMessage() {}
+
+func (x *Tokenizer) ProtoReflect() protoreflect.Message {
+	mi := &file_ir_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tokenizer.ProtoReflect.Descriptor instead.
+func (*Tokenizer) Descriptor() ([]byte, []int) {
+	return file_ir_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Tokenizer) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Tokenizer) GetPre() string {
+	if x != nil {
+		return x.Pre
+	}
+	return ""
+}
+
+func (x *Tokenizer) GetTokens() [][]byte {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *Tokenizer) GetScores() []float32 {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *Tokenizer) GetTokenTypes() []int32 {
+	if x != nil {
+		return x.TokenTypes
+	}
+	return nil
+}
+
+func (x *Tokenizer) GetMerges() [][]byte {
+	if x != nil {
+		return x.Merges
+	}
+	return nil
+}
+
 type TensorType struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Dtype         DType                  `protobuf:"varint,1,opt,name=dtype,proto3,enum=irc.ir.v1.DType" json:"dtype,omitempty"`
@@ -354,7 +446,7 @@ type TensorType struct {
 
 func (x *TensorType) Reset() {
 	*x = TensorType{}
-	mi := &file_ir_proto_msgTypes[2]
+	mi := &file_ir_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +458,7 @@ func (x *TensorType) String() string {
 func (*TensorType) ProtoMessage() {}
 
 func (x *TensorType) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[2]
+	mi := &file_ir_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +471,7 @@ func (x *TensorType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TensorType.ProtoReflect.Descriptor instead.
 func (*TensorType) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{2}
+	return file_ir_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TensorType) GetDtype() DType {
@@ -408,7 +500,7 @@ type Weight struct {
 
 func (x *Weight) Reset() {
 	*x = Weight{}
-	mi := &file_ir_proto_msgTypes[3]
+	mi := &file_ir_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -420,7 +512,7 @@ func (x *Weight) String() string {
 func (*Weight) ProtoMessage() {}
 
 func (x *Weight) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[3]
+	mi := &file_ir_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -433,7 +525,7 @@ func (x *Weight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Weight.ProtoReflect.Descriptor instead.
 func (*Weight) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{3}
+	return file_ir_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Weight) GetName() string {
@@ -474,7 +566,7 @@ type State struct {
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_ir_proto_msgTypes[4]
+	mi := &file_ir_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +578,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[4]
+	mi := &file_ir_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +591,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{4}
+	return file_ir_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *State) GetName() string {
@@ -526,7 +618,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_ir_proto_msgTypes[5]
+	mi := &file_ir_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +630,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[5]
+	mi := &file_ir_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +643,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{5}
+	return file_ir_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Value) GetName() string {
@@ -586,7 +678,7 @@ type Attr struct {
 
 func (x *Attr) Reset() {
 	*x = Attr{}
-	mi := &file_ir_proto_msgTypes[6]
+	mi := &file_ir_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +690,7 @@ func (x *Attr) String() string {
 func (*Attr) ProtoMessage() {}
 
 func (x *Attr) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[6]
+	mi := &file_ir_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +703,7 @@ func (x *Attr) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attr.ProtoReflect.Descriptor instead.
 func (*Attr) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{6}
+	return file_ir_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Attr) GetName() string {
@@ -731,7 +823,7 @@ type Ints struct {
 
 func (x *Ints) Reset() {
 	*x = Ints{}
-	mi := &file_ir_proto_msgTypes[7]
+	mi := &file_ir_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +835,7 @@ func (x *Ints) String() string {
 func (*Ints) ProtoMessage() {}
 
 func (x *Ints) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[7]
+	mi := &file_ir_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +848,7 @@ func (x *Ints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ints.ProtoReflect.Descriptor instead.
 func (*Ints) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{7}
+	return file_ir_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Ints) GetValues() []int64 {
@@ -775,7 +867,7 @@ type Floats struct {
 
 func (x *Floats) Reset() {
 	*x = Floats{}
-	mi := &file_ir_proto_msgTypes[8]
+	mi := &file_ir_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +879,7 @@ func (x *Floats) String() string {
 func (*Floats) ProtoMessage() {}
 
 func (x *Floats) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[8]
+	mi := &file_ir_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +892,7 @@ func (x *Floats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Floats.ProtoReflect.Descriptor instead.
 func (*Floats) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{8}
+	return file_ir_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Floats) GetValues() []float64 {
@@ -822,7 +914,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_ir_proto_msgTypes[9]
+	mi := &file_ir_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +926,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[9]
+	mi := &file_ir_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +939,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{9}
+	return file_ir_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Node) GetOp() string {
@@ -890,7 +982,7 @@ type Graph struct {
 
 func (x *Graph) Reset() {
 	*x = Graph{}
-	mi := &file_ir_proto_msgTypes[10]
+	mi := &file_ir_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +994,7 @@ func (x *Graph) String() string {
 func (*Graph) ProtoMessage() {}
 
 func (x *Graph) ProtoReflect() protoreflect.Message {
-	mi := &file_ir_proto_msgTypes[10]
+	mi := &file_ir_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1007,7 @@ func (x *Graph) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Graph.ProtoReflect.Descriptor instead.
 func (*Graph) Descriptor() ([]byte, []int) {
-	return file_ir_proto_rawDescGZIP(), []int{10}
+	return file_ir_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Graph) GetName() string {
@@ -956,7 +1048,7 @@ const file_ir_proto_rawDesc = "" +
 	"\x04meta\x18\x02 \x01(\v2\x0f.irc.ir.v1.MetaR\x04meta\x12+\n" +
 	"\aweights\x18\x03 \x03(\v2\x11.irc.ir.v1.WeightR\aweights\x12(\n" +
 	"\x06states\x18\x04 \x03(\v2\x10.irc.ir.v1.StateR\x06states\x12(\n" +
-	"\x06graphs\x18\x05 \x03(\v2\x10.irc.ir.v1.GraphR\x06graphs\"\xfd\x04\n" +
+	"\x06graphs\x18\x05 \x03(\v2\x10.irc.ir.v1.GraphR\x06graphs\"\xb1\x05\n" +
 	"\x04Meta\x12\"\n" +
 	"\farchitecture\x18\x01 \x01(\tR\farchitecture\x12\x14\n" +
 	"\x05dtype\x18\x02 \x01(\tR\x05dtype\x12\x1d\n" +
@@ -984,7 +1076,16 @@ const file_ir_proto_rawDesc = "" +
 	"\frope_scaling\x18\x10 \x01(\tR\vropeScaling\x12\"\n" +
 	"\reos_token_ids\x18\x11 \x03(\x03R\veosTokenIds\x12 \n" +
 	"\fbos_token_id\x18\x12 \x01(\x03R\n" +
-	"bosTokenId\"J\n" +
+	"bosTokenId\x122\n" +
+	"\ttokenizer\x18\x13 \x01(\v2\x14.irc.ir.v1.TokenizerR\ttokenizer\"\x9c\x01\n" +
+	"\tTokenizer\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12\x10\n" +
+	"\x03pre\x18\x02 \x01(\tR\x03pre\x12\x16\n" +
+	"\x06tokens\x18\x03 \x03(\fR\x06tokens\x12\x16\n" +
+	"\x06scores\x18\x04 \x03(\x02R\x06scores\x12\x1f\n" +
+	"\vtoken_types\x18\x05 \x03(\x05R\n" +
+	"tokenTypes\x12\x16\n" +
+	"\x06merges\x18\x06 \x03(\fR\x06merges\"J\n" +
 	"\n" +
 	"TensorType\x12&\n" +
 	"\x05dtype\x18\x01 \x01(\x0e2\x10.irc.ir.v1.DTypeR\x05dtype\x12\x14\n" +
@@ -1047,42 +1148,44 @@ func file_ir_proto_rawDescGZIP() []byte {
 }
 
 var file_ir_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ir_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_ir_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_ir_proto_goTypes = []any{
 	(DType)(0),         // 0: irc.ir.v1.DType
 	(*Model)(nil),      // 1: irc.ir.v1.Model
 	(*Meta)(nil),       // 2: irc.ir.v1.Meta
-	(*TensorType)(nil), // 3: irc.ir.v1.TensorType
-	(*Weight)(nil),     // 4: irc.ir.v1.Weight
-	(*State)(nil),      // 5: irc.ir.v1.State
-	(*Value)(nil),      // 6: irc.ir.v1.Value
-	(*Attr)(nil),       // 7: irc.ir.v1.Attr
-	(*Ints)(nil),       // 8: irc.ir.v1.Ints
-	(*Floats)(nil),     // 9: irc.ir.v1.Floats
-	(*Node)(nil),       // 10: irc.ir.v1.Node
-	(*Graph)(nil),      // 11: irc.ir.v1.Graph
+	(*Tokenizer)(nil),  // 3: irc.ir.v1.Tokenizer
+	(*TensorType)(nil), // 4: irc.ir.v1.TensorType
+	(*Weight)(nil),     // 5: irc.ir.v1.Weight
+	(*State)(nil),      // 6: irc.ir.v1.State
+	(*Value)(nil),      // 7: irc.ir.v1.Value
+	(*Attr)(nil),       // 8: irc.ir.v1.Attr
+	(*Ints)(nil),       // 9: irc.ir.v1.Ints
+	(*Floats)(nil),     // 10: irc.ir.v1.Floats
+	(*Node)(nil),       // 11: irc.ir.v1.Node
+	(*Graph)(nil),      // 12: irc.ir.v1.Graph
 }
 var file_ir_proto_depIdxs = []int32{
 	2,  // 0: irc.ir.v1.Model.meta:type_name -> irc.ir.v1.Meta
-	4,  // 1: irc.ir.v1.Model.weights:type_name -> irc.ir.v1.Weight
-	5,  // 2: irc.ir.v1.Model.states:type_name -> irc.ir.v1.State
-	11, // 3: irc.ir.v1.Model.graphs:type_name -> irc.ir.v1.Graph
-	0,  // 4: irc.ir.v1.TensorType.dtype:type_name -> irc.ir.v1.DType
-	3,  // 5: irc.ir.v1.Weight.type:type_name -> irc.ir.v1.TensorType
-	3,  // 6: irc.ir.v1.State.type:type_name -> irc.ir.v1.TensorType
-	3,  // 7: irc.ir.v1.Value.type:type_name -> irc.ir.v1.TensorType
-	8,  // 8: irc.ir.v1.Attr.ints:type_name -> irc.ir.v1.Ints
-	9,  // 9: irc.ir.v1.Attr.floats:type_name -> irc.ir.v1.Floats
-	0,  // 10: irc.ir.v1.Attr.dtype:type_name -> irc.ir.v1.DType
-	6,  // 11: irc.ir.v1.Node.outputs:type_name -> irc.ir.v1.Value
-	7,  // 12: irc.ir.v1.Node.attrs:type_name -> irc.ir.v1.Attr
-	6,  // 13: irc.ir.v1.Graph.inputs:type_name -> irc.ir.v1.Value
-	10, // 14: irc.ir.v1.Graph.nodes:type_name -> irc.ir.v1.Node
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	5,  // 1: irc.ir.v1.Model.weights:type_name -> irc.ir.v1.Weight
+	6,  // 2: irc.ir.v1.Model.states:type_name -> irc.ir.v1.State
+	12, // 3: irc.ir.v1.Model.graphs:type_name -> irc.ir.v1.Graph
+	3,  // 4: irc.ir.v1.Meta.tokenizer:type_name -> irc.ir.v1.Tokenizer
+	0,  // 5: irc.ir.v1.TensorType.dtype:type_name -> irc.ir.v1.DType
+	4,  // 6: irc.ir.v1.Weight.type:type_name -> irc.ir.v1.TensorType
+	4,  // 7: irc.ir.v1.State.type:type_name -> irc.ir.v1.TensorType
+	4,  // 8: irc.ir.v1.Value.type:type_name -> irc.ir.v1.TensorType
+	9,  // 9: irc.ir.v1.Attr.ints:type_name -> irc.ir.v1.Ints
+	10, // 10: irc.ir.v1.Attr.floats:type_name -> irc.ir.v1.Floats
+	0,  // 11: irc.ir.v1.Attr.dtype:type_name -> irc.ir.v1.DType
+	7,  // 12: irc.ir.v1.Node.outputs:type_name -> irc.ir.v1.Value
+	8,  // 13: irc.ir.v1.Node.attrs:type_name -> irc.ir.v1.Attr
+	7,  // 14: irc.ir.v1.Graph.inputs:type_name -> irc.ir.v1.Value
+	11, // 15: irc.ir.v1.Graph.nodes:type_name -> irc.ir.v1.Node
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_ir_proto_init() }
@@ -1090,7 +1193,7 @@ func file_ir_proto_init() {
 	if File_ir_proto != nil {
 		return
 	}
-	file_ir_proto_msgTypes[6].OneofWrappers = []any{
+	file_ir_proto_msgTypes[7].OneofWrappers = []any{
 		(*Attr_I)(nil),
 		(*Attr_F)(nil),
 		(*Attr_S)(nil),
@@ -1104,7 +1207,7 @@ func file_ir_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ir_proto_rawDesc), len(file_ir_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -35,23 +35,15 @@ func OpenCheckpointWith(dir string, opt safetensors.FolderOptions) *Checkpoint {
 // Load implements WeightFunc. A packed weight is its parts, each checked
 // and copied to its offset.
 func (c *Checkpoint) Load(b *schedule.Buffer) ([]byte, error) {
-	dtype, shape, err := safetensors.IRStorage(string(b.DType), b.Shape)
-	if err != nil {
-		return nil, fmt.Errorf("weight @%s: %w", b.Name, err)
-	}
 	if len(b.Parts) == 0 {
-		data, _, err := c.folder.Tensor(b.File, b.Tensor, dtype, shape)
+		data, _, err := c.folder.Weight(b.File, b.Tensor, string(b.DType), b.Shape)
 		if err != nil {
 			return nil, fmt.Errorf("weight @%s: %w (use --weights DIR to point at the checkpoint, or --random-weights)", b.Name, err)
 		}
 		return data, nil
 	}
 	return pack(b, func(p schedule.Part) ([]byte, error) {
-		dtype, shape, err := safetensors.IRStorage(string(b.DType), p.Shape)
-		if err != nil {
-			return nil, fmt.Errorf("weight @%s (part of @%s): %w", p.Name, b.Name, err)
-		}
-		data, _, err := c.folder.Tensor(p.File, p.Tensor, dtype, shape)
+		data, _, err := c.folder.Weight(p.File, p.Tensor, string(b.DType), p.Shape)
 		if err != nil {
 			return nil, fmt.Errorf("weight @%s (part of @%s): %w (use --weights DIR to point at the checkpoint, or --random-weights)", p.Name, b.Name, err)
 		}

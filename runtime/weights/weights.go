@@ -34,11 +34,7 @@ func (f *Files) Close() error { return f.folder.Close() }
 // Tensor returns the raw bytes of w and their description after checking
 // that the tensor exists with w's dtype and shape.
 func (f *Files) Tensor(w *ir.Weight) ([]byte, safetensors.TensorInfo, error) {
-	dtype, shape, err := safetensors.IRStorage(w.Value.Type.DType.String(), w.Value.Type.Shape)
-	if err != nil {
-		return nil, safetensors.TensorInfo{}, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
-	}
-	data, info, err := f.folder.Tensor(w.File, w.Tensor, dtype, shape)
+	data, info, err := f.folder.Weight(w.File, w.Tensor, w.Value.Type.DType.String(), w.Value.Type.Shape)
 	if err != nil {
 		return nil, info, fmt.Errorf("weight @%s: %w", w.Value.Name, err)
 	}

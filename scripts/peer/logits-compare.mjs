@@ -1,7 +1,7 @@
 // logits-compare.mjs: how far two logits arrays (float32 .npy, [rows, vocab],
 // irc run --logits-out's layout) are apart, for scripts/gguf-crosscheck.sh.
 //
-//   node scripts/peer/logits-compare.mjs WANT.npy GOT.npy [--center]
+//   node scripts/peer/logits-compare.mjs WANT.npy GOT.npy [--center] [--argmax]
 //
 // Prints one line: rows x vocab, the relative L2 of the whole array
 // (||got - want|| / ||want||, in float64) and the largest absolute
@@ -9,6 +9,11 @@
 // --center removes each row's mean from both first: for llamacpp-logits.mjs's
 // rows, which are log-softmax (the logits less one constant per row), it
 // compares what the two agree on, the logits up to that constant.
+// --argmax adds the first row whose argmax differs (or "none") with WANT's
+// margin there (its top logit less its second, what greedy decoding must
+// not misjudge) and the largest absolute difference of the rows before it:
+// for quantized weights, where the two runs differ by more than rounding,
+// ids are expected to agree only where that margin is clear.
 import {readFileSync} from "node:fs";
 
 function readNpy(path) {
@@ -41,9 +46,9 @@ function center(a) {
 
 const args = process.argv.slice(2);
 const files = args.filter((a) => !a.startsWith("--"));
-const centered = args.includes("--center");
-if (files.length !== 2 || args.some((a) => a.startsWith("--") && a !== "--center")) {
-    console.error("usage: logits-compare.mjs WANT.npy GOT.npy [--center]");
+const centered = args.includes("--center"), argmax = args.includes("--argmax");
+if (files.length !== 2 || args.some((a) => a.startsWith("--") && a !== "--center" && a !== "--argmax")) {
+    console.error("usage: logits-compare.mjs WANT.npy GOT.npy [--center] [--argmax]");
     process.exit(2);
 }
 try {
@@ -67,7 +72,30 @@ try {
         }
     }
     const rel = Math.sqrt(num / den);
-    console.log(`${want.rows}x${want.cols} rel_l2 ${rel.toExponential(2)} max_abs ${max.toExponential(2)} (row ${Math.floor(at / want.cols)}, id ${at % want.cols})`);
+    let line = `${want.rows}x${want.cols} rel_l2 ${rel.toExponential(2)} max_abs ${max.toExponential(2)} (row ${Math.floor(at / want.cols)}, id ${at % want.cols})`;
+    if (argmax) {
+        const top2 = (a, r) => {
+            let i1 = 0, v1 = -Infinity, v2 = -Infinity;
+            for (let c = 0; c < a.cols; c++) {
+                const v = a.data[r * a.cols + c];
+                if (v > v1) [v2, v1, i1] = [v1, v, c];
+                else if (v > v2) v2 = v;
+            }
+            return [i1, v1 - v2];
+        };
+        let before = 0, diff = "none", margin = "-";
+        for (let r = 0; r < want.rows; r++) {
+            const [w, m] = top2(want, r), [g] = top2(got, r);
+            if (w !== g) {
+                diff = String(r);
+                margin = m.toExponential(2);
+                break;
+            }
+            for (let c = 0; c < want.cols; c++) before = Math.max(before, Math.abs(got.data[r * want.cols + c] - want.data[r * want.cols + c]));
+        }
+        line += ` argmax_diff_row ${diff} margin ${margin} max_abs_before ${before.toExponential(2)}`;
+    }
+    console.log(line);
 } catch (e) {
     console.error(`logits-compare: ${e.message ?? e}`);
     process.exit(1);
