@@ -111,23 +111,7 @@ func FromHFAs(cfg *hf.Config, ck *safetensors.Checkpoint, name string, matrices 
 	}
 	for l := range cfg.NumLayers {
 		hfp, gp := fmt.Sprintf("model.layers.%d.", l), fmt.Sprintf("blk.%d.", l)
-		for h, g := range map[string]string{
-			"input_layernorm.weight":          "attn_norm.weight",
-			"self_attn.q_proj.weight":         "attn_q.weight",
-			"self_attn.k_proj.weight":         "attn_k.weight",
-			"self_attn.v_proj.weight":         "attn_v.weight",
-			"self_attn.q_proj.bias":           "attn_q.bias",
-			"self_attn.k_proj.bias":           "attn_k.bias",
-			"self_attn.v_proj.bias":           "attn_v.bias",
-			"self_attn.o_proj.weight":         "attn_output.weight",
-			"self_attn.o_proj.bias":           "attn_output.bias",
-			"self_attn.q_norm.weight":         "attn_q_norm.weight",
-			"self_attn.k_norm.weight":         "attn_k_norm.weight",
-			"post_attention_layernorm.weight": "ffn_norm.weight",
-			"mlp.gate_proj.weight":            "ffn_gate.weight",
-			"mlp.up_proj.weight":              "ffn_up.weight",
-			"mlp.down_proj.weight":            "ffn_down.weight",
-		} {
+		for h, g := range hf.GGUFLayerNames {
 			names[hfp+h] = gp + g
 		}
 	}

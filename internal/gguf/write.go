@@ -12,11 +12,14 @@ package gguf
 
 import (
 	"bufio"
+
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"os"
+
+	irgguf "github.com/irc-compiler/irc/ir/gguf"
 )
 
 // Version is the GGUF version written.
@@ -26,66 +29,28 @@ const Version = 3
 // written).
 const Alignment = 32
 
-// Type is a ggml tensor type.
-type Type uint32
+// Type is a ggml tensor type: the reader's (ir/gguf), so the writer and
+// the reader share one table of ids, sizes and names.
+type Type = irgguf.Type
 
-// The ggml types this package writes (ggml.h's enum ggml_type).
+// The ggml types this package writes.
 const (
-	F32  Type = 0
-	F16  Type = 1
-	Q4_0 Type = 2
-	Q8_0 Type = 8
-	BF16 Type = 30
+	F32  = irgguf.F32
+	F16  = irgguf.F16
+	Q4_0 = irgguf.Q4_0
+	Q8_0 = irgguf.Q8_0
+	BF16 = irgguf.BF16
 )
 
-// Size is the bytes of one element of a float type, 0 otherwise.
-func (t Type) Size() int64 {
-	switch t {
-	case F32:
-		return 4
-	case F16, BF16:
-		return 2
-	}
-	return 0
-}
-
-// BlockBytes is the bytes of one 32-element block of a quantized type
-// (Q8_0: 34, Q4_0: 18), 0 otherwise.
-func (t Type) BlockBytes() int64 {
-	switch t {
-	case Q8_0:
-		return 34
-	case Q4_0:
-		return 18
-	}
-	return 0
-}
-
-func (t Type) String() string {
-	switch t {
-	case F32:
-		return "F32"
-	case F16:
-		return "F16"
-	case BF16:
-		return "BF16"
-	case Q8_0:
-		return "Q8_0"
-	case Q4_0:
-		return "Q4_0"
-	}
-	return fmt.Sprintf("type%d", uint32(t))
-}
-
-// Metadata value types (gguf.h's enum gguf_type).
+// Metadata value types, as the reader knows them.
 const (
-	typeUint32  = 4
-	typeInt32   = 5
-	typeFloat32 = 6
-	typeBool    = 7
-	typeString  = 8
-	typeArray   = 9
-	typeUint64  = 10
+	typeUint32  = irgguf.TypeUint32
+	typeInt32   = irgguf.TypeInt32
+	typeFloat32 = irgguf.TypeFloat32
+	typeBool    = irgguf.TypeBool
+	typeString  = irgguf.TypeString
+	typeArray   = irgguf.TypeArray
+	typeUint64  = irgguf.TypeUint64
 )
 
 // KV is one metadata entry. Value is a uint32, int32, float32, bool,

@@ -339,7 +339,7 @@ func hfName(name string) string {
 	if n, _ := fmt.Sscanf(name, "blk.%d.%s", &l, &rest); n != 2 {
 		return ""
 	}
-	for hf, g := range ggufLayerNames {
+	for hf, g := range GGUFLayerNames {
 		if g == rest {
 			return "model.layers." + strconv.Itoa(l) + "." + hf
 		}
@@ -349,7 +349,10 @@ func hfName(name string) string {
 
 var hfLayerName = regexp.MustCompile(`^model\.layers\.([0-9]+)\.(.+)$`)
 
-var ggufLayerNames = map[string]string{
+// GGUFLayerNames maps the name of a decoder layer's tensor within the
+// layer (Hugging Face's, after "model.layers.N.") to llama.cpp's (after
+// "blk.N."): the one table the importer and internal/gguf's writer use.
+var GGUFLayerNames = map[string]string{
 	"input_layernorm.weight":          "attn_norm.weight",
 	"self_attn.q_proj.weight":         "attn_q.weight",
 	"self_attn.k_proj.weight":         "attn_k.weight",
@@ -382,7 +385,7 @@ func GGUFName(hfName string) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	n, ok := ggufLayerNames[m[2]]
+	n, ok := GGUFLayerNames[m[2]]
 	if !ok {
 		return "", false
 	}
