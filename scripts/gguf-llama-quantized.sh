@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Issue 15's "a GGUF written by an independent tool loads and runs", for
+# quantized weights: llama.cpp itself writes the Q8_0 and Q4_0 files.
+# For every tiny preset the GGUF importer takes (llama3-scaled's rope scaling
+# is refused) it writes the checkpoint with its sizes rounded to whole blocks
+# (irc testmodel --blocks), the F32 GGUF (scripts/peer/hf2gguf --outtype f32),
+# quantizes that with llama.cpp's own llama_model_quantize (the libllama
+# node-llama-cpp 3.21.1 ships; scripts/peer/llama-quantize.c, params.pure so
+# that every matrix, token_embd and output included, gets the one type; norms
+# stay F32), imports the result (irc import), and runs the prompt and greedy
+# steps through llama.cpp's CPU backend (scripts/peer/llamacpp-logits.mjs,
+# KV cache F32 and F16), irc's ref and, unless OPENCL=0, irc on OpenCL. It
+# prints per preset and type the relative L2 and largest |diff| of the whole
+# logits array against llama.cpp's (rows centred, see gguf-crosscheck.sh)
+# and whether the greedy ids agree; where they differ, llama.cpp's margin at
+# the first differing row and the largest |diff| before it
+# (logits-compare.mjs --argmax). Like gguf-crosscheck.sh's Q8_0/Q4_0 lines
+# the figures are reported, not held to a bar (llama.cpp's CPU matmuls
+# quantize the activations to Q8_0 too); a line fails when irc refuses the
+# file, a run fails, or the ids differ where llama.cpp's margin is more than
+# twice the largest difference before it.
+#
+#   bash scripts/gguf-llama-quantized.sh
+#
+# Environment: OUT (work folder; default tmp/llama-quantized), TOKENS
+# (1,5,17,42,9), GENERATE (4), OPENCL (1), KV_TYPES ("f32 f16"), TYPES
+# ("q8_0 q4_0"). Needs Node 20, gcc, git and node-llama-cpp in
+# scripts/peer/node_modules (installed from package-lock.json when missing):
+# llama.h comes from the llama.cpp source bundle in that package
+# (node-llama-cpp/llama/gitRelease.bundle), cloned into a temporary folder.
+# Not run in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-tmp/llama-quantized}
+tokens=${TOKENS:-1,5,17,42,9}
+generate=${GENERATE:-4}
+opencl=${OPENCL:-1}
+kv_types=${KV_TYPES:-f32 f16}
+types=${TYPES:-q8_0 q4_0}
+presets="llama-tiny llama-mha-odd qwen2-tiny qwen3-tiny"
+for c in node gcc git; do
+  command -v "$c" >/dev/null || { echo "gguf-llama-quantized: needs $c" >&2; exit 1; }
+done
+mkdir -p "$out"
+
+go build -o "$out/irc" ./cmd/irc
+go build -o "$out/hf2gguf" ./scripts/peer/hf2gguf
+if [ ! -d scripts/peer/node_modules/node-llama-cpp ]; then
+  echo "== installing node-llama-cpp (scripts/peer/package-lock.json)" >&2
+  (cd scripts/peer && npm ci --no-audit --no-fund --loglevel=error)
+fi
+lib=$(cd scripts/peer/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64 && pwd -P)
+[ -f "$lib/libllama.v0.4.0.so" ] || { echo "gguf-llama-quantized: no $lib/libllama.v0.4.0.so" >&2; exit 1; }
+src=$(mktemp -d)
+trap 'rm -rf "$src"' EXIT
+git clone --quiet scripts/peer/node_modules/node-llama-cpp/llama/gitRelease.bundle "$src/llama.cpp" 2>/dev/null
+gcc -O1 -Wall -o "$out/llama-quantize" scripts/peer/llama-quantize.c \
+  -I"$src/llama.cpp/include" -I"$src/llama.cpp/ggml/include" \
+  -L"$lib" -l:libllama.v0.4.0.so -Wl,-rpath,"$lib"
+"$out/irc" testmodel -o "$out/models-blocks" --blocks >/dev/null
+
+ids() { grep -E '^[0-9]+(,[0-9]+)*$' | tail -n 1; }
+compare() { node scripts/peer/logits-compare.mjs "$1" "$2" --center --argmax | awk '{print $3, $5, $11, $13, $15}'; }
+judge() { # ids llama_ids margin before
+  if [ "$1" = "$2" ]; then echo yes; return; fi
+  if awk -v m="$3" -v d="$4" 'BEGIN{exit !(m != "-" && m <= 2 * d)}'; then
+    echo "NO: $1 (margin $3 <= 2 x |diff| $4: not clear)"; return
+  fi
+  echo "NO: $1 (margin ${3:--} CLEAR)"
+}
+
+echo "llama.cpp's llama_model_quantize (pure); prompt $tokens, $generate greedy ids; relative L2 and max |diff| against llama.cpp's logits (rows centred)"
+printf '%-14s %-4s %-8s %-10s %-10s %-10s %-10s %s\n' preset type llama-kv ref-relL2 ref-maxabs ocl-relL2 ocl-maxabs "greedy ids (llama.cpp; irc equal?)"
+fail=0
+for p in $presets; do
+  "$out/hf2gguf" --outtype f32 "$out/models-blocks/$p" "$out/$p-f32.gguf" 2>/dev/null
+  for t in $types; do
+    base="$out/$p-llama-$t"
+    if ! "$out/llama-quantize" "$out/$p-f32.gguf" "$base.gguf" "$t" >"$base.quantize.log" 2>&1; then
+      echo "$p $t: llama_model_quantize failed: $(tail -n 1 "$base.quantize.log")"; fail=1; continue
+    fi
+    echo "$p $t: llama.cpp wrote $(grep -o 'type = *[a-z0-9_]*, converting to [a-z0-9_]*' "$base.quantize.log" | awk '{print $NF}' | sort | uniq -c | awk '{printf "%s%d %s", s, $1, $2; s=", "}') matrices, $(grep -c 'type = *f32, size =' "$base.quantize.log") kept F32" >&2
+    if ! "$out/irc" import "$base.gguf" -o "$base.irpb" >"$base.import.log" 2>&1; then
+      echo "$p $t: irc import refused: $(grep -m 1 . "$base.import.log")"; fail=1; continue
+    fi
+    ref_ids=$("$out/irc" run "$base.irpb" --tokens "$tokens" --generate "$generate" --logits-out "$base.ref.npy" 2>/dev/null | ids)
+    ocl_ids=- ocl=$opencl
+    if [ "$ocl" = 1 ]; then
+      rm -f "$base.ocl.npy"
+      if ! "$out/irc" run "$base.irpb" --backend opencl --tokens "$tokens" --generate "$generate" \
+        --logits-out "$base.ocl.npy" >"$base.ocl.log" 2>&1; then
+        echo "$p $t: irc on OpenCL failed: $(grep -m 1 '^irc:' "$base.ocl.log" || tail -n 1 "$base.ocl.log")" >&2
+        ocl=0 fail=1
+      else
+        ocl_ids=$(ids <"$base.ocl.log")
+      fi
+    fi
+    for kv in $kv_types; do
+      llama_ids=$(node scripts/peer/llamacpp-logits.mjs "$base.gguf" --tokens "$tokens" --generate "$generate" \
+        --kv-type "$kv" --out "$base.llama-$kv.npy" | ids)
+      read -r ref_rel ref_max ref_row ref_margin ref_before < <(compare "$base.llama-$kv.npy" "$base.ref.npy")
+      ocl_rel=- ocl_max=-
+      agree="ref $(judge "$ref_ids" "$llama_ids" "$ref_margin" "$ref_before")"
+      if [ "$ocl" = 1 ]; then
+        read -r ocl_rel ocl_max ocl_row ocl_margin ocl_before < <(compare "$base.llama-$kv.npy" "$base.ocl.npy")
+        agree="$agree, opencl $(judge "$ocl_ids" "$llama_ids" "$ocl_margin" "$ocl_before")"
+      fi
+      case "$agree" in *CLEAR*) fail=1 ;; esac
+      [ "$opencl" = 1 ] && [ "$ocl" = 0 ] && ocl_rel=failed
+      printf '%-14s %-4s %-8s %-10s %-10s %-10s %-10s %s\n' "$p" "$t" "$kv" "$ref_rel" "$ref_max" "$ocl_rel" "$ocl_max" "$llama_ids ($agree)"
+    done
+  done
+done
+exit $fail
