@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The GGUF cross-check (issue 15's first acceptance item): irc's logits
-# against llama.cpp's on the very same GGUF files. For every tiny preset the
-# GGUF importer takes (llama3-scaled's rope scaling is refused) and F32,
+# against llama.cpp's on the very same GGUF files. For every tiny preset and F32,
 # F16, Q8_0 and Q4_0 matrices, it writes the checkpoint (irc testmodel; for
 # Q8_0/Q4_0 with its sizes rounded up to whole blocks, --blocks, so every
 # linear layer quantizes), the GGUF
@@ -45,7 +44,7 @@ opencl=${OPENCL:-1}
 kv_types=${KV_TYPES:-f32 f16}
 types=${TYPES:-f32 f16 q8_0 q4_0}
 bar=${BAR:-1e-3}
-presets="llama-tiny llama-mha-odd qwen2-tiny qwen3-tiny"
+presets="llama-tiny llama3-scaled llama-mha-odd qwen2-tiny qwen3-tiny"
 command -v node >/dev/null || { echo "gguf-crosscheck: needs Node.js (20 or later) for llama.cpp's npm build" >&2; exit 1; }
 mkdir -p "$out"
 

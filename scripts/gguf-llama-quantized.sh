@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Issue 15's "a GGUF written by an independent tool loads and runs", for
 # quantized weights: llama.cpp itself writes the Q8_0 and Q4_0 files.
-# For every tiny preset the GGUF importer takes (llama3-scaled's rope scaling
-# is refused) it writes the checkpoint with its sizes rounded to whole blocks
+# For every tiny preset it writes the checkpoint with its sizes rounded to whole blocks
 # (irc testmodel --blocks), the F32 GGUF (scripts/peer/hf2gguf --outtype f32),
 # quantizes that with llama.cpp's own llama_model_quantize (the libllama
 # node-llama-cpp 3.21.1 ships; scripts/peer/llama-quantize.c, params.pure so
@@ -37,7 +36,7 @@ generate=${GENERATE:-4}
 opencl=${OPENCL:-1}
 kv_types=${KV_TYPES:-f32 f16}
 types=${TYPES:-q8_0 q4_0}
-presets="llama-tiny llama-mha-odd qwen2-tiny qwen3-tiny"
+presets="llama-tiny llama3-scaled llama-mha-odd qwen2-tiny qwen3-tiny"
 for c in node gcc git; do
   command -v "$c" >/dev/null || { echo "gguf-llama-quantized: needs $c" >&2; exit 1; }
 done

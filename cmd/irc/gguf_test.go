@@ -38,16 +38,12 @@ func ggufModel(t *testing.T, preset string) (stIRPB, ggufPath, ggIRPB string) {
 	return stIRPB, ggufPath, ggIRPB
 }
 
-// Every tiny preset GGUF import supports (all but llama3 RoPE scaling,
-// which llama.cpp stores as a rope_freqs tensor) gives exactly the
-// safetensors import's logits in ref: the same graphs, the same bytes
-// (bf16 matrices as stored, F32 vectors narrowed exactly, llama's q/k
-// permutation undone).
+// Every tiny preset gives exactly the safetensors import's logits in ref
+// from its GGUF file: the same graphs, the same bytes (bf16 matrices as
+// stored, F32 vectors narrowed exactly, llama's q/k permutation undone,
+// Llama 3 RoPE scaling through the rope_freqs factors).
 func TestGGUFImportMatchesSafetensors(t *testing.T) {
 	for _, p := range testmodel.Presets() {
-		if p.RopeScaling != nil {
-			continue
-		}
 		t.Run(p.Name, func(t *testing.T) {
 			stIRPB, _, ggIRPB := ggufModel(t, p.Name)
 			prompt := "5,17,3,9,2,11"

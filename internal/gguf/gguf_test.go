@@ -254,16 +254,41 @@ func TestConvertQwen2(t *testing.T) {
 	}
 }
 
-func TestConvertRefuses(t *testing.T) {
+// Llama 3 RoPE scaling goes out as llama.cpp's rope_freqs tensor: one
+// factor per frequency, the unscaled inverse frequency over the scaled.
+func TestConvertRopeFreqs(t *testing.T) {
 	p, _ := testmodel.Find("llama3-scaled")
 	dir := filepath.Join(t.TempDir(), p.Name)
 	if err := testmodel.Write(dir, p, 1); err != nil {
 		t.Fatal(err)
 	}
-	err := ConvertHF(dir, filepath.Join(t.TempDir(), "m.gguf"))
-	if err == nil || !strings.Contains(err.Error(), "rope_scaling is not converted") {
-		t.Errorf("%s: %v, want a refusal", p.Name, err)
+	cfg, err := hf.ReadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
+	f := ropeFreqs(cfg)
+	plain := *cfg
+	plain.RopeScaling = nil
+	base, scaled := hf.InvFreq(&plain), hf.InvFreq(cfg)
+	if f.Name != "rope_freqs.weight" || f.Type != F32 || len(f.Data) != 4*len(base) {
+		t.Fatalf("rope_freqs: %s %v %d bytes", f.Name, f.Type, len(f.Data))
+	}
+	var slowed int
+	for i := range base {
+		factor := float64(math.Float32frombits(binary.LittleEndian.Uint32(f.Data[4*i:])))
+		if math.Abs(base[i]/factor-scaled[i]) > 1e-6*scaled[i] {
+			t.Errorf("factor %d: %v turns %v into %v, want %v", i, factor, base[i], base[i]/factor, scaled[i])
+		}
+		if factor > 1 {
+			slowed++
+		}
+	}
+	if slowed == 0 {
+		t.Error("no frequency is slowed: the preset's scaling did not reach the factors")
+	}
+}
+
+func TestConvertRefuses(t *testing.T) {
 	cfg := &hf.Config{Architecture: hf.Qwen2, NumHeads: 4, HeadDim: 8, HiddenSize: 40, VocabSize: 10}
 	if _, _, err := FromHF(cfg, nil, "x"); err == nil || !strings.Contains(err.Error(), "heads x head_dim") {
 		t.Errorf("head_dim mismatch: %v", err)

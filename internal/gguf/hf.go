@@ -1,6 +1,7 @@
 package gguf
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -77,8 +78,8 @@ func FromHFAs(cfg *hf.Config, ck *safetensors.Checkpoint, name string, matrices 
 	switch {
 	case arch == "":
 		return nil, nil, fmt.Errorf("gguf: %s does not convert", cfg.Architecture)
-	case cfg.RopeScaling != nil:
-		return nil, nil, fmt.Errorf("gguf: rope_scaling is not converted")
+	case cfg.RopeScaling != nil && arch != "llama":
+		return nil, nil, fmt.Errorf("gguf: rope_scaling is converted for llama only")
 	case arch == "qwen2" && cfg.NumHeads*cfg.HeadDim != cfg.HiddenSize:
 		return nil, nil, fmt.Errorf("gguf: llama.cpp's qwen2 needs heads x head_dim = hidden (%d x %d != %d)", cfg.NumHeads, cfg.HeadDim, cfg.HiddenSize)
 	case cfg.VocabSize < 3:
@@ -141,6 +142,9 @@ func FromHFAs(cfg *hf.Config, ck *safetensors.Checkpoint, name string, matrices 
 			}
 		}
 		tensors = append(tensors, t)
+	}
+	if cfg.RopeScaling != nil {
+		tensors = append(tensors, ropeFreqs(cfg))
 	}
 	for n := range names {
 		optional := strings.Contains(n, "bias") || strings.Contains(n, "_norm.weight") && strings.Contains(n, "self_attn")
@@ -282,4 +286,18 @@ func Permute(data []byte, rows, heads int64) []byte {
 		}
 	}
 	return out
+}
+
+// ropeFreqs is Llama 3 RoPE scaling as llama.cpp's converter writes it: an
+// F32 tensor of one factor per frequency, the unscaled inverse frequency
+// over the scaled one (hf.InvFreq).
+func ropeFreqs(cfg *hf.Config) Tensor {
+	plain := *cfg
+	plain.RopeScaling = nil
+	base, scaled := hf.InvFreq(&plain), hf.InvFreq(cfg)
+	data := make([]byte, 4*len(base))
+	for i := range base {
+		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(float32(base[i]/scaled[i])))
+	}
+	return Tensor{Name: "rope_freqs.weight", Type: F32, Dims: []int64{int64(len(base))}, Data: data}
 }

@@ -243,7 +243,7 @@ type step struct {
 // freqs in float32, emb = cat(freqs, freqs), then cast to the model dtype.
 func (s *step) rope(positions *ir.Value) {
 	b, d := s.b, s.c.HeadDim
-	inv := invFreq(s.c)
+	inv := InvFreq(s.c)
 	p := b.Op("unsqueeze", ir.Attrs{"axis": int64(1)}, b.Op("cast", ir.Attrs{"dtype": ir.F32}, positions))
 	f := b.Let("inv_freq", "constant", ir.Attrs{"value": inv, "dtype": ir.F32, "shape": []int64{1, d / 2}})
 	freqs := b.Let("freqs", "mul", nil, p, f)

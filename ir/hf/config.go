@@ -43,6 +43,10 @@ type Config struct {
 	// QKNorm: per-head RMSNorm of q and k before RoPE (Qwen3).
 	QKNorm      bool
 	RopeScaling *RopeScaling
+	// RopeFreqFactors, when set (a GGUF file's rope_freqs tensor: how
+	// llama.cpp's converter stores Llama 3 scaling), divide the inverse
+	// frequencies one by one instead of RopeScaling.
+	RopeFreqFactors []float64
 	DType       string // "bfloat16", "float16" or "float32"
 	BOSTokenID  int64
 	EOSTokenIDs []int64

@@ -1,6 +1,7 @@
 package hf
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -35,6 +36,9 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if cfg.RopeFreqFactors, err = ropeFreqFactors(g, cfg.HeadDim); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if opts.Quantize != ir.Invalid || opts.QuantizeEmbeddings {
 		return nil, fmt.Errorf("%s: --quantize applies to Hugging Face checkpoints; a GGUF file's weights keep the types they are stored in", path)
 	}
@@ -50,7 +54,7 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	used := map[string]bool{}
+	used := map[string]bool{ropeFreqs: cfg.RopeFreqFactors != nil} // read at import, into the rope ops
 	for _, w := range m.Weights {
 		name, ok := GGUFName(w.Tensor)
 		if !ok {
@@ -242,9 +246,6 @@ func GGUFConfig(h *gguf.Header) (*Config, error) {
 	} else if ok && typ != "none" {
 		return nil, fmt.Errorf("metadata %srope.scaling.type is %q: RoPE scaling from GGUF is not supported", p, typ)
 	}
-	if _, ok := h.Tensor("rope_freqs.weight"); ok {
-		return nil, fmt.Errorf("tensor rope_freqs.weight (llama3 RoPE frequency factors) is not supported")
-	}
 	emb, ok := h.Tensor("token_embd.weight")
 	if !ok {
 		return nil, fmt.Errorf("tensor token_embd.weight is missing")
@@ -394,4 +395,33 @@ func GGUFName(hfName string) (string, bool) {
 		return "", false
 	}
 	return "blk." + strconv.Itoa(l) + "." + n, true
+}
+
+// ropeFreqs is the tensor llama.cpp's converter writes Llama 3 RoPE scaling
+// as: one factor per frequency, dividing 1/theta^(2i/d).
+const ropeFreqs = "rope_freqs.weight"
+
+// ropeFreqFactors reads g's rope_freqs tensor (nil without one): F32, one
+// positive finite factor per pair of a head of headDim.
+func ropeFreqFactors(g *gguf.File, headDim int64) ([]float64, error) {
+	t, ok := g.Tensor(ropeFreqs)
+	if !ok {
+		return nil, nil
+	}
+	if t.Type != gguf.F32 || len(t.Dims) != 1 || int64(t.Dims[0]) != headDim/2 {
+		return nil, fmt.Errorf("tensor %s is %v %v, want F32 [%d] (one factor per RoPE frequency)", ropeFreqs, t.Type, t.Dims, headDim/2)
+	}
+	data, err := g.Bytes(ropeFreqs)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %s: %w", ropeFreqs, err)
+	}
+	factors := make([]float64, headDim/2)
+	for i := range factors {
+		f := float64(math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:])))
+		if !(f > 0) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("tensor %s: factor %d is %v, want a positive finite number", ropeFreqs, i, f)
+		}
+		factors[i] = f
+	}
+	return factors, nil
 }

@@ -2,15 +2,22 @@ package hf
 
 import "math"
 
-// invFreq returns RoPE's inverse frequencies 1/theta^(2i/d), i < d/2, with
-// Llama 3 scaling applied as transformers' _compute_llama3_parameters does:
+// InvFreq returns RoPE's inverse frequencies 1/theta^(2i/d), i < d/2,
+// divided by RopeFreqFactors when the model has them, or with Llama 3
+// scaling applied as transformers' _compute_llama3_parameters does:
 // long wavelengths are slowed by factor, short ones kept, and the band in
 // between blended smoothly.
-func invFreq(c *Config) []float64 {
+func InvFreq(c *Config) []float64 {
 	d := c.HeadDim
 	inv := make([]float64, d/2)
 	for i := range inv {
 		inv[i] = 1 / math.Pow(c.RopeTheta, float64(2*i)/float64(d))
+	}
+	if c.RopeFreqFactors != nil {
+		for i, f := range c.RopeFreqFactors {
+			inv[i] /= f
+		}
+		return roundF32(inv)
 	}
 	rs := c.RopeScaling
 	if rs == nil || rs.RopeType != "llama3" {
