@@ -47,9 +47,9 @@ type Config struct {
 	// llama.cpp's converter stores Llama 3 scaling), divide the inverse
 	// frequencies one by one instead of RopeScaling.
 	RopeFreqFactors []float64
-	DType       string // "bfloat16", "float16" or "float32"
-	BOSTokenID  int64
-	EOSTokenIDs []int64
+	DType           string // "bfloat16", "float16" or "float32"
+	BOSTokenID      int64
+	EOSTokenIDs     []int64
 }
 
 // RopeScaling is the config's rope_scaling object; only rope_type llama3
