@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,20 +47,8 @@ func TestGGUFImportMatchesSafetensors(t *testing.T) {
 	for _, p := range testmodel.Presets() {
 		t.Run(p.Name, func(t *testing.T) {
 			stIRPB, _, ggIRPB := ggufModel(t, p.Name)
-			prompt := "5,17,3,9,2,11"
-			var logits [2][]byte
-			var ids [2]string
-			for i, m := range []string{stIRPB, ggIRPB} {
-				npy := filepath.Join(t.TempDir(), "logits.npy")
-				out, errOut, code := irc(t, "run", m, "--tokens", prompt, "--generate", "4", "--logits-out", npy)
-				if code != 0 {
-					t.Fatalf("run %s: %s", m, errOut)
-				}
-				ids[i] = lastLine(out)
-				logits[i], _ = os.ReadFile(npy)
-			}
-			if ids[0] != ids[1] || len(logits[0]) == 0 || !bytes.Equal(logits[0], logits[1]) {
-				t.Errorf("GGUF import: ids %s, logits differ: %v; safetensors import: ids %s", ids[1], !bytes.Equal(logits[0], logits[1]), ids[0])
+			if msg := sameRefRun(t, stIRPB, ggIRPB); msg != "" {
+				t.Errorf("GGUF import vs safetensors import: %s", msg)
 			}
 		})
 	}
@@ -281,20 +270,8 @@ func TestGGUFQuantizedMatchesQuantizeImport(t *testing.T) {
 		for _, q := range []string{"q8_0", "q4_0"} {
 			t.Run(p.Name+"/"+q, func(t *testing.T) {
 				irpb, _, ggIRPB := quantGGUF(t, p.Blocks(), q)
-				prompt := "5,17,3,9,2,11"
-				var logits [2][]byte
-				var ids [2]string
-				for i, m := range []string{irpb, ggIRPB} {
-					npy := filepath.Join(t.TempDir(), "logits.npy")
-					out, errOut, code := irc(t, "run", m, "--tokens", prompt, "--generate", "4", "--logits-out", npy)
-					if code != 0 {
-						t.Fatalf("run %s: %s", m, errOut)
-					}
-					ids[i] = lastLine(out)
-					logits[i], _ = os.ReadFile(npy)
-				}
-				if ids[0] != ids[1] || len(logits[0]) == 0 || !bytes.Equal(logits[0], logits[1]) {
-					t.Errorf("GGUF %s import: ids %s, logits differ: %v; --quantize import: ids %s", q, ids[1], !bytes.Equal(logits[0], logits[1]), ids[0])
+				if msg := sameRefRun(t, irpb, ggIRPB); msg != "" {
+					t.Errorf("GGUF %s import vs --quantize import: %s", q, msg)
 				}
 			})
 		}
@@ -381,4 +358,25 @@ func TestGGUFTokenizerKept(t *testing.T) {
 			t.Errorf("%s = %v: exit %d, %q, want one line with %q", c.key, c.val, code, errOut, c.want)
 		}
 	}
+}
+
+// sameRefRun runs both models greedily in ref on one prompt and says how
+// their ids and logits differ ("" when they are the same bytes).
+func sameRefRun(t *testing.T, a, b string) string {
+	t.Helper()
+	var logits [2][]byte
+	var ids [2]string
+	for i, m := range []string{a, b} {
+		npy := filepath.Join(t.TempDir(), "logits.npy")
+		out, errOut, code := irc(t, "run", m, "--tokens", "5,17,3,9,2,11", "--generate", "4", "--logits-out", npy)
+		if code != 0 {
+			t.Fatalf("run %s: %s", m, errOut)
+		}
+		ids[i] = lastLine(out)
+		logits[i], _ = os.ReadFile(npy)
+	}
+	if ids[0] != ids[1] || len(logits[0]) == 0 || !bytes.Equal(logits[0], logits[1]) {
+		return fmt.Sprintf("ids %s and %s, logits equal: %v", ids[0], ids[1], len(logits[0]) > 0 && bytes.Equal(logits[0], logits[1]))
+	}
+	return ""
 }
