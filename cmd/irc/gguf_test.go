@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,8 +70,9 @@ func TestBadGGUF(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(good)
-	// write writes the model with its metadata edited.
-	write := func(t *testing.T, edit func([]gguf.KV) []gguf.KV, drop string) string {
+	// write writes the model with its metadata edited, a tensor dropped
+	// and others added.
+	write := func(t *testing.T, edit func([]gguf.KV) []gguf.KV, drop string, extra ...gguf.Tensor) string {
 		cfg, err := hf.ReadConfig(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -90,6 +92,7 @@ func TestBadGGUF(t *testing.T) {
 				kept = append(kept, x)
 			}
 		}
+		kept = append(kept, extra...)
 		p := filepath.Join(t.TempDir(), "m.gguf")
 		if err := gguf.WriteFile(p, edit(kvs), kept); err != nil {
 			t.Fatal(err)
@@ -112,6 +115,23 @@ func TestBadGGUF(t *testing.T) {
 		}
 	}
 	keep := func(kvs []gguf.KV) []gguf.KV { return kvs }
+	// ropeFreqs is a rope_freqs tensor of the given factors.
+	ropeFreqs := func(factors ...float32) gguf.Tensor {
+		data := make([]byte, 4*len(factors))
+		for i, f := range factors {
+			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(f))
+		}
+		return gguf.Tensor{Name: "rope_freqs.weight", Type: gguf.F32, Dims: []int64{int64(len(factors))}, Data: data}
+	}
+	cfg, err := hf.ReadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := make([]float32, cfg.HeadDim/2)
+	for i := range pairs {
+		pairs[i] = 1
+	}
+	pairs[1] = -2
 	raw := func(t *testing.T, b []byte) string {
 		p := filepath.Join(t.TempDir(), "m.gguf")
 		os.WriteFile(p, b, 0o644)
@@ -154,6 +174,10 @@ func TestBadGGUF(t *testing.T) {
 			}, "")
 		}, `llama.rope.scaling.type is "yarn": RoPE scaling from GGUF is not supported`},
 		{"missing tensor", func(t *testing.T) string { return write(t, keep, "blk.1.ffn_up.weight") }, "missing tensor blk.1.ffn_up.weight"},
+		{"rope_freqs of the wrong length", func(t *testing.T) string { return write(t, keep, "", ropeFreqs(1, 2, 3)) },
+			fmt.Sprintf("tensor rope_freqs.weight is F32 [3], want F32 [%d]", cfg.HeadDim/2)},
+		{"rope_freqs factor not positive", func(t *testing.T) string { return write(t, keep, "", ropeFreqs(pairs...)) },
+			"tensor rope_freqs.weight: factor 1 is -2, want a positive finite number"},
 		{"partial rope", func(t *testing.T) string { return write(t, setKV("llama.rope.dimension_count", uint32(4)), "") }, "only full-width RoPE"},
 	}
 	for _, c := range cases {
