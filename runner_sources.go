@@ -10,5 +10,5 @@ import "embed"
 // a runner copies is the runner generator's and the backend registry's
 // business), and the module files whose requirements it shares.
 //
-//go:embed go.mod go.sum runtime ir/safetensors ir/gguf ir/bf16 ir/budget
+//go:embed go.mod go.sum runtime ir/safetensors ir/gguf ir/mapped ir/bf16 ir/budget
 var RunnerSources embed.FS

@@ -29,7 +29,7 @@ const (
 )
 
 // sharedDirs are the packages every runner carries, whatever its backend.
-var sharedDirs = []string{"runtime/schedule", "runtime/runner", "runtime/executor", "runtime/randinit", "ir/safetensors", "ir/gguf", "ir/bf16", "ir/budget"}
+var sharedDirs = []string{"runtime/schedule", "runtime/runner", "runtime/executor", "runtime/randinit", "ir/safetensors", "ir/gguf", "ir/mapped", "ir/bf16", "ir/budget"}
 
 // sharedRequires are the modules the shared packages import.
 var sharedRequires = []string{"github.com/x448/float16"}

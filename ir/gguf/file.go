@@ -1,11 +1,11 @@
 package gguf
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"os"
-	"sync"
+
+	"github.com/irc-compiler/irc/ir/mapped"
 )
 
 // File is one open GGUF file: its validated header and, from the first
@@ -15,11 +15,7 @@ type File struct {
 	*Header
 	path string
 
-	mu      sync.Mutex
-	f       *os.File
-	size    int64
-	data    []byte
-	release func() error
+	file *mapped.File
 }
 
 // Open opens a GGUF file, which must be a regular file, and parses its
@@ -63,7 +59,7 @@ func NewFile(f *os.File, size int64, path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{Header: h, path: path, f: f, size: size}, nil
+	return &File{Header: h, path: path, file: mapped.New(f, size)}, nil
 }
 
 // Path is the path the file was opened as.
@@ -76,7 +72,7 @@ func (f *File) Bytes(name string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: no tensor %q", f.path, name)
 	}
-	data, err := f.mapped()
+	data, err := f.file.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("%s: tensor %s: %w", f.path, name, err)
 	}
@@ -85,38 +81,5 @@ func (f *File) Bytes(name string) ([]byte, error) {
 	return data[begin:end:end], nil
 }
 
-func (f *File) mapped() ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.f == nil {
-		return nil, errors.New("file is closed")
-	}
-	if f.release == nil {
-		data, release, err := mapFile(f.f, f.size)
-		if err != nil {
-			return nil, fmt.Errorf("mapping the file: %w", err)
-		}
-		if int64(len(data)) != f.size {
-			release()
-			return nil, fmt.Errorf("mapping the file: %d bytes, not the %d the header was checked against", len(data), f.size)
-		}
-		f.data, f.release = data, release
-	}
-	return f.data, nil
-}
-
 // Close unmaps and closes the file; closing twice is harmless.
-func (f *File) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.f == nil {
-		return nil
-	}
-	var err error
-	if f.release != nil {
-		err = f.release()
-	}
-	f.f.Close()
-	f.f, f.data, f.release = nil, nil, nil
-	return err
-}
+func (f *File) Close() error { return f.file.Close() }

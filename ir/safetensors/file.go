@@ -7,9 +7,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"sync"
 
 	"github.com/irc-compiler/irc/ir/budget"
+	"github.com/irc-compiler/irc/ir/mapped"
 )
 
 // File is one open safetensors file. Opening it reads and validates only
@@ -25,11 +25,7 @@ type File struct {
 	dataStart int64
 	meta      map[string]string
 
-	mu      sync.Mutex
-	f       *os.File // nil once closed
-	size    int64
-	data    []byte       // the whole file, once mapped
-	release func() error // unmaps data; nil until mapped
+	file *mapped.File
 }
 
 // OpenFile opens path, which must be a regular file (see OpenInput), and
@@ -56,7 +52,7 @@ func openFile(open, shown string) (*File, error) {
 		f.Close()
 		return nil, err
 	}
-	file := &File{path: shown, f: f, size: size, tensors: tensors, dataStart: dataStart, meta: meta,
+	file := &File{path: shown, file: mapped.New(f, size), tensors: tensors, dataStart: dataStart, meta: meta,
 		byName: make(map[string]int, len(tensors))}
 	for i, t := range tensors {
 		file.byName[t.Name] = i
@@ -121,9 +117,6 @@ func (f *File) Info(name string) (TensorInfo, bool) {
 
 func errNoTensor(path, name string) error { return fmt.Errorf("%s: no tensor %q", path, name) }
 
-// errClosed is returned for reads after Close.
-var errClosed = errors.New("file is closed")
-
 // Bytes returns the named tensor's bytes: a view into the mapping, valid
 // until Close, that must not be written (on unix the mapping is read-only
 // and a write faults). Its capacity ends with the tensor, so an append
@@ -134,7 +127,7 @@ func (f *File) Bytes(name string) ([]byte, error) {
 	if !ok {
 		return nil, errNoTensor(f.path, name)
 	}
-	data, err := f.mapped()
+	data, err := f.file.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("%s: tensor %q: %w", f.path, name, err)
 	}
@@ -142,42 +135,11 @@ func (f *File) Bytes(name string) ([]byte, error) {
 	return data[begin:end:end], nil
 }
 
-// mapped maps the file on first use.
-func (f *File) mapped() ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.f == nil {
-		return nil, errClosed
-	}
-	if f.release == nil {
-		data, release, err := mapFile(f.f, f.size)
-		if err != nil {
-			return nil, fmt.Errorf("mapping the file: %w", err)
-		}
-		if int64(len(data)) != f.size {
-			release()
-			return nil, fmt.Errorf("mapping the file: %d bytes, not the %d the header was checked against", len(data), f.size)
-		}
-		f.data, f.release = data, release
-	}
-	return f.data, nil
-}
-
 // Close unmaps and closes the file. Slices from Bytes must not be used
 // afterwards. Closing twice is harmless.
 func (f *File) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.f == nil {
-		return nil
+	if err := f.file.Close(); err != nil {
+		return fmt.Errorf("%s: unmapping: %w", f.path, err)
 	}
-	var err error
-	if f.release != nil {
-		if err = f.release(); err != nil {
-			err = fmt.Errorf("%s: unmapping: %w", f.path, err)
-		}
-	}
-	f.f.Close()
-	f.f, f.data, f.release = nil, nil, nil
-	return err
+	return nil
 }

@@ -231,10 +231,10 @@ func TestOpenReadsOnlyTheHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if f.data != nil {
+	if f.file.Mapped() {
 		t.Error("OpenFile mapped the file")
 	}
-	if _, err := f.Bytes("f32.cube"); err != nil || f.data == nil {
-		t.Errorf("Bytes: %v, mapped %v", err, f.data != nil)
+	if _, err := f.Bytes("f32.cube"); err != nil || !f.file.Mapped() {
+		t.Errorf("Bytes: %v, mapped %v", err, f.file.Mapped())
 	}
 }
