@@ -18,36 +18,6 @@ type File struct {
 	file *mapped.File
 }
 
-// Open opens a GGUF file, which must be a regular file, and parses its
-// header.
-func Open(path string) (*File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err = f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: not a regular file", path)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	file, err := NewFile(f, st.Size(), path)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return file, nil
-}
-
 // NewFile parses the header of f, an open regular file of size bytes
 // shown as path in errors. The File owns f from then on (Close closes it);
 // on error f is left open.

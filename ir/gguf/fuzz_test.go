@@ -59,7 +59,7 @@ func FuzzGGUFParse(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		file, err := Open(path)
+		file, err := open(path)
 		if err != nil {
 			t.Fatalf("parsed, but Open refuses: %v", err)
 		}

@@ -36,7 +36,7 @@ func TestParseGood(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "x.gguf")
 	os.WriteFile(path, goodFile(), 0o644)
-	f, err := Open(path)
+	f, err := open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
