@@ -7,28 +7,17 @@ import (
 	"testing"
 
 	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/codegen/backend"
+	"github.com/irc-compiler/irc/internal/backendtest"
 	"github.com/irc-compiler/irc/internal/testmodel"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/hf"
-	"github.com/irc-compiler/irc/passes"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
-// lowerModel runs the GPU pipeline over m and lowers it.
+// lowerModel compiles m for OpenCL, the portable target.
 func lowerModel(t *testing.T, m *ir.Model) *codegen.Lowered {
-	t.Helper()
-	pipe, err := passes.DefaultPipeline("opencl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "opencl"}); err != nil {
-		t.Fatal(err)
-	}
-	low, err := codegen.Lower(m, codegen.Portable)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return low
+	return backendtest.Compile(t, m, backend.MustLookup("opencl"))
 }
 
 // On the tiny preset the decode step's weights are the weights its graph

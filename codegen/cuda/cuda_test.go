@@ -11,29 +11,17 @@ import (
 	"testing"
 
 	"github.com/irc-compiler/irc/codegen"
+	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/codegen/cuda"
 	"github.com/irc-compiler/irc/internal/backendtest"
 	"github.com/irc-compiler/irc/internal/testmodel"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/hf"
-	"github.com/irc-compiler/irc/passes"
 )
 
-// lower runs the GPU pipeline over m and lowers it for CUDA's target.
+// lower compiles m for CUDA's target.
 func lower(t *testing.T, m *ir.Model) *codegen.Lowered {
-	t.Helper()
-	pipe, err := passes.DefaultPipeline("cuda")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "cuda"}); err != nil {
-		t.Fatal(err)
-	}
-	low, err := codegen.Lower(m, cuda.Target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return low
+	return backendtest.Compile(t, m, backend.MustLookup("cuda"))
 }
 
 // models are what CI compiles: every tiny preset and Qwen2.5-1.5B's config.

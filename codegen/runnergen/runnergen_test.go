@@ -11,6 +11,7 @@ import (
 	"github.com/irc-compiler/irc/codegen/backend"
 	clgen "github.com/irc-compiler/irc/codegen/opencl"
 	"github.com/irc-compiler/irc/codegen/runnergen"
+	"github.com/irc-compiler/irc/internal/backendtest"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/passes"
@@ -20,18 +21,8 @@ import (
 // (in memory): the whole IR -> runner source path.
 func compileConfig(tb testing.TB, m *ir.Model) map[string][]byte {
 	tb.Helper()
-	pipe, err := passes.DefaultPipeline("opencl")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := passes.Run(m, &passes.Options{Pipeline: pipe, Target: "opencl"}); err != nil {
-		tb.Fatal(err)
-	}
-	b, _ := backend.Lookup("opencl")
-	low, err := codegen.Lower(m, b.Target)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	b := backend.MustLookup("opencl")
+	low := backendtest.Compile(tb, m, b)
 	r := &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: b.Emit(low)}
 	files, err := r.Files()
 	if err != nil {
