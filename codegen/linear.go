@@ -19,9 +19,9 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 	x, w := n.Inputs[0], n.Inputs[1]
 	biasAt, resAt, normAt, _ := ir.LinearInputs(n.Attrs)
 	glu := n.Attrs.Int("glu", 0) != 0
-	quant := w.Type.DType.IsQuantized()
+	mixed := w.Type.DType != out.Type.DType // a weight stored in another type
 	for i, v := range n.Inputs {
-		if v.Type.DType != out.Type.DType && !(i == 1 && quant) {
+		if v.Type.DType != out.Type.DType && i != 1 {
 			return fmt.Errorf("linear kernel wants one dtype: %%%s is %s, the output %s", v.Name, v.Type.DType, out.Type.DType)
 		}
 	}
@@ -49,8 +49,8 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 			return err
 		}
 		vector := []string{"x", "w"}
-		if quant {
-			vector = vector[:1] // the weight's loads are bytes, any alignment
+		if mixed {
+			vector = vector[:1] // the weight's loads are bytes or elements, any alignment
 		}
 		if normAt >= 0 {
 			vector = append(vector, "nw")
@@ -72,11 +72,11 @@ func (gl *graphLowering) lowerLinear(n *ir.Node) error {
 }
 
 // launchLinear launches linear kernel k's instance for node n: for the
-// output's dtype, and the weight's where it is quantized (the instance
-// dequantizing it in registers).
+// output's dtype, and the weight's where it is stored in another type (the
+// instance converting or dequantizing it in registers).
 func (gl *graphLowering) launchLinear(k *kernels.Kernel, n *ir.Node, extent [3]int, args kernels.Args) error {
-	if w := n.Inputs[1]; w.Type.DType.IsQuantized() {
-		return gl.launchQuant(k, n.Outputs[0], w, extent, args)
+	if w := n.Inputs[1]; w.Type.DType != n.Outputs[0].Type.DType {
+		return gl.launchMixed(k, n.Outputs[0], w, extent, args)
 	}
 	return gl.launchTyped(k, n.Outputs[0], extent, args)
 }
@@ -116,9 +116,9 @@ func (gl *graphLowering) lowerGEMM(n *ir.Node, M, N, K, flags int64) error {
 		args["x"] = normed
 	}
 	gemm := gl.target.GEMM
-	quant := n.Inputs[1].Type.DType.IsQuantized()
-	if gemm.Inst == kernels.HalfTypes && (quant || d != schedule.BF16 && d != schedule.F16) {
-		gemm = gemm.Twin // no 16-bit inputs (or no quantized weights) for the variant: its twin
+	mixed := n.Inputs[1].Type.DType != out.Type.DType
+	if gemm.Inst == kernels.HalfTypes && (mixed || d != schedule.BF16 && d != schedule.F16) {
+		gemm = gemm.Twin // no 16-bit inputs (or a weight of another type) for the variant: its twin
 	}
 	grid := [3]int{int(N), int(M)}
 	launch := func(args kernels.Args) error { // the GEMM, and its CPU alternative

@@ -54,7 +54,7 @@ type lowerer struct {
 	kernelID map[string]int
 	dtypes   map[schedule.DType]bool
 	casts    map[[2]schedule.DType]bool
-	quant    map[[2]schedule.DType]bool // (float dtype, weight dtype) instances
+	mixed    map[[2]schedule.DType]bool // (float dtype, another weight dtype) instances
 }
 
 // Lower builds the kernel schedule a runner executes on target t from a
@@ -93,7 +93,7 @@ func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
 			EOS: slices.Clone(m.Meta.EOSTokenIDs),
 		}},
 		buf: map[*ir.Value]int{}, consts: map[string]int{}, kernelID: map[string]int{},
-		dtypes: map[schedule.DType]bool{}, casts: map[[2]schedule.DType]bool{}, quant: map[[2]schedule.DType]bool{},
+		dtypes: map[schedule.DType]bool{}, casts: map[[2]schedule.DType]bool{}, mixed: map[[2]schedule.DType]bool{},
 	}
 	l.s.Buffers = append(l.s.Buffers, schedule.Buffer{Name: "arena", Kind: schedule.Arena, DType: schedule.F32})
 	direct, packed := weightUse(m, graphs)
@@ -146,14 +146,14 @@ func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
 	for c := range l.casts {
 		out.Kernels.Casts = append(out.Kernels.Casts, c)
 	}
-	for q := range l.quant {
-		out.Kernels.Quant = append(out.Kernels.Quant, q)
+	for q := range l.mixed {
+		out.Kernels.Mixed = append(out.Kernels.Mixed, q)
 	}
 	byPair := func(a, b [2]schedule.DType) int {
 		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
 	}
 	slices.SortFunc(out.Kernels.Casts, byPair)
-	slices.SortFunc(out.Kernels.Quant, byPair)
+	slices.SortFunc(out.Kernels.Mixed, byPair)
 	return out, nil
 }
 

@@ -102,25 +102,25 @@ func (gl *graphLowering) lowerEmbedding(n *ir.Node) error {
 	if err := gl.bindDense(args, operand{"table", n.Inputs[0]}, operand{"ids", n.Inputs[1]}, operand{"out", out}); err != nil {
 		return err
 	}
-	if q := n.Inputs[0].Type.DType; q.IsQuantized() {
-		return gl.launchQuant(kernels.EmbeddingQ, out, n.Inputs[0], [3]int{int(rows * dim)}, args)
+	if n.Inputs[0].Type.DType != out.Type.DType {
+		return gl.launchMixed(kernels.EmbeddingMixed, out, n.Inputs[0], [3]int{int(rows * dim)}, args)
 	}
 	return gl.launchTyped(kernels.Embedding, out, [3]int{int(rows * dim)}, args)
 }
 
-// launchQuant launches k's instance for out's float dtype and weight w's
-// quantized dtype.
-func (gl *graphLowering) launchQuant(k *kernels.Kernel, out, w *ir.Value, extent [3]int, args kernels.Args) error {
-	name, err := gl.quantInstance(k, out, w)
+// launchMixed launches k's instance for out's float dtype and weight w's
+// other dtype (quantized, or another float type).
+func (gl *graphLowering) launchMixed(k *kernels.Kernel, out, w *ir.Value, extent [3]int, args kernels.Args) error {
+	name, err := gl.mixedInstance(k, out, w)
 	if err != nil {
 		return err
 	}
 	return gl.launch(k, name, extent, args)
 }
 
-// quantInstance is the instance of k for out's float dtype and w's
-// quantized one.
-func (gl *graphLowering) quantInstance(k *kernels.Kernel, out, w *ir.Value) (string, error) {
+// mixedInstance is the instance of k for out's float dtype and w's
+// other one.
+func (gl *graphLowering) mixedInstance(k *kernels.Kernel, out, w *ir.Value) (string, error) {
 	d, err := dtypeOf(out)
 	if err != nil {
 		return "", err
@@ -129,11 +129,11 @@ func (gl *graphLowering) quantInstance(k *kernels.Kernel, out, w *ir.Value) (str
 	if err != nil {
 		return "", err
 	}
-	if d == schedule.I32 || !q.Quantized() {
-		return "", fmt.Errorf("the %s kernel reads a quantized weight into floats: %%%s is %s, %s is %s", k.Name, out.Name, out.Type.DType, ir.Ref(w), w.Type.DType)
+	if d == schedule.I32 || q == d || q == schedule.I32 {
+		return "", fmt.Errorf("the %s kernel reads a weight of another type into floats: %%%s is %s, %s is %s", k.Name, out.Name, out.Type.DType, ir.Ref(w), w.Type.DType)
 	}
 	gl.dtypes[d] = true
-	gl.quant[[2]schedule.DType{d, q}] = true
+	gl.mixed[[2]schedule.DType{d, q}] = true
 	return k.Instance(d, q), nil
 }
 

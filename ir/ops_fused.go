@@ -162,8 +162,8 @@ func inferLinear(in []TensorType, a Attrs) ([]TensorType, error) {
 	if len(in) != count {
 		return nil, fmt.Errorf("%d inputs, want %d for bias=%d residual=%d norm=%d", len(in), count, a.Int("bias", 0), a.Int("residual", 0), a.Int("norm", 0))
 	}
-	if !x.DType.IsFloat() || (x.DType != w.DType && !w.DType.IsQuantized()) || len(x.Shape) == 0 || len(w.Shape) != 2 || w.Shape[1] != x.Shape[len(x.Shape)-1] {
-		return nil, fmt.Errorf("x %v and weight %v, want x[..., K] and weight[N, K] of one float type (or a q8_0/q4_0 weight)", x, w)
+	if !x.DType.IsFloat() || !(w.DType.IsFloat() || w.DType.IsQuantized()) || len(x.Shape) == 0 || len(w.Shape) != 2 || w.Shape[1] != x.Shape[len(x.Shape)-1] {
+		return nil, fmt.Errorf("x %v and weight %v, want x[..., K] of a float type and weight[N, K] of a float type or q8_0/q4_0", x, w)
 	}
 	n := w.Shape[0]
 	if a.Int("glu", 0) != 0 {

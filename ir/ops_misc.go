@@ -30,8 +30,8 @@ func init() {
 			return []TensorType{{DType: a.DType("dtype"), Shape: s.Clone()}}, nil
 		}})
 	Register(&OpDef{Name: "embedding", Doc: "Gathers rows of table [V,H] by integer ids [...]; result [..., H]. " +
-		"A quantized table (q8_0, q4_0) is dequantized row by row into the float dtype the attribute names.", Inputs: []string{"table", "ids"},
-		Attrs: []AttrSpec{{Name: "dtype", Kind: AttrDType, Optional: true, Doc: "the result's float dtype: required for a quantized table, else absent"}},
+		"The rows are converted to the float dtype the attribute names (a quantized table dequantized row by row as it is read).", Inputs: []string{"table", "ids"},
+		Attrs: []AttrSpec{{Name: "dtype", Kind: AttrDType, Optional: true, Doc: "the result's float dtype: required for a quantized table; default the table's"}},
 		Infer: func(in []TensorType, a Attrs) ([]TensorType, error) {
 			if len(in[0].Shape) != 2 {
 				return nil, fmt.Errorf("table is %v, want rank 2", in[0])
@@ -43,10 +43,11 @@ func init() {
 			switch od := a.DType("dtype"); {
 			case d.IsQuantized() && !od.IsFloat():
 				return nil, fmt.Errorf("table is %v: a quantized table needs dtype=f32, bf16 or f16 for the result", in[0])
-			case d.IsQuantized():
+			case od == Invalid:
+			case !d.IsFloat() && !d.IsQuantized() || !od.IsFloat():
+				return nil, fmt.Errorf("dtype=%s on a %s table: a result dtype converts a float or quantized table to a float type", od, d)
+			default:
 				d = od
-			case od != Invalid:
-				return nil, fmt.Errorf("dtype=%s on a %s table: only a quantized table takes a result dtype", od, d)
 			}
 			out := append(in[1].Shape.Clone(), in[0].Shape[1])
 			return []TensorType{{DType: d, Shape: out}}, nil

@@ -121,7 +121,7 @@ func TestMetaMustAgreeWithTheModel(t *testing.T) {
 		{"heads", func(m *Model) { m.Meta.NumHeads = 4 },
 			"weight @model.layers.0.self_attn.q_proj.weight is f32[4,4], but the meta's [num_heads*head_dim, hidden_size] is [8,4]"},
 		{"heads not grouped", func(m *Model) { m.Meta.NumHeads = 3 }, "meta num_heads: is 3, want a multiple of num_kv_heads (2)"},
-		{"dtype", func(m *Model) { m.Meta.DType = "bfloat16" }, `meta dtype: is "bfloat16", but weight @model.embed_tokens.weight is f32[7,4] (want the meta's dtype, or q8_0/q4_0)`},
+		{"dtype", func(m *Model) { m.Meta.DType = "bfloat16" }, `meta dtype: is "bfloat16", but weight @model.norm.weight is f32[4] (want the meta's dtype; a matrix may be another float type, q8_0 or q4_0)`},
 		{"unknown dtype", func(m *Model) { m.Meta.DType = "int8" }, `meta dtype: is "int8", want bfloat16, float16 or float32`},
 		{"no dtype", func(m *Model) { m.Meta.DType = "" }, "meta dtype: is empty: a model with prefill and decode graphs needs it"},
 		{"no architecture", func(m *Model) { m.Meta.Architecture = "" }, "meta architecture: is empty"},

@@ -449,8 +449,12 @@ func (c *metaCheck) weights() error {
 	}
 	if d, ok := DTypeOfTorch(mt.DType); ok {
 		for _, w := range c.m.Weights {
-			if w.Value.Type.DType != d && !w.Value.Type.DType.IsQuantized() {
-				return metaErr("dtype", "is %q, but weight @%s is %v (want the meta's dtype, or q8_0/q4_0)", mt.DType, w.Value.Name, w.Value.Type)
+			// A matrix may be stored in another type (quantized, or a GGUF
+			// file's F16 under F32 activations): the ops that read one
+			// (linear, embedding) convert it as they read.
+			t := w.Value.Type
+			if t.DType != d && !(len(t.Shape) == 2 && (t.DType.IsQuantized() || t.DType.IsFloat())) {
+				return metaErr("dtype", "is %q, but weight @%s is %v (want the meta's dtype; a matrix may be another float type, q8_0 or q4_0)", mt.DType, w.Value.Name, w.Value.Type)
 			}
 		}
 		for _, s := range c.m.States {

@@ -191,8 +191,10 @@ func TestBadGGUF(t *testing.T) {
 }
 
 // GGUF files whose matrices are F32 or F16 (llama.cpp's --outtype) import
-// as f32 and f16 models; their logits stay within rounding of the bf16
-// checkpoint's, with the same greedy ids where the margin is clear.
+// as models computing in F32 (their norms' type, as llama.cpp computes)
+// with the matrices in their stored type; their logits stay within
+// rounding of the bf16 checkpoint's, with the same greedy ids where the
+// margin is clear.
 func TestGGUFMatrixTypes(t *testing.T) {
 	for _, typ := range []gguf.Type{gguf.F32, gguf.F16} {
 		t.Run(typ.String(), func(t *testing.T) {
@@ -205,6 +207,18 @@ func TestGGUFMatrixTypes(t *testing.T) {
 			ggIRPB := filepath.Join(root, "gguf.irpb")
 			if _, errOut, code := irc(t, "import", path, "-o", ggIRPB, "--prefill-len", "4"); code != 0 {
 				t.Fatalf("import: %s", errOut)
+			}
+			m, err := ir.Load(ggIRPB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Meta.DType != "float32" {
+				t.Errorf("meta dtype %q, want float32 (the norms' type)", m.Meta.DType)
+			}
+			for _, w := range m.Weights {
+				if want := map[bool]string{true: typ.String(), false: "F32"}[len(w.Value.Type.Shape) == 2]; !strings.EqualFold(w.Value.Type.DType.String(), want) {
+					t.Errorf("weight @%s is %v, want %s as stored", w.Value.Name, w.Value.Type, want)
+				}
 			}
 			prompt := "5,17,3,9,2,11"
 			var vals [2][]float32

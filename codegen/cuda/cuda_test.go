@@ -43,8 +43,25 @@ func models(t *testing.T) map[string]*ir.Model {
 		t.Fatal(err)
 	}
 	out["qwen2.5-1.5b"] = m
-	// Quantized weights: every linear kernel and embedding_q for q8_0 and
-	// q4_0 (config-only imports quantize nothing on disk).
+	// f32 activations over f16 matrices (a GGUF file's F16 model as
+	// ImportGGUF builds it): the linear and embedding kernels' mixed
+	// instances.
+	cfg, err := hf.ReadConfig(filepath.Join("..", "..", "models", "qwen2.5-1.5b-instruct"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DType = "float32"
+	f16 := map[string]ir.DType{}
+	for _, w := range m.Weights {
+		if len(w.Value.Type.Shape) == 2 {
+			f16[w.Value.Name] = ir.F16
+		}
+	}
+	if out["qwen2.5-1.5b-f32-f16"], err = hf.Build(cfg, hf.Options{MaxCacheLen: 4096, WeightTypes: f16}); err != nil {
+		t.Fatal(err)
+	}
+	// Quantized weights: every linear kernel and embedding_mixed for q8_0
+	// and q4_0 (config-only imports quantize nothing on disk).
 	for _, q := range []ir.DType{ir.Q8_0, ir.Q4_0} {
 		m, _, err := hf.Import(filepath.Join("..", "..", "models", "qwen2.5-1.5b-instruct"), hf.Options{MaxCacheLen: 4096, Quantize: q, QuantizeEmbeddings: q == ir.Q4_0})
 		if err != nil {

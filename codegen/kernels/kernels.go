@@ -38,9 +38,10 @@ var cast string
 type Set struct {
 	DTypes []schedule.DType    // typed templates, one block per dtype
 	Casts  [][2]schedule.DType // cast kernels, from and to
-	// Quant are the (float dtype, quantized weight dtype) pairs of the
-	// linear kernels and embedding_q: linear.c.in, one block per pair.
-	Quant [][2]schedule.DType
+	// Mixed are the (float dtype, weight dtype) pairs of the linear
+	// kernels and embedding_mixed whose weight is stored in another type
+	// (quantized, or another float type): linear.c.in, one block per pair.
+	Mixed [][2]schedule.DType
 }
 
 // Typed returns body instantiated for dtype d: T, LD, ST, TYPED(name),
@@ -57,7 +58,7 @@ func Typed(d schedule.DType, body string) string {
 	} else {
 		fmt.Fprintf(&b, "#define ACC float\n#define IS_FLOAT 1\n#define VW %d\n#define LDV ldv_%s\n#define LD8V ld8v_%s\n", 16/d.Size(), d, d)
 	}
-	b.WriteString("#define IS_QUANT 0\n#define WT T\n#define WROW(n, K) ((n) * (K))\n#define WLD LD\n#define WLDV LDV\n#define WLD8V LD8V\n")
+	b.WriteString("#define IS_QUANT 0\n#define IS_MIXED 0\n#define WT T\n#define WROW(n, K) ((n) * (K))\n#define WLD LD\n#define WLDV LDV\n#define WLD8V LD8V\n")
 	b.WriteString(body)
 	b.WriteString(typedUndefs)
 	if d != schedule.I32 {
@@ -67,19 +68,26 @@ func Typed(d schedule.DType, body string) string {
 }
 
 const typedUndefs = "#undef T\n#undef LD\n#undef ST\n#undef TYPED\n#undef ACC\n#undef IS_FLOAT\n" +
-	"#undef IS_QUANT\n#undef WT\n#undef WROW\n#undef WLD\n#undef WLDV\n#undef WLD8V\n#undef WQ8\n"
+	"#undef IS_QUANT\n#undef IS_MIXED\n#undef WT\n#undef WROW\n#undef WLD\n#undef WLDV\n#undef WLD8V\n#undef WQ8\n"
 
-// TypedQuant returns body (linear.c.in) instantiated for float dtype d
-// with a weight of quantized dtype q: as Typed, but the weight is bytes
-// (WT uchar) read through q's dequantizing loads (common.c.in's ldq_*,
-// ldqv_*, ld8q_*), and TYPED(name) is name_d_q.
-func TypedQuant(d, q schedule.DType, body string) string {
+// TypedMixed returns body (linear.c.in) instantiated for float dtype d
+// with a weight stored in another dtype w: as Typed, but the weight is
+// read through w's loads, and TYPED(name) is name_d_w. A quantized w is
+// bytes (WT uchar) read through its dequantizing loads (common.c.in's
+// ldq_*, ldqv_*, ld8q_*); a float w through its own element loads (its
+// 16-byte ldv_* holds another count than d's VW: ldnv_* instead).
+func TypedMixed(d, w schedule.DType, body string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n/* ---- %s, %s weights ---- */\n", d, q)
-	fmt.Fprintf(&b, "#define T %s_t\n#define LD ld_%s\n#define ST st_%s\n#define TYPED(name) name##_%s_%s\n", d, d, d, d, q)
-	fmt.Fprintf(&b, "#define ACC float\n#define IS_FLOAT 1\n#define VW %d\n#define LDV ldv_%s\n#define LD8V ld8v_%s\n", 16/d.Size(), d, d)
-	fmt.Fprintf(&b, "#define IS_QUANT 1\n#define WT uchar\n#define WROW(n, K) ((n) * ((K) / QUANT_BLOCK * %d))\n", q.BlockBytes())
-	fmt.Fprintf(&b, "#define WLD ldq_%s\n#define WLDV(p, k, v) ldqv_%s(p, k, VW, v)\n#define WLD8V ld8q_%s\n#define WQ8 q8_%s\n", q, q, q, q)
+	fmt.Fprintf(&b, "\n/* ---- %s, %s weights ---- */\n", d, w)
+	fmt.Fprintf(&b, "#define T %s_t\n#define LD ld_%s\n#define ST st_%s\n#define TYPED(name) name##_%s_%s\n", d, d, d, d, w)
+	fmt.Fprintf(&b, "#define ACC float\n#define IS_FLOAT 1\n#define VW %d\n#define LDV ldv_%s\n#define LD8V ld8v_%s\n#define IS_MIXED 1\n", 16/d.Size(), d, d)
+	if w.Quantized() {
+		fmt.Fprintf(&b, "#define IS_QUANT 1\n#define WT uchar\n#define WROW(n, K) ((n) * ((K) / QUANT_BLOCK * %d))\n", w.BlockBytes())
+		fmt.Fprintf(&b, "#define WLD ldq_%s\n#define WLDV(p, k, v) ldqv_%s(p, k, VW, v)\n#define WLD8V ld8q_%s\n#define WQ8 q8_%s\n", w, w, w, w)
+	} else {
+		fmt.Fprintf(&b, "#define IS_QUANT 0\n#define WT %s_t\n#define WROW(n, K) ((n) * (K))\n", w)
+		fmt.Fprintf(&b, "#define WLD ld_%s\n#define WLDV(p, k, v) ldnv_%s(p, k, VW, v)\n#define WLD8V ld8v_%s\n", w, w, w)
+	}
 	b.WriteString(body)
 	b.WriteString(typedUndefs)
 	b.WriteString("#undef VW\n#undef LDV\n#undef LD8V\n")
@@ -101,8 +109,8 @@ func Source(prelude string, style Style, sizes []Const, set Set) string {
 	for _, d := range set.DTypes {
 		b.WriteString(Typed(d, typedTemplates))
 	}
-	for _, p := range set.Quant {
-		b.WriteString(TypedQuant(p[0], p[1], linear))
+	for _, p := range set.Mixed {
+		b.WriteString(TypedMixed(p[0], p[1], linear))
 	}
 	for _, c := range set.Casts {
 		fmt.Fprintf(&b, "\n/* ---- %s -> %s ---- */\n", c[0], c[1])

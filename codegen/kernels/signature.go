@@ -99,10 +99,11 @@ const (
 	Once
 	// HalfTypes: one per 16-bit float dtype (bf16, f16).
 	HalfTypes
-	// QuantPairs: one per (float dtype, quantized weight dtype) pair,
-	// named NAME_dtype_wdtype. The linear kernels have these instances
-	// too (their weight is WT), besides their FloatTypes ones.
-	QuantPairs
+	// WeightPairs: one per (float dtype, weight dtype) pair where the
+	// weight is stored in another type (quantized, or another float
+	// type), named NAME_dtype_wdtype. The linear kernels have these
+	// instances too (their weight is WT), besides their FloatTypes ones.
+	WeightPairs
 )
 
 // Kernel is one kernel template's calling convention.
@@ -125,10 +126,11 @@ type Kernel struct {
 var (
 	Embedding = &Kernel{Name: "embedding", Grid: PerItem,
 		Params: append([]Param{tensor("table", "T"), tensor("ids", "int"), tensor("out", "T")}, ints("rows", "dim", "vocab")...)}
-	// EmbeddingQ is embedding of a quantized table (q8_0, q4_0), each
-	// element dequantized as it is read; one instance per (output dtype,
-	// table dtype).
-	EmbeddingQ = &Kernel{Name: "embedding_q", Inst: QuantPairs, Grid: PerItem,
+	// EmbeddingMixed is embedding of a table stored in another type
+	// than its result (q8_0, q4_0, or another float type), each element
+	// converted as it is read; one instance per (output dtype, table
+	// dtype).
+	EmbeddingMixed = &Kernel{Name: "embedding_mixed", Inst: WeightPairs, Grid: PerItem,
 		Params: append([]Param{tensor("table", "WT"), tensor("ids", "int"), tensor("out", "T")}, ints("rows", "dim", "vocab")...)}
 	RMSNorm = &Kernel{Name: "rms_norm", Grid: PerRow,
 		Params: []Param{tensor("x", "T"), tensor("w", "T"), tensor("out", "T"), {Name: "dim", Kind: IntParam}, float("eps"), {Name: "has_weight", Kind: IntParam}}}
@@ -206,7 +208,7 @@ var (
 )
 
 // Table lists every kernel template.
-var Table = []*Kernel{Embedding, EmbeddingQ, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionSplitRows, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
+var Table = []*Kernel{Embedding, EmbeddingMixed, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionSplitRows, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
 
 // Const is a named value a kernel body compares an argument against.
 type Const struct {
@@ -272,7 +274,7 @@ func Code(table []Const, op string) (int64, bool) {
 }
 
 // Instance is a kernel's function name for dtype d (a cast's: from, to;
-// a quantized instance's: the float dtype, then the weight's).
+// a mixed instance's: the float dtype, then the weight's).
 func (k *Kernel) Instance(d ...schedule.DType) string {
 	switch k.Inst {
 	case Once:
@@ -280,7 +282,7 @@ func (k *Kernel) Instance(d ...schedule.DType) string {
 	case Casts:
 		return k.Name + "_" + string(d[0]) + "_" + string(d[1])
 	}
-	if len(d) == 2 && d[1].Quantized() {
+	if len(d) == 2 && d[1] != d[0] {
 		return k.Name + "_" + string(d[0]) + "_" + string(d[1])
 	}
 	return k.Name + "_" + string(d[0])

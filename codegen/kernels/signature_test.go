@@ -31,7 +31,7 @@ func TestTemplatesDefineTheTable(t *testing.T) {
 				t.Errorf("%s: kernel %s takes PARAMS(%s), which the table does not have", file, name, want[1])
 				continue
 			}
-			spelled := map[Instantiation]string{FloatTypes: "TYPED(" + k.Name + ")", AllTypes: "TYPED(" + k.Name + ")", QuantPairs: "TYPED(" + k.Name + ")", Casts: "CAST_NAME", Once: k.Name}[k.Inst]
+			spelled := map[Instantiation]string{FloatTypes: "TYPED(" + k.Name + ")", AllTypes: "TYPED(" + k.Name + ")", WeightPairs: "TYPED(" + k.Name + ")", Casts: "CAST_NAME", Once: k.Name}[k.Inst]
 			if name != spelled {
 				t.Errorf("%s: kernel %s has the parameters of %s, want it named %s", file, name, k.Name, spelled)
 			}

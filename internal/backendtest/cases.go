@@ -10,8 +10,11 @@ package backendtest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/irc-compiler/irc/ir"
 )
 
 // opCase is one kernel test, in the spirit of ggml's test-backend-ops: a
@@ -22,6 +25,8 @@ type opCase struct {
 	name string
 	src  string
 	ints map[string]int64
+	// dtypes are the float dtypes D the case runs for (nil: every one).
+	dtypes []ir.DType
 }
 
 var opCases = append([]opCase{
@@ -220,16 +225,17 @@ graph g(%%fk: %[1]s, %%fv: %[1]s, %%zero: i32[1], %%q: D[%[2]d,%[3]d,%[4]d], %%k
 	return opCase{name: name, ints: map[string]int64{"zero": 1, "p": int64(L), "s": int64(L)}, src: src}
 }
 
-// quantCases instantiates each case for q8_0 and q4_0 weights (Q in the
+// weightCases instantiates each case for weights of type q (Q in the
 // source), named after the type; the harness then runs it per float dtype
-// (D, and DT for a dtype attribute) with weights from randinit, quantized
-// alike for the device and for ref.
-func quantCases(cases []opCase) []opCase {
+// (D, and DT for a dtype attribute; only dtypes where given) with weights
+// from randinit, quantized alike for the device and for ref.
+func weightCases(cases []opCase, dtypes []ir.DType, types ...string) []opCase {
 	var out []opCase
-	for _, q := range []string{"q8_0", "q4_0"} {
+	for _, q := range types {
 		for _, c := range cases {
 			c.name = q + "_" + c.name
 			c.src = strings.ReplaceAll(c.src, "Q[", q+"[")
+			c.dtypes = dtypes
 			out = append(out, c)
 		}
 	}
@@ -296,4 +302,19 @@ graph g(%ids: i32[6], %x: D[1]) {
 }`},
 }
 
-func init() { opCases = append(opCases, quantCases(quantOpCases)...) }
+// f32 activations over f16 and bf16 weights (a GGUF file's F16 matrices,
+// which llama.cpp multiplies into F32): every quantized case, and K odd.
+var floatWeightCases = slices.Concat(quantOpCases, []opCase{{name: "linear_gemv_k67_bias", src: `weight @w : Q[9,67] = "w.safetensors" "w"
+graph g(%x: D[2,67], %b: D[9]) {
+  %y = linear(%x, @w, %b) {bias=1} : D[2,9]
+  return %y
+}`}, {name: "linear_gemm_k67_glu", src: `weight @w : Q[18,67] = "w.safetensors" "w"
+graph g(%x: D[17,67]) {
+  %y = linear(%x, @w) {glu=1} : D[17,9]
+  return %y
+}`}})
+
+func init() {
+	opCases = append(opCases, weightCases(quantOpCases, nil, "q8_0", "q4_0")...)
+	opCases = append(opCases, weightCases(floatWeightCases, []ir.DType{ir.F32}, "f16", "bf16")...)
+}

@@ -31,10 +31,11 @@ type Options struct {
 	// safetensors file); required with Quantize when the folder has a
 	// checkpoint.
 	QuantizedFile string
-	// Quantized declares the named matrices (Hugging Face names) in the
-	// given quantized type whatever Quantize says: a GGUF file's Q8_0 and
-	// Q4_0 tensors, which ImportGGUF binds as they are stored.
-	Quantized map[string]ir.DType
+	// WeightTypes declares the named matrices (Hugging Face names) in the
+	// given type whatever Quantize and the model's dtype say: a GGUF
+	// file's matrices, which ImportGGUF binds as they are stored (F16,
+	// BF16, Q8_0, Q4_0) while the model computes in F32 as llama.cpp does.
+	WeightTypes map[string]ir.DType
 }
 
 // DefaultPrefillLen is the chunk length of the prefill graph.
@@ -179,10 +180,11 @@ func (b *modelBuilder) declare() {
 }
 
 // weightDType is the dtype weight name of shape dims is declared in: the
-// model's, or the quantized type for the matrices Options.Quantize names.
+// model's, the type Options.WeightTypes gives a matrix, or the quantized
+// type for the matrices Options.Quantize names.
 func (b *modelBuilder) weightDType(name string, dims []int64) ir.DType {
-	if q, ok := b.opts.Quantized[name]; ok && len(dims) == 2 && dims[1]%ir.QuantBlock == 0 {
-		return q
+	if d, ok := b.opts.WeightTypes[name]; ok && len(dims) == 2 && (!d.IsQuantized() || dims[1]%ir.QuantBlock == 0) {
+		return d
 	}
 	q := b.opts.Quantize
 	if q == ir.Invalid || len(dims) != 2 || dims[1]%ir.QuantBlock != 0 {
@@ -212,8 +214,8 @@ func (b *modelBuilder) graph(name string, t int64) error {
 
 	bb.Scope("embed")
 	var embAttrs ir.Attrs
-	if b.w["model.embed_tokens.weight"].Type.DType.IsQuantized() {
-		embAttrs = ir.Attrs{"dtype": b.dt} // dequantized row by row as it is read
+	if b.w["model.embed_tokens.weight"].Type.DType != b.dt {
+		embAttrs = ir.Attrs{"dtype": b.dt} // converted (dequantized) row by row as it is read
 	}
 	x := bb.Let("x", "embedding", embAttrs, b.w["model.embed_tokens.weight"], tokens)
 	for l := range c.NumLayers {
@@ -295,7 +297,7 @@ func (s *step) rmsNorm(x, w *ir.Value) *ir.Value {
 // around the linears they find.
 func (s *step) linear(x, w, bias *ir.Value) *ir.Value {
 	b := s.b
-	if w.Type.DType.IsQuantized() {
+	if w.Type.DType != x.Type.DType { // quantized, or a GGUF file's F16 matrix under F32
 		if bias != nil {
 			return b.Op("linear", ir.Attrs{"bias": int64(1)}, x, w, bias)
 		}

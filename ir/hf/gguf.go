@@ -42,12 +42,14 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 	if opts.Quantize != ir.Invalid || opts.QuantizeEmbeddings {
 		return nil, fmt.Errorf("%s: --quantize applies to Hugging Face checkpoints; a GGUF file's weights keep the types they are stored in", path)
 	}
-	// Q8_0 and Q4_0 matrices are declared q8_0 and q4_0 (the same blocks)
-	// and bound to the file's bytes: nothing is copied or dequantized.
-	opts.Quantized = map[string]ir.DType{}
+	// Matrices are declared in the types they are stored in (Q8_0 and
+	// Q4_0 as q8_0 and q4_0, the same blocks) and bound to the file's
+	// bytes: nothing is copied, converted or dequantized. The model
+	// computes in cfg's dtype (GGUFConfig: F32 for llama.cpp's files).
+	opts.WeightTypes = map[string]ir.DType{}
 	for _, t := range g.Tensors {
-		if q, ok := ggufQuantTypes[t.Type]; ok {
-			opts.Quantized[hfName(t.Name)] = q
+		if d, ok := ggufMatrixTypes[t.Type]; ok && len(t.Dims) == 2 {
+			opts.WeightTypes[hfName(t.Name)] = d
 		}
 	}
 	m, err := Build(cfg, opts)
@@ -253,17 +255,14 @@ func GGUFConfig(h *gguf.Header) (*Config, error) {
 	if len(emb.Dims) != 2 {
 		return nil, fmt.Errorf("tensor token_embd.weight has %d dims %v, want 2 {embedding_length, vocab}", len(emb.Dims), emb.Dims)
 	}
+	// The model computes in output_norm's type, as llama.cpp computes in
+	// its norms' F32 whatever its matrices are stored in (they keep their
+	// types: ImportGGUF): F32 activations over F16 weights give llama.cpp's
+	// numbers, F16 activations would not (one rounding per node).
 	torch := map[gguf.Type]string{gguf.F32: "float32", gguf.F16: "float16", gguf.BF16: "bfloat16"}
-	dtype, ok := torch[emb.Type]
-	if !ok {
-		// A quantized embedding (llama.cpp's Q8_0 files): the model
-		// computes in output_norm's type, which llama.cpp stores as F32.
-		if norm, ok := h.Tensor("output_norm.weight"); ok {
-			dtype = torch[norm.Type]
-		}
-		if dtype == "" {
-			dtype = "float32"
-		}
+	dtype := "float32"
+	if norm, ok := h.Tensor("output_norm.weight"); ok && torch[norm.Type] != "" {
+		dtype = torch[norm.Type]
 	}
 	_, hasOutput := h.Tensor("output.weight")
 	_, bias := h.Tensor("blk.0.attn_q.bias")
@@ -321,8 +320,8 @@ func float(h *gguf.Header, key string) (float64, bool, error) {
 	return v, true, nil
 }
 
-// ggufQuantTypes are the GGUF block types irc's IR holds.
-var ggufQuantTypes = map[gguf.Type]ir.DType{gguf.Q8_0: ir.Q8_0, gguf.Q4_0: ir.Q4_0}
+// ggufMatrixTypes are the IR types of the GGUF types a matrix may be stored in.
+var ggufMatrixTypes = map[gguf.Type]ir.DType{gguf.F32: ir.F32, gguf.F16: ir.F16, gguf.BF16: ir.BF16, gguf.Q8_0: ir.Q8_0, gguf.Q4_0: ir.Q4_0}
 
 // hfName is the Hugging Face name of a GGUF tensor (GGUFName's inverse),
 // or "" for a name the graph does not use.

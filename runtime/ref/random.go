@@ -29,11 +29,19 @@ func (r RandomWeights) Load(w *ir.Weight) ([]float32, error) {
 		return nil, err
 	}
 	vals := randinit.Values(r.Seed, w.Value.Name, w.Value.Type.Shape)
-	if d := w.Value.Type.DType; d.IsQuantized() {
+	switch d := w.Value.Type.DType; {
+	case d.IsQuantized():
 		// What a runner uploads: the values quantized (ggml's rounding),
 		// here dequantized again.
 		sd := schedule.DType(d.String())
 		schedule.Dequantize(sd, vals, schedule.Encode(sd, vals))
+	case d == ir.BF16 || d == ir.F16:
+		// What a runner uploads: the values rounded to the dtype (which
+		// matters where the model computes in a wider one).
+		sd := schedule.DType(d.String())
+		for i, v := range schedule.Decode(sd, schedule.Encode(sd, vals)) {
+			vals[i] = float32(v)
+		}
 	}
 	return vals, nil
 }
