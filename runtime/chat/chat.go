@@ -26,8 +26,9 @@ type Options struct {
 	// leaves out special tokens a tokenizer does not set (Qwen3 has no BOS).
 	BOSToken string
 	EOSToken string
-	// Vars are further template variables, e.g. Qwen3's enable_thinking: the
-	// keyword arguments of apply_chat_template. Values may be nil, bool, int,
+	// Vars are further template variables, e.g. Qwen3's enable_thinking (the
+	// keyword arguments of apply_chat_template), or the tokenizer's other
+	// special tokens (pad_token, unk_token) for a template that uses them. Values may be nil, bool, int,
 	// int64, float64, string, []any and map[string]any (nested). They are set
 	// last, so they override the variables above.
 	Vars map[string]any
