@@ -33,7 +33,7 @@ func Print(w io.Writer, m *Model) error {
 		fmt.Fprintf(&b, "  %s = %s\n", f.name, formatMetaValue(f.ptr(&m.Meta)))
 	}
 	if t := m.Meta.Tokenizer; t != nil {
-		fmt.Fprintf(&b, "  # %s\n  tokenizer = %s\n", t.summary(), strconv.Quote(t.text()))
+		fmt.Fprintf(&b, "  # %s\n  tokenizer = %s\n", TokenizerSummary(t), strconv.Quote(tokenizerText(t)))
 	}
 	b.WriteString("}\n\n")
 	for _, wt := range m.Weights {

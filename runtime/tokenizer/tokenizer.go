@@ -47,6 +47,9 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 // New checks v and builds its tables. Every problem is one error line; v
 // is not modified and must not be modified while the Tokenizer is in use.
 func New(v *Vocab) (*Tokenizer, error) {
+	if v.Unsupported != "" {
+		return nil, fmt.Errorf("%s", v.Unsupported)
+	}
 	if err := checkModel(v.Model); err != nil {
 		return nil, err
 	}

@@ -64,6 +64,17 @@ type Vocab struct {
 	// ChatTemplate is the Jinja chat template the model ships with, carried
 	// for the chat side; "" if none.
 	ChatTemplate string
+	// Unsupported says why this tokenizer cannot be used ("" when it can):
+	// a model keeps the name of a tokenizer irc cannot run (a SentencePiece
+	// GGUF, say) so that text features can say so; only Model and Pre are
+	// kept with it.
+	Unsupported string
+}
+
+// UnsupportedVocab is the Vocab kept for a tokenizer that cannot be used,
+// err saying why.
+func UnsupportedVocab(model, pre string, err error) *Vocab {
+	return &Vocab{Model: model, Pre: pre, BOS: -1, Unsupported: err.Error()}
 }
 
 // typeOf is token id's type; Types may be empty (all normal).
