@@ -1,5 +1,7 @@
 package ir
 
+import "github.com/irc-compiler/irc/runtime/tokenizer"
+
 // ValueKind says where a value comes from.
 type ValueKind uint8
 
@@ -72,9 +74,9 @@ type Meta struct {
 	RopeScaling           string // the config's rope_scaling object as compact JSON, "" if none
 	EOSTokenIDs           []int64
 	BOSTokenID            int64
-	// Tokenizer is the vocabulary a GGUF file carries (nil otherwise);
-	// its BOS and EOS ids are BOSTokenID and EOSTokenIDs.
-	Tokenizer *Tokenizer
+	// Tokenizer is the model's tokenizer, from the GGUF file or the
+	// checkpoint's tokenizer.json (nil if it had none).
+	Tokenizer *tokenizer.Vocab
 }
 
 // Model is the unit the compiler works on: metadata, weights, states and the

@@ -26,14 +26,24 @@ import (
 //	}
 
 // Print writes m in the text format.
-func Print(w io.Writer, m *Model) error {
+func Print(w io.Writer, m *Model) error { return printModel(w, m, true) }
+
+// PrintBrief is Print with the tokenizer only summarised in a comment: for
+// people (irc dump), as the full tokenizer is a multi-megabyte line. Its
+// output reads back as a model without a tokenizer.
+func PrintBrief(w io.Writer, m *Model) error { return printModel(w, m, false) }
+
+func printModel(w io.Writer, m *Model, fullTokenizer bool) error {
 	var b bytes.Buffer
 	b.WriteString("irc v1\n\nmeta {\n")
 	for _, f := range metaFields {
 		fmt.Fprintf(&b, "  %s = %s\n", f.name, formatMetaValue(f.ptr(&m.Meta)))
 	}
 	if t := m.Meta.Tokenizer; t != nil {
-		fmt.Fprintf(&b, "  # %s\n  tokenizer = %s\n", t.summary(), strconv.Quote(t.text()))
+		fmt.Fprintf(&b, "  # %s\n", TokenizerSummary(t))
+		if fullTokenizer {
+			fmt.Fprintf(&b, "  tokenizer = %s\n", strconv.Quote(tokenizerText(t)))
+		}
 	}
 	b.WriteString("}\n\n")
 	for _, wt := range m.Weights {

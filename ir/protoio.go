@@ -63,7 +63,7 @@ func ToProto(m *Model) *irpb.Model {
 			NumKvHeads: mt.NumKVHeads, HeadDim: mt.HeadDim, MaxPositionEmbeddings: mt.MaxPositionEmbeddings,
 			MaxCacheLen: mt.MaxCacheLen, PrefillLen: mt.PrefillLen, RopeTheta: mt.RopeTheta,
 			RmsNormEps: mt.RMSNormEps, TieWordEmbeddings: mt.TieWordEmbeddings, RopeScaling: mt.RopeScaling,
-			EosTokenIds: mt.EOSTokenIDs, BosTokenId: mt.BOSTokenID, Tokenizer: mt.Tokenizer.toProto(),
+			EosTokenIds: mt.EOSTokenIDs, BosTokenId: mt.BOSTokenID, Tokenizer: tokenizerToProto(mt.Tokenizer),
 		},
 	}
 	for _, w := range m.Weights {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/irc-compiler/irc/runtime/tokenizer"
 )
 
 func TestSampleUsesEveryOp(t *testing.T) {
@@ -60,11 +62,13 @@ func TestProtoRoundTripAndDeterminism(t *testing.T) {
 // UTF-8 and quotes included.
 func tokenizedLLM() *Model {
 	m := tinyLLM()
-	m.Meta.Tokenizer = &Tokenizer{Model: "gpt2", Pre: "qwen2",
-		Tokens:     []string{"<unk>", "<s>", "</s>", "\xff\xfe", "a\"b", "\u2581t5", ""},
-		Scores:     []float32{0, 0, 0, -3.25, -4, 1e-30, -6},
-		TokenTypes: []int32{2, 3, 3, 6, 1, 1, 1},
-		Merges:     []string{"a b", "\xff c"}}
+	m.Meta.Tokenizer = &tokenizer.Vocab{Model: "gpt2", Pre: "qwen2",
+		Patterns: []string{`\p{L}+|\s+(?!\S)`, "x"}, NFC: true, IgnoreMerges: true,
+		Tokens: []string{"<unk>", "<s>", "</s>", "\xff\xfe", "a\"b", "\u2581t5", ""},
+		Types:  []int32{2, 3, 3, 6, 1, 1, 1},
+		Merges: []string{"a b", "\xff c"},
+		BOS:    1, AddBOS: true, EOS: []int32{2, 0},
+		ChatTemplate: "{{ messages }}\n"}
 	return m
 }
 
@@ -83,7 +87,7 @@ func TestTokenizerRoundTrip(t *testing.T) {
 		t.Fatalf("proto round trip: %+v, want %+v", back.Meta.Tokenizer, m.Meta.Tokenizer)
 	}
 	text := m.String()
-	if !strings.Contains(text, "# gpt2 tokenizer (pre \"qwen2\"): 7 tokens, 2 merges") {
+	if !strings.Contains(text, "# gpt2 tokenizer (pre \"qwen2\"): 7 tokens, 2 merges, 2 added/special, bos 1 (added), eos [2 0], chat template 15 bytes") {
 		t.Errorf("no tokenizer summary in\n%s", text)
 	}
 	parsed, err := Parse("t.ir", text)

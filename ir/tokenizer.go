@@ -8,27 +8,25 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/irc-compiler/irc/proto/irpb"
+	"github.com/irc-compiler/irc/runtime/tokenizer"
 )
 
-// Tokenizer is llama.cpp's vocabulary as a GGUF file stores it
-// (tokenizer.ggml.*), kept in the model for the text side. Tokens and
-// merges are byte strings (GGUF does not check them to be UTF-8). Its size
-// is bounded by where it comes from: the GGUF reader's header budget
-// (gguf.MaxHeaderLen) on import, the file on load.
-type Tokenizer struct {
-	Model      string    // tokenizer.ggml.model: "llama" (SentencePiece), "gpt2" (byte-level BPE), ...
-	Pre        string    // tokenizer.ggml.pre, the pre-tokenizer; "" if absent
-	Tokens     []string  // tokenizer.ggml.tokens, by id
-	Scores     []float32 // tokenizer.ggml.scores: empty or one per token
-	TokenTypes []int32   // tokenizer.ggml.token_type: empty or one per token
-	Merges     []string  // tokenizer.ggml.merges (BPE): "a b" pairs
-}
+// The model's tokenizer is a tokenizer.Vocab (Meta.Tokenizer). Its size is
+// bounded by where it comes from: the GGUF reader's header budget or the
+// tokenizer.json size limit on import, the file on load; tokenizer.New
+// checks it fully when text is encoded.
 
-func (t *Tokenizer) toProto() *irpb.Tokenizer {
+func tokenizerToProto(t *tokenizer.Vocab) *irpb.Tokenizer {
 	if t == nil {
 		return nil
 	}
-	p := &irpb.Tokenizer{Model: t.Model, Pre: t.Pre, Scores: t.Scores, TokenTypes: t.TokenTypes}
+	p := &irpb.Tokenizer{Model: t.Model, Pre: t.Pre, TokenTypes: t.Types, Patterns: t.Patterns,
+		Nfc: t.NFC, IgnoreMerges: t.IgnoreMerges, AddBos: t.AddBOS, Eos: t.EOS,
+		ChatTemplate: t.ChatTemplate, Unsupported: t.Unsupported}
+	if t.BOS >= 0 {
+		bos := t.BOS
+		p.Bos = &bos
+	}
 	for _, s := range t.Tokens {
 		p.Tokens = append(p.Tokens, []byte(s))
 	}
@@ -38,11 +36,16 @@ func (t *Tokenizer) toProto() *irpb.Tokenizer {
 	return p
 }
 
-func tokenizerFromProto(p *irpb.Tokenizer) *Tokenizer {
+func tokenizerFromProto(p *irpb.Tokenizer) *tokenizer.Vocab {
 	if p == nil {
 		return nil
 	}
-	t := &Tokenizer{Model: p.Model, Pre: p.Pre, Scores: p.Scores, TokenTypes: p.TokenTypes}
+	t := &tokenizer.Vocab{Model: p.Model, Pre: p.Pre, Types: p.TokenTypes, Patterns: p.Patterns,
+		NFC: p.Nfc, IgnoreMerges: p.IgnoreMerges, BOS: -1, AddBOS: p.AddBos, EOS: p.Eos,
+		ChatTemplate: p.ChatTemplate, Unsupported: p.Unsupported}
+	if p.Bos != nil {
+		t.BOS = *p.Bos
+	}
 	for _, b := range p.Tokens {
 		t.Tokens = append(t.Tokens, string(b))
 	}
@@ -57,19 +60,39 @@ func tokenizerFromProto(p *irpb.Tokenizer) *Tokenizer {
 // encoding of any bytes, with a one-line summary printed as a comment.
 const tokenizerPrefix = "irpb.Tokenizer:"
 
-func (t *Tokenizer) text() string {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(t.toProto())
+func tokenizerText(t *tokenizer.Vocab) string {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(tokenizerToProto(t))
 	if err != nil {
 		panic(fmt.Sprintf("ir: marshalling a tokenizer: %v", err)) // bytes fields: cannot fail
 	}
 	return tokenizerPrefix + base64.StdEncoding.EncodeToString(b)
 }
 
-func (t *Tokenizer) summary() string {
-	return fmt.Sprintf("%s tokenizer (pre %q): %d tokens, %d merges", t.Model, t.Pre, len(t.Tokens), len(t.Merges))
+// TokenizerSummary is one line about a tokenizer: kind, sizes, special
+// tokens and whether it has a chat template.
+func TokenizerSummary(t *tokenizer.Vocab) string {
+	if t.Unsupported != "" {
+		return fmt.Sprintf("tokenizer %q (pre %q): not supported: %s", t.Model, t.Pre, t.Unsupported)
+	}
+	special := 0
+	for _, typ := range t.Types {
+		if typ == tokenizer.TypeControl || typ == tokenizer.TypeUserDefined {
+			special++
+		}
+	}
+	tmpl := "no chat template"
+	if t.ChatTemplate != "" {
+		tmpl = fmt.Sprintf("chat template %d bytes", len(t.ChatTemplate))
+	}
+	bos := fmt.Sprint(t.BOS)
+	if t.AddBOS {
+		bos += " (added)"
+	}
+	return fmt.Sprintf("%s tokenizer (pre %q): %d tokens, %d merges, %d added/special, bos %s, eos %v, %s",
+		t.Model, t.Pre, len(t.Tokens), len(t.Merges), special, bos, t.EOS, tmpl)
 }
 
-func parseTokenizer(s string) (*Tokenizer, error) {
+func parseTokenizer(s string) (*tokenizer.Vocab, error) {
 	rest, ok := strings.CutPrefix(s, tokenizerPrefix)
 	if !ok {
 		return nil, fmt.Errorf("want %q and base64", tokenizerPrefix)
@@ -85,20 +108,33 @@ func parseTokenizer(s string) (*Tokenizer, error) {
 	return tokenizerFromProto(&p), nil
 }
 
-// check: per-token arrays match the tokens, which fit the vocabulary.
-func (t *Tokenizer) check(vocab int64) error {
-	n := len(t.Tokens)
+// checkTokenizer is the structural check a load does (cheap; tokenizer.New
+// does the full one): per-token arrays match the tokens, whose ids fit the
+// vocabulary (the embedding may have more rows than the tokenizer has
+// tokens: Qwen pads it).
+func checkTokenizer(t *tokenizer.Vocab, vocab int64) error {
+	n := int64(len(t.Tokens))
 	switch {
 	case t.Model == "":
 		return fmt.Errorf("has no model (tokenizer.ggml.model)")
+	case t.Unsupported != "":
+		if n != 0 || len(t.Merges) != 0 {
+			return fmt.Errorf("is unsupported but has tokens")
+		}
+		return nil
 	case n == 0:
 		return fmt.Errorf("has no tokens")
-	case vocab > 0 && int64(n) != vocab:
+	case vocab > 0 && n > vocab:
 		return fmt.Errorf("has %d tokens, the vocabulary %d", n, vocab)
-	case len(t.Scores) != 0 && len(t.Scores) != n:
-		return fmt.Errorf("has %d scores for %d tokens", len(t.Scores), n)
-	case len(t.TokenTypes) != 0 && len(t.TokenTypes) != n:
-		return fmt.Errorf("has %d token types for %d tokens", len(t.TokenTypes), n)
+	case len(t.Types) != 0 && int64(len(t.Types)) != n:
+		return fmt.Errorf("has %d token types for %d tokens", len(t.Types), n)
+	case t.BOS < -1 || int64(t.BOS) >= n:
+		return fmt.Errorf("has BOS token %d, want -1 or an id below %d", t.BOS, n)
+	}
+	for _, id := range t.EOS {
+		if id < 0 || int64(id) >= n {
+			return fmt.Errorf("has EOS token %d, want an id below %d", id, n)
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/irc-compiler/irc/ir/budget"
+	"github.com/irc-compiler/irc/runtime/tokenizer"
 )
 
 // tinyLLM is a runnable model (prefill and decode graphs) as small as the
@@ -130,15 +131,21 @@ func TestMetaMustAgreeWithTheModel(t *testing.T) {
 		{"zero eps", func(m *Model) { m.Meta.RMSNormEps = 0 }, "meta rms_norm_eps: is 0: a model with prefill and decode graphs needs it"},
 		{"positions", func(m *Model) { m.Meta.MaxPositionEmbeddings = 0 }, "meta max_position_embeddings: is 0"},
 		{"rope scaling", func(m *Model) { m.Meta.RopeScaling = "[1,2]" }, "meta rope_scaling: is \"[1,2]\", want a JSON object"},
-		{"tokenizer past vocab", func(m *Model) { m.Meta.Tokenizer = &Tokenizer{Model: "gpt2", Tokens: make([]string, 8)} },
-			"meta tokenizer: has 8 tokens, the vocabulary 7"},
-		{"tokenizer scores", func(m *Model) {
-			m.Meta.Tokenizer = &Tokenizer{Model: "llama", Tokens: make([]string, 7), Scores: make([]float32, 6)}
-		}, "meta tokenizer: has 6 scores for 7 tokens"},
+		{"tokenizer past vocab", func(m *Model) {
+			m.Meta.Tokenizer = &tokenizer.Vocab{Model: "gpt2", Tokens: make([]string, 8), BOS: -1}
+		}, "meta tokenizer: has 8 tokens, the vocabulary 7"},
 		{"tokenizer types", func(m *Model) {
-			m.Meta.Tokenizer = &Tokenizer{Model: "llama", Tokens: make([]string, 7), TokenTypes: make([]int32, 1)}
+			m.Meta.Tokenizer = &tokenizer.Vocab{Model: "gpt2", Tokens: make([]string, 7), Types: make([]int32, 1), BOS: -1}
 		}, "meta tokenizer: has 1 token types for 7 tokens"},
-		{"tokenizer model", func(m *Model) { m.Meta.Tokenizer = &Tokenizer{Tokens: make([]string, 7)} }, "meta tokenizer: has no model"},
+		{"tokenizer bos", func(m *Model) { m.Meta.Tokenizer = &tokenizer.Vocab{Model: "gpt2", Tokens: make([]string, 7), BOS: 7} },
+			"meta tokenizer: has BOS token 7, want -1 or an id below 7"},
+		{"tokenizer eos", func(m *Model) {
+			m.Meta.Tokenizer = &tokenizer.Vocab{Model: "gpt2", Tokens: make([]string, 7), BOS: -1, EOS: []int32{-1}}
+		}, "meta tokenizer: has EOS token -1, want an id below 7"},
+		{"unsupported with tokens", func(m *Model) {
+			m.Meta.Tokenizer = &tokenizer.Vocab{Model: "llama", Tokens: make([]string, 7), Unsupported: "x"}
+		}, "meta tokenizer: is unsupported but has tokens"},
+		{"tokenizer model", func(m *Model) { m.Meta.Tokenizer = &tokenizer.Vocab{Tokens: make([]string, 7)} }, "meta tokenizer: has no model"},
 		{"tied with a head", func(m *Model) { m.Meta.TieWordEmbeddings = true }, "meta tie_word_embeddings: is true, but the model has its own @lm_head.weight"},
 		{"layer past num_layers", func(m *Model) {
 			m.AddWeight("model.layers.5.extra", T(F32, 1), "model.safetensors", "x")

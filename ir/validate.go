@@ -223,7 +223,7 @@ func (c *metaCheck) ranges() error {
 		return metaErr("bos_token_id", "is %d, want an id in [0, vocab_size=%d)", mt.BOSTokenID, mt.VocabSize)
 	}
 	if mt.Tokenizer != nil {
-		if err := mt.Tokenizer.check(mt.VocabSize); err != nil {
+		if err := checkTokenizer(mt.Tokenizer, mt.VocabSize); err != nil {
 			return metaErr("tokenizer", "%v", err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 func newDumpCmd() *cobra.Command {
 	var format, graph string
+	var fullTokenizer bool
 	cmd := &cobra.Command{
 		Use:   "dump MODEL",
 		Short: "Print a model (.irpb or text IR) as text, JSON or Graphviz dot",
@@ -21,7 +22,8 @@ func newDumpCmd() *cobra.Command {
 takes a model, so a dump can be edited and used as input. --format=json prints the
 protobuf model as JSON; --format=dot prints Graphviz (one cluster per graph, and one per
 partition in a compiled model). A compiled model's text starts with its partition DAG
-as '#' comments.`,
+as '#' comments. The tokenizer is summarised in one '#' line; --tokenizer prints it in
+full (base64 of its protobuf message) so that the dump reads back with it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := ir.Load(args[0])
@@ -39,7 +41,10 @@ as '#' comments.`,
 			switch format {
 			case "text":
 				passes.WritePlacement(w, m)
-				return ir.Print(w, m)
+				if fullTokenizer {
+					return ir.Print(w, m)
+				}
+				return ir.PrintBrief(w, m)
 			case "json":
 				raw, err := protojson.Marshal(ir.ToProto(m))
 				if err != nil {
@@ -61,6 +66,7 @@ as '#' comments.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or dot")
+	cmd.Flags().BoolVar(&fullTokenizer, "tokenizer", false, "text format: print the tokenizer in full, not only its summary")
 	cmd.Flags().StringVar(&graph, "graph", "", "print only this graph (prefill or decode)")
 	return cmd
 }

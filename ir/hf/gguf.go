@@ -12,6 +12,7 @@ import (
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/gguf"
 	"github.com/irc-compiler/irc/ir/safetensors"
+	"github.com/irc-compiler/irc/runtime/tokenizer"
 )
 
 // ggufArchs maps general.architecture to the Hugging Face architecture
@@ -88,18 +89,22 @@ func ImportGGUF(path string, opts Options) (*ir.Model, error) {
 	return m, nil
 }
 
-// GGUFTokenizer is the vocabulary of a GGUF header's tokenizer.ggml.*
-// metadata (nil when it has no tokenizer.ggml.model): its model, pre,
-// tokens, scores, token types and merges, as the header holds them (so
-// within the reader's header budget). The BOS and EOS ids go to the
-// config (GGUFConfig).
-func GGUFTokenizer(h *gguf.Header) (*ir.Tokenizer, error) {
+// GGUFTokenizer is the tokenizer of a GGUF header's tokenizer.ggml.*
+// metadata (nil when it has no tokenizer.ggml.model), read within the
+// reader's header budget. A malformed header is an error; a tokenizer irc
+// cannot run (SentencePiece "llama", an unknown pre-tokenizer, a vocabulary
+// that is not byte-level) is kept by name with the reason, so that the
+// weights still import and text features say why they are unavailable.
+func GGUFTokenizer(h *gguf.Header) (*tokenizer.Vocab, error) {
 	model, ok, err := h.String("tokenizer.ggml.model")
 	if err != nil || !ok {
 		return nil, err
 	}
-	t := &ir.Tokenizer{Model: model}
-	if t.Pre, _, err = h.String("tokenizer.ggml.pre"); err != nil {
+	g := tokenizer.GGUF{Model: model}
+	if g.Pre, _, err = h.String("tokenizer.ggml.pre"); err != nil {
+		return nil, err
+	}
+	if g.ChatTemplate, _, err = h.String("tokenizer.chat_template"); err != nil {
 		return nil, err
 	}
 	array := func(key string, required bool) (any, error) {
@@ -120,26 +125,14 @@ func GGUFTokenizer(h *gguf.Header) (*ir.Tokenizer, error) {
 		return nil, err
 	}
 	var isStr bool
-	if t.Tokens, isStr = v.([]string); !isStr {
+	if g.Tokens, isStr = v.([]string); !isStr {
 		return nil, fmt.Errorf("metadata tokenizer.ggml.tokens is not an array of strings")
 	}
 	if v, err = array("tokenizer.ggml.merges", false); err != nil {
 		return nil, err
 	} else if v != nil {
-		if t.Merges, isStr = v.([]string); !isStr {
+		if g.Merges, isStr = v.([]string); !isStr {
 			return nil, fmt.Errorf("metadata tokenizer.ggml.merges is not an array of strings")
-		}
-	}
-	if v, err = array("tokenizer.ggml.scores", false); err != nil {
-		return nil, err
-	} else if v != nil {
-		f, ok := v.([]float64)
-		if !ok {
-			return nil, fmt.Errorf("metadata tokenizer.ggml.scores is not an array of floats")
-		}
-		t.Scores = make([]float32, len(f))
-		for i, x := range f {
-			t.Scores[i] = float32(x)
 		}
 	}
 	if v, err = array("tokenizer.ggml.token_type", false); err != nil {
@@ -156,15 +149,36 @@ func GGUFTokenizer(h *gguf.Header) (*ir.Tokenizer, error) {
 		default:
 			return nil, fmt.Errorf("metadata tokenizer.ggml.token_type is not an array of integers")
 		}
-		t.TokenTypes = make([]int32, len(n))
+		g.TokenTypes = make([]int32, len(n))
 		for i, x := range n {
 			if x < math.MinInt32 || x > math.MaxInt32 {
 				return nil, fmt.Errorf("metadata tokenizer.ggml.token_type[%d] is %d, out of int32", i, x)
 			}
-			t.TokenTypes[i] = int32(x)
+			g.TokenTypes[i] = int32(x)
 		}
 	}
-	return t, nil
+	for key, into := range map[string]*int64{"bos_token_id": &g.BOS, "eos_token_id": &g.EOS, "eot_token_id": &g.EOT, "eom_token_id": &g.EOM} {
+		id, ok, err := h.Int("tokenizer.ggml." + key)
+		if err != nil {
+			return nil, err
+		}
+		*into = -1
+		if ok {
+			*into = id
+		}
+	}
+	if kv, ok := h.KV("tokenizer.ggml.add_bos_token"); ok {
+		b, isBool := kv.V.(bool)
+		if !isBool {
+			return nil, fmt.Errorf("metadata tokenizer.ggml.add_bos_token is not a bool")
+		}
+		g.AddBOS = &b
+	}
+	vocab, err := tokenizer.FromGGUF(g)
+	if err != nil {
+		return tokenizer.UnsupportedVocab(model, g.Pre, err), nil
+	}
+	return vocab, nil
 }
 
 // GGUFConfig makes a GGUF header's metadata into the Config Build takes.

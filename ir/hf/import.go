@@ -26,6 +26,12 @@ func Import(dir string, opts Options) (m *ir.Model, hasWeights bool, err error) 
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", dir, err)
 	}
+	if m.Meta.Tokenizer, err = ReadTokenizer(dir); err != nil {
+		return nil, false, err
+	}
+	if t := m.Meta.Tokenizer; t != nil && int64(len(t.Tokens)) > m.Meta.VocabSize {
+		return nil, false, fmt.Errorf("%s: tokenizer.json has %d tokens, config.json's vocab_size is %d", dir, len(t.Tokens), m.Meta.VocabSize)
+	}
 	if !hasCheckpoint(dir) {
 		return m, false, nil
 	}

@@ -357,9 +357,16 @@ type Tokenizer struct {
 	Model         string                 `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
 	Pre           string                 `protobuf:"bytes,2,opt,name=pre,proto3" json:"pre,omitempty"`
 	Tokens        [][]byte               `protobuf:"bytes,3,rep,name=tokens,proto3" json:"tokens,omitempty"`
-	Scores        []float32              `protobuf:"fixed32,4,rep,packed,name=scores,proto3" json:"scores,omitempty"`
 	TokenTypes    []int32                `protobuf:"varint,5,rep,packed,name=token_types,json=tokenTypes,proto3" json:"token_types,omitempty"`
 	Merges        [][]byte               `protobuf:"bytes,6,rep,name=merges,proto3" json:"merges,omitempty"`
+	Patterns      []string               `protobuf:"bytes,7,rep,name=patterns,proto3" json:"patterns,omitempty"`
+	Nfc           bool                   `protobuf:"varint,8,opt,name=nfc,proto3" json:"nfc,omitempty"`
+	IgnoreMerges  bool                   `protobuf:"varint,9,opt,name=ignore_merges,json=ignoreMerges,proto3" json:"ignore_merges,omitempty"`
+	Bos           *int32                 `protobuf:"varint,10,opt,name=bos,proto3,oneof" json:"bos,omitempty"`
+	AddBos        bool                   `protobuf:"varint,11,opt,name=add_bos,json=addBos,proto3" json:"add_bos,omitempty"`
+	Eos           []int32                `protobuf:"varint,12,rep,packed,name=eos,proto3" json:"eos,omitempty"`
+	ChatTemplate  string                 `protobuf:"bytes,13,opt,name=chat_template,json=chatTemplate,proto3" json:"chat_template,omitempty"`
+	Unsupported   string                 `protobuf:"bytes,14,opt,name=unsupported,proto3" json:"unsupported,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -415,13 +422,6 @@ func (x *Tokenizer) GetTokens() [][]byte {
 	return nil
 }
 
-func (x *Tokenizer) GetScores() []float32 {
-	if x != nil {
-		return x.Scores
-	}
-	return nil
-}
-
 func (x *Tokenizer) GetTokenTypes() []int32 {
 	if x != nil {
 		return x.TokenTypes
@@ -434,6 +434,62 @@ func (x *Tokenizer) GetMerges() [][]byte {
 		return x.Merges
 	}
 	return nil
+}
+
+func (x *Tokenizer) GetPatterns() []string {
+	if x != nil {
+		return x.Patterns
+	}
+	return nil
+}
+
+func (x *Tokenizer) GetNfc() bool {
+	if x != nil {
+		return x.Nfc
+	}
+	return false
+}
+
+func (x *Tokenizer) GetIgnoreMerges() bool {
+	if x != nil {
+		return x.IgnoreMerges
+	}
+	return false
+}
+
+func (x *Tokenizer) GetBos() int32 {
+	if x != nil && x.Bos != nil {
+		return *x.Bos
+	}
+	return 0
+}
+
+func (x *Tokenizer) GetAddBos() bool {
+	if x != nil {
+		return x.AddBos
+	}
+	return false
+}
+
+func (x *Tokenizer) GetEos() []int32 {
+	if x != nil {
+		return x.Eos
+	}
+	return nil
+}
+
+func (x *Tokenizer) GetChatTemplate() string {
+	if x != nil {
+		return x.ChatTemplate
+	}
+	return ""
+}
+
+func (x *Tokenizer) GetUnsupported() string {
+	if x != nil {
+		return x.Unsupported
+	}
+	return ""
 }
 
 type TensorType struct {
@@ -1077,15 +1133,24 @@ const file_ir_proto_rawDesc = "" +
 	"\reos_token_ids\x18\x11 \x03(\x03R\veosTokenIds\x12 \n" +
 	"\fbos_token_id\x18\x12 \x01(\x03R\n" +
 	"bosTokenId\x122\n" +
-	"\ttokenizer\x18\x13 \x01(\v2\x14.irc.ir.v1.TokenizerR\ttokenizer\"\x9c\x01\n" +
+	"\ttokenizer\x18\x13 \x01(\v2\x14.irc.ir.v1.TokenizerR\ttokenizer\"\xee\x02\n" +
 	"\tTokenizer\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x10\n" +
 	"\x03pre\x18\x02 \x01(\tR\x03pre\x12\x16\n" +
-	"\x06tokens\x18\x03 \x03(\fR\x06tokens\x12\x16\n" +
-	"\x06scores\x18\x04 \x03(\x02R\x06scores\x12\x1f\n" +
+	"\x06tokens\x18\x03 \x03(\fR\x06tokens\x12\x1f\n" +
 	"\vtoken_types\x18\x05 \x03(\x05R\n" +
 	"tokenTypes\x12\x16\n" +
-	"\x06merges\x18\x06 \x03(\fR\x06merges\"J\n" +
+	"\x06merges\x18\x06 \x03(\fR\x06merges\x12\x1a\n" +
+	"\bpatterns\x18\a \x03(\tR\bpatterns\x12\x10\n" +
+	"\x03nfc\x18\b \x01(\bR\x03nfc\x12#\n" +
+	"\rignore_merges\x18\t \x01(\bR\fignoreMerges\x12\x15\n" +
+	"\x03bos\x18\n" +
+	" \x01(\x05H\x00R\x03bos\x88\x01\x01\x12\x17\n" +
+	"\aadd_bos\x18\v \x01(\bR\x06addBos\x12\x10\n" +
+	"\x03eos\x18\f \x03(\x05R\x03eos\x12#\n" +
+	"\rchat_template\x18\r \x01(\tR\fchatTemplate\x12 \n" +
+	"\vunsupported\x18\x0e \x01(\tR\vunsupportedB\x06\n" +
+	"\x04_bosJ\x04\b\x04\x10\x05\"J\n" +
 	"\n" +
 	"TensorType\x12&\n" +
 	"\x05dtype\x18\x01 \x01(\x0e2\x10.irc.ir.v1.DTypeR\x05dtype\x12\x14\n" +
@@ -1193,6 +1258,7 @@ func file_ir_proto_init() {
 	if File_ir_proto != nil {
 		return
 	}
+	file_ir_proto_msgTypes[2].OneofWrappers = []any{}
 	file_ir_proto_msgTypes[7].OneofWrappers = []any{
 		(*Attr_I)(nil),
 		(*Attr_F)(nil),
