@@ -72,7 +72,7 @@ func (s subject) presets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := runner.Generate(exec, low.Schedule, prompt, 6, true)
+			got, err := runner.Generate(exec, low.Schedule, prompt, 6, runner.GenerateOptions{KeepLogits: true})
 			if err != nil {
 				t.Fatal(err)
 			}

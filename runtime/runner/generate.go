@@ -59,11 +59,28 @@ func stepTokens(s *schedule.Schedule, g int) int {
 	return int(s.Buffers[s.Graphs[g].Inputs[0]].Bytes / 4)
 }
 
+// GenerateOptions say how Generate runs; the zero value generates
+// greedily, keeps no logits and never stops early.
+type GenerateOptions struct {
+	// KeepLogits reads every row of logits back into Generation.Logits.
+	KeepLogits bool
+	// Sampling chooses each next token (the zero value: greedy, on the
+	// device).
+	Sampling Sampling
+	// Stop reports whether an id ends the generation (the model's EOS and
+	// end-of-turn ids): it is kept as the last id and nothing is decoded
+	// after it.
+	Stop func(id int64) bool
+	// OnToken is called with each id as soon as it is chosen (streaming
+	// text); an error ends the generation with that error.
+	OnToken func(id int64) error
+}
+
 // Generate runs prompt through the prefill graph in chunks (the last one
-// padded), then decodes n tokens greedily, exactly as ref.Generate does;
-// the greedy choice is made on the device. Logits are read back only when
-// keepLogits is set.
-func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits bool) (*Generation, error) {
+// padded), then decodes up to n tokens, exactly as ref.Generate does; the
+// greedy choice is made on the device. Logits are read back only when
+// opts.KeepLogits is set.
+func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, opts GenerateOptions) (*Generation, error) {
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("empty prompt: give at least one token")
 	}
@@ -103,7 +120,7 @@ func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits
 		if err := b.Run(prefill, tokens, int32(start)); err != nil {
 			return nil, err
 		}
-		if keepLogits {
+		if opts.KeepLogits {
 			rows, err := b.Logits(prefill, 0, count)
 			if err != nil {
 				return nil, err
@@ -114,7 +131,7 @@ func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits
 	}
 	pos := int32(len(prompt))
 	for i := 0; i < n; i++ {
-		next, err := b.Argmax(last, lastRow)
+		next, err := opts.Sampling.next(b, last, lastRow, i)
 		if err != nil {
 			return nil, err
 		}
@@ -123,13 +140,18 @@ func Generate(b Backend, s *schedule.Schedule, prompt []int64, n int, keepLogits
 			gen.Prefill = time.Since(start)
 			start = time.Now()
 		}
-		if i == n-1 {
+		if opts.OnToken != nil {
+			if err := opts.OnToken(int64(next)); err != nil {
+				return nil, err
+			}
+		}
+		if i == n-1 || opts.Stop != nil && opts.Stop(int64(next)) {
 			break
 		}
 		if err := b.Run(decode, []int32{next}, pos); err != nil {
 			return nil, err
 		}
-		if keepLogits {
+		if opts.KeepLogits {
 			rows, err := b.Logits(decode, 0, 1)
 			if err != nil {
 				return nil, err

@@ -247,7 +247,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 		}
 		return nil
 	}
-	gen, err := Generate(b, p.Schedule, prompt, o.generate, o.logitsOut != "")
+	gen, err := Generate(b, p.Schedule, prompt, o.generate, GenerateOptions{KeepLogits: o.logitsOut != ""})
 	if err != nil {
 		return err
 	}

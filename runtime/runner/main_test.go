@@ -127,7 +127,7 @@ func TestGenerateRejects(t *testing.T) {
 		{[]int64{1}, -1, "cannot generate"},
 		{make([]int64, 15), 7, "max cache length is 20"},
 	} {
-		if _, err := Generate(b, s, tc.prompt, tc.n, false); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := Generate(b, s, tc.prompt, tc.n, GenerateOptions{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v, %d: got %v, want %q", tc.prompt, tc.n, err, tc.want)
 		}
 	}
