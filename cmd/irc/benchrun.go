@@ -91,12 +91,12 @@ func prepareRunner(path string, names []string, f benchFlags, log io.Writer) (pr
 	for _, name := range names {
 		fmt.Fprintf(log, "== %s executor\n", name)
 		start := time.Now()
-		_, low, err := compileFor(path, name, f, log)
+		m, low, err := compileFor(path, name, f, log)
 		if err != nil {
 			return prepared{stop: cleanup}, fmt.Errorf("%s executor: %w", name, err)
 		}
 		if r == nil {
-			r = newRunner(low, b)
+			r = newRunner(m, low, b)
 			r.Executor = name
 		} else {
 			r.Variants = append(r.Variants, runnergen.Variant{Name: name, Schedule: low.Schedule, Kernels: b.Emit(low)})

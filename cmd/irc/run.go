@@ -1,28 +1,28 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/ref"
 	"github.com/irc-compiler/irc/runtime/runner"
+	"github.com/irc-compiler/irc/runtime/tokenizer"
 	"github.com/irc-compiler/irc/runtime/weights"
 )
 
 type runFlags struct {
 	backend       string
 	cudaArch      string
-	tokens        string
-	generate      int
-	logitsOut     string
+	request       runner.Request // --tokens or --prompt, and what goes with them
 	weightsDir    string
 	randomWeights bool
 	allowOutside  bool
@@ -34,12 +34,21 @@ type runFlags struct {
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run MODEL --tokens 5,17,3 [--generate N] [--logits-out LOGITS.npy]",
-		Short: "Run a model greedily on a prompt of token ids",
+		Use:   "run MODEL (--prompt TEXT [--chat] [--max-tokens N] | --tokens 5,17,3 [--generate N] [--logits-out LOGITS.npy])",
+		Short: "Run a model on a text prompt or on token ids",
 		Long: `Run feeds the prompt through the prefill graph (in chunks of the model's prefill length),
-then generates N tokens greedily with the decode graph. The generated ids are printed
-comma-separated as the last line of stdout. --logits-out writes a float32 .npy array of
-shape [P + max(N-1, 0), vocab]: row t holds the next-token logits after consumed token t.
+then generates tokens with the decode graph: greedily (the argmax), or sampled with
+--temperature (and --top-k, --top-p; reproducible for a --seed).
+
+--prompt TEXT encodes the text with the model's own tokenizer (imported with it from
+tokenizer.json or the GGUF file) and streams the generated text to stdout as it comes,
+stopping at the model's end-of-sequence or end-of-turn token, after --max-tokens, or at
+the cache's end; timings go to stderr. --chat renders the prompt (after --system, if
+given) through the model's chat template first, as a user turn the model answers.
+
+--tokens takes the prompt as ids and prints the N generated ids comma-separated as the
+last line of stdout. --logits-out writes a float32 .npy array of shape
+[P + max(N-1, 0), vocab]: row t holds the next-token logits after consumed token t.
 
 The backend's default pass pipeline runs first (--passes none runs the graphs as
 imported); the pipeline flags are those of irc compile.
@@ -60,13 +69,13 @@ special file there is refused before anything runs.`,
 	fl.StringVar(&f.backend, "backend", "ref", "backend to run on: ref (the reference CPU runtime) or a GPU backend: "+backend.List())
 	fl.IntVar(&f.device, "device", 0, "device index (GPU backends)")
 	fl.StringVar(&f.cudaArch, cudaArchFlag, "", cudaArchHelp)
-	fl.StringVar(&f.tokens, "tokens", "", "prompt token ids, comma-separated (required)")
-	fl.IntVar(&f.generate, "generate", 8, "number of tokens to generate greedily")
-	fl.StringVar(&f.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
+	request := flag.NewFlagSet("run", flag.ContinueOnError)
+	f.request.RegisterFlags(request)
+	fl.AddGoFlagSet(request)
 	fl.StringVar(&f.weightsDir, "weights", "", "folder the weight files are relative to (default: the model file's folder)")
 	fl.BoolVar(&f.randomWeights, "random-weights", false, "use deterministic random weights instead of the checkpoint")
 	fl.BoolVar(&f.allowOutside, allowOutsideFlag, false, allowOutsideHelp)
-	fl.Uint64Var(&f.seed, "seed", 1, "seed of --random-weights")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of --random-weights and of sampling")
 	f.pipeline.register(fl)
 	return cmd
 }
@@ -85,14 +94,8 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 			return err
 		}
 	}
-	prompt, err := runner.ParseTokens(f.tokens)
-	if err != nil {
-		return err
-	}
-	if f.generate < 0 {
-		return fmt.Errorf("--generate %d: want a number of tokens >= 0", f.generate)
-	}
-	if err := runner.CheckOutputFile("--logits-out", f.logitsOut); err != nil {
+	f.request.Sampling.Seed = f.seed
+	if err := f.request.Check(); err != nil {
 		return err // before compiling and generating, not after
 	}
 	m, err := ir.Load(path)
@@ -105,25 +108,19 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	if gpu != nil {
 		return runOnGPU(cmd, m, gpu, path, f)
 	}
+	// ref runs through the runner's own generation loop: the schedule
+	// lowered for the portable target names the graphs and buffers it
+	// drives (refBackend).
+	low, err := codegen.Lower(m, codegen.Portable)
+	if err != nil {
+		return err
+	}
 	rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.allowOutside, f.seed)
 	if err != nil {
 		return err
 	}
-	gen, err := rt.Generate(prompt, f.generate)
-	if err != nil {
-		return err
-	}
-	if f.logitsOut != "" {
-		if err := runner.WriteNpy(f.logitsOut, gen.Logits); err != nil {
-			return err
-		}
-	}
-	ids := make([]string, len(gen.IDs))
-	for i, id := range gen.IDs {
-		ids[i] = strconv.FormatInt(id, 10)
-	}
-	fmt.Fprintln(cmd.OutOrStdout(), strings.Join(ids, ","))
-	return nil
+	vocab := func() (*tokenizer.Vocab, error) { return m.Meta.Tokenizer, nil }
+	return runner.Respond(newRefBackend(rt, m, low.Schedule), low.Schedule, vocab, f.request, cmd.OutOrStdout(), cmd.ErrOrStderr())
 }
 
 // loadRef loads the model from path on the reference runtime, with the
@@ -161,16 +158,17 @@ func runOnGPU(cmd *cobra.Command, m *ir.Model, b *backend.Backend, path string, 
 	if err != nil {
 		return err
 	}
-	args := []string{"--tokens", f.tokens, "--generate", strconv.Itoa(f.generate), "--device", strconv.Itoa(f.device)}
-	if f.logitsOut != "" {
-		abs, err := filepath.Abs(f.logitsOut)
+	req := f.request
+	if req.LogitsOut != "" {
+		abs, err := filepath.Abs(req.LogitsOut)
 		if err != nil {
 			return err
 		}
-		args = append(args, "--logits-out", abs)
+		req.LogitsOut = abs
 	}
+	args := append(req.Args(), "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10))
 	if f.randomWeights {
-		args = append(args, "--random-weights", "--seed", strconv.FormatUint(f.seed, 10))
+		args = append(args, "--random-weights")
 	} else {
 		// The runner lives in a temporary folder: tell it where the
 		// weights are, as ref would find them.

@@ -28,12 +28,17 @@ func writeRunner(m *ir.Model, b *backend.Backend, dir string, force bool) (*code
 	if err != nil {
 		return nil, err
 	}
-	return low, newRunner(low, b).Write(dir, force)
+	return low, newRunner(m, low, b).Write(dir, force)
 }
 
-// newRunner is the runner of a lowered model.
-func newRunner(low *codegen.Lowered, b *backend.Backend) *runnergen.Runner {
-	return &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: b.Emit(low)}
+// newRunner is the runner of a lowered model m, carrying m's tokenizer
+// where irc can run it.
+func newRunner(m *ir.Model, low *codegen.Lowered, b *backend.Backend) *runnergen.Runner {
+	r := &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: b.Emit(low)}
+	if v := m.Meta.Tokenizer; v != nil && v.Unsupported == "" {
+		r.Tokenizer = v
+	}
+	return r
 }
 
 // allowOutsideFlag lets weight files lie outside the weights folder (run,

@@ -101,13 +101,13 @@ func TestUntrustedInputClasses(t *testing.T) {
 	tokens := []string{"--tokens", "1,2,3", "--generate", "3"}
 
 	t.Run("1 vocab_size past the embedding table", func(t *testing.T) {
-		refuse(t, 1, "meta vocab_size: is 1000", append([]string{"run", edited(t, "c1.ir", "vocab_size = 151", "vocab_size = 1000")}, tokens...)...)
+		refuse(t, 1, "meta vocab_size: is 1000", append([]string{"run", edited(t, "c1.ir", "vocab_size = 271", "vocab_size = 1000")}, tokens...)...)
 	})
 	t.Run("2 metadata trusted over tensors", func(t *testing.T) {
 		refuse(t, 1, "meta max_cache_len: is 1000", append([]string{"run", edited(t, "c2a.ir", "max_cache_len = 256", "max_cache_len = 1000")}, tokens...)...)
 		refuse(t, 1, "meta prefill_len", append([]string{"run", edited(t, "c2b.ir", "prefill_len = 4", "prefill_len = 3")}, tokens...)...)
 		refuse(t, 1, "meta num_layers", append([]string{"run", edited(t, "c2c.ir", "num_layers = 2", "num_layers = 7")}, tokens...)...)
-		refuse(t, 1, "meta vocab_size: is -5", append([]string{"run", edited(t, "c2d.ir", "vocab_size = 151", "vocab_size = -5")}, tokens...)...)
+		refuse(t, 1, "meta vocab_size: is -5", append([]string{"run", edited(t, "c2d.ir", "vocab_size = 271", "vocab_size = -5")}, tokens...)...)
 	})
 	t.Run("3 allocations sized by the input", func(t *testing.T) {
 		refuse(t, 1, "this process can allocate", "import", config(t, "layers", func(c map[string]any) { c["num_hidden_layers"] = 100000 }), "-o", "x.irpb")

@@ -19,6 +19,7 @@ import (
 	irc "github.com/irc-compiler/irc"
 	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/runtime/schedule"
+	"github.com/irc-compiler/irc/runtime/tokenizer"
 )
 
 const (
@@ -29,10 +30,10 @@ const (
 )
 
 // sharedDirs are the packages every runner carries, whatever its backend.
-var sharedDirs = []string{"runtime/schedule", "runtime/runner", "runtime/executor", "runtime/randinit", "ir/safetensors", "ir/gguf", "ir/mapped", "ir/bf16", "ir/budget"}
+var sharedDirs = []string{"runtime/schedule", "runtime/runner", "runtime/executor", "runtime/randinit", "runtime/tokenizer", "runtime/chat", "ir/safetensors", "ir/gguf", "ir/mapped", "ir/bf16", "ir/budget"}
 
 // sharedRequires are the modules the shared packages import.
-var sharedRequires = []string{"github.com/x448/float16"}
+var sharedRequires = []string{"github.com/x448/float16", "github.com/ardanlabs/jinja", "github.com/dlclark/regexp2/v2", "golang.org/x/text"}
 
 // Runner is one generated runner. Nothing in it depends on where the
 // model or the runner's folder are: the runner reads its weights beside
@@ -48,6 +49,9 @@ type Runner struct {
 	// it in one process (irc bench's whole graph and DAG).
 	Executor string
 	Variants []Variant
+	// Tokenizer is the model's tokenizer and chat template, embedded for
+	// --prompt (nil: the runner takes token ids only).
+	Tokenizer *tokenizer.Vocab
 }
 
 // Variant is one more compilation of the runner's model.
@@ -95,6 +99,11 @@ func (r *Runner) Files() (map[string][]byte, error) {
 	for _, c := range r.compilations() {
 		files[c.kernelFile] = []byte(c.kernels)
 		if files[c.schedFile], err = scheduleFile(c.s, c.schedVar); err != nil {
+			return nil, err
+		}
+	}
+	if r.Tokenizer != nil {
+		if files[tokenizer.FileName], err = tokenizer.WriteFile(r.Tokenizer); err != nil {
 			return nil, err
 		}
 	}
@@ -158,6 +167,13 @@ func (r *Runner) mainFile() ([]byte, error) {
 	program := jen.Dict{
 		jen.Id("Schedule"): jen.Id("sched"),
 		jen.Id("Open"):     open(cs[0]),
+	}
+	if r.Tokenizer != nil {
+		f.Comment("tokenizerFile holds the model's tokenizer and chat template, for --prompt.")
+		f.Comment("")
+		f.Comment("//go:embed " + tokenizer.FileName)
+		f.Var().Id("tokenizerFile").Index().Byte()
+		program[jen.Id("Tokenizer")] = jen.Id("tokenizerFile")
 	}
 	if r.Executor != "" {
 		program[jen.Id("Executor")] = jen.Lit(r.Executor)

@@ -58,7 +58,7 @@ func Presets() []Preset {
 			Hidden: 72, Intermediate: 100, Layers: 3, Heads: 3, KVHeads: 3, Vocab: 263, AttentionBias: true,
 			RopeTheta: 10000, Eps: 1e-6},
 		{Name: "qwen2-tiny", Arch: "Qwen2ForCausalLM", Doc: "GQA 3:1, q/k/v bias, tied head",
-			Hidden: 60, Intermediate: 84, Layers: 2, Heads: 6, KVHeads: 2, Vocab: 151, Tied: true,
+			Hidden: 60, Intermediate: 84, Layers: 2, Heads: 6, KVHeads: 2, Vocab: 271, Tied: true,
 			RopeTheta: 1000000, Eps: 1e-6},
 		{Name: "qwen3-tiny", Arch: "Qwen3ForCausalLM", Doc: "q/k norm, explicit head_dim 12 != 40/4, GQA 2:1, untied head",
 			Hidden: 40, Intermediate: 70, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 12, Vocab: 130,

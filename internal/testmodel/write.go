@@ -30,6 +30,18 @@ func Write(dir string, p Preset, seed uint64) error {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(cfg, '\n'), 0o644); err != nil {
 		return err
 	}
+	if p.HasTokenizer() {
+		tok, cfg, err := p.tokenizerFiles()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), append(tok, '\n'), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), append(cfg, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
 	shapes := p.Tensors()
 	names := make([]string, 0, len(shapes))
 	for name := range shapes {

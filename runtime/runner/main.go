@@ -16,6 +16,7 @@ import (
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/schedule"
+	"github.com/irc-compiler/irc/runtime/tokenizer"
 )
 
 // Program is what a generated runner's main hands to Main.
@@ -35,6 +36,10 @@ type Program struct {
 	// DAG executor beside the whole graph) that --bench and --bench-serve
 	// load and measure alongside Schedule, in the same process.
 	Variants []Variant
+	// Tokenizer is the model's tokenizer and chat template as
+	// tokenizer.WriteFile writes them (nil: the model has none), for
+	// --prompt.
+	Tokenizer []byte
 }
 
 // Opener loads a schedule onto device index, weights from load.
@@ -72,15 +77,15 @@ func Main(p Program) {
 }
 
 type options struct {
-	tokens, logitsOut, weights string
-	generate, device, repeat   int
-	random, bench, profile     bool
-	allowOutside, noGraphs     bool
-	serve                      bool
-	seed                       uint64
-	positions, benchJSON       string
-	maxPosition                int64
-	minTime                    time.Duration
+	weights                string
+	device, repeat         int
+	random, bench, profile bool
+	allowOutside, noGraphs bool
+	serve                  bool
+	seed                   uint64
+	positions, benchJSON   string
+	maxPosition            int64
+	minTime                time.Duration
 }
 
 // MaxMinTime is the longest --min-time: a measurement is the median of
@@ -95,17 +100,16 @@ const MaxMinTime = 10 * time.Second
 // them; the compiler's folder is not baked in.
 func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 	var o options
+	var r Request
 	if p.Name == "" {
 		p.Name = "runner"
 	}
 	fs := flag.NewFlagSet(p.Name, flag.ContinueOnError)
-	fs.StringVar(&o.tokens, "tokens", "", "prompt token ids, comma-separated (required)")
-	fs.IntVar(&o.generate, "generate", 8, "number of tokens to generate greedily")
-	fs.StringVar(&o.logitsOut, "logits-out", "", "write every row of logits to this .npy file (float32)")
+	r.RegisterFlags(fs)
 	fs.StringVar(&o.weights, "weights", "", "folder the weight files are relative to (default: the folder of this executable)")
 	fs.BoolVar(&o.random, "random-weights", false, "use deterministic random weights instead of the checkpoint")
 	fs.BoolVar(&o.allowOutside, "allow-weights-outside", false, "read weight files the model names outside the weights folder (absolute paths, .., symbolic links leading out); refused by default")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed of --random-weights")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of --random-weights and of sampling")
 	fs.IntVar(&o.device, "device", 0, "index of the device to run on")
 	fs.BoolVar(&o.noGraphs, "no-graphs", false, "launch every kernel of a step on its own even where the device records whole steps (CUDA graphs): for A/B measurements")
 	fs.BoolVar(&o.bench, "bench", false, "measure time to first token and one decode step at each of --positions instead of generating")
@@ -118,10 +122,13 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and of one decode step at each of --positions")
 	usage := func() {
 		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "Usage: %s --tokens 5,17,3 [--generate N] [--logits-out LOGITS.npy] [--bench]\n\n"+
-			"Runs %s greedily: the prompt through the prefill graph in chunks, then N tokens with\n"+
-			"the decode graph. The generated ids are the last line of stdout; timings go to stderr.\n"+
-			"--logits-out writes a float32 .npy array [P + max(N-1, 0), vocab] of next-token logits.\n\nFlags:\n",
+		fmt.Fprintf(stderr, "Usage: %s --prompt TEXT [--chat] [--max-tokens N] | --tokens 5,17,3 [--generate N] [--logits-out LOGITS.npy] | --bench\n\n"+
+			"Runs %s: the prompt through the prefill graph in chunks, then new tokens with the\n"+
+			"decode graph, greedily unless --temperature is given. --prompt encodes text with the\n"+
+			"model's own tokenizer (--chat: through its chat template) and streams the generated\n"+
+			"text to stdout, stopping at the end of the answer. --tokens takes ids; the generated\n"+
+			"ids are the last line of stdout, and --logits-out writes a float32 .npy array\n"+
+			"[P + max(N-1, 0), vocab] of next-token logits. Timings go to stderr.\n\nFlags:\n",
 			p.Name, p.Schedule.Model.Name)
 		fs.PrintDefaults()
 	}
@@ -162,8 +169,11 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 			}
 		}()
 	}
-	if err := CheckOutputFile("--logits-out", o.logitsOut); err != nil {
-		return err
+	r.Sampling.Seed = o.seed
+	if !o.bench && !o.serve {
+		if err := r.Check(); err != nil {
+			return err
+		}
 	}
 	if err := CheckOutputFile("--bench-json", o.benchJSON); err != nil {
 		return err
@@ -177,13 +187,6 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 		if positions, err = BenchPositions(p.Schedule.Model.MaxCacheLen, chunk, o.positions, o.maxPosition); err != nil {
 			return err
 		}
-	}
-	prompt, err := ParseTokens(o.tokens)
-	if err != nil {
-		if !(o.bench || o.serve) || o.tokens != "" {
-			return err
-		}
-		prompt = []int64{0}
 	}
 	load := RandomWeights(o.seed)
 	if !o.random {
@@ -247,22 +250,13 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 		}
 		return nil
 	}
-	gen, err := Generate(b, p.Schedule, prompt, o.generate, GenerateOptions{KeepLogits: o.logitsOut != ""})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "prefill %d tokens: %s; decode %d tokens: %s\n", len(prompt), ms(gen.Prefill), max(len(gen.IDs)-1, 0), perToken(gen.Decode, len(gen.IDs)-1))
-	if o.logitsOut != "" {
-		if err := WriteNpy(o.logitsOut, gen.Logits); err != nil {
-			return err
+	vocab := func() (*tokenizer.Vocab, error) {
+		if p.Tokenizer == nil {
+			return nil, nil
 		}
+		return tokenizer.ReadFile(p.Tokenizer)
 	}
-	ids := make([]string, len(gen.IDs))
-	for i, id := range gen.IDs {
-		ids[i] = strconv.FormatInt(id, 10)
-	}
-	fmt.Fprintln(stdout, strings.Join(ids, ","))
-	return nil
+	return Respond(b, p.Schedule, vocab, r, stdout, stderr)
 }
 
 // BenchPositions are the decode positions of --positions spec (see

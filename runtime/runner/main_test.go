@@ -93,7 +93,13 @@ func TestRunUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{}, "--tokens is required"},
+		{[]string{}, "give the prompt as --prompt TEXT or as token ids"},
+		{[]string{"--tokens", "1", "--prompt", "hi"}, "(one of them)"},
+		{[]string{"--prompt", "hi", "--system", "be brief"}, "--system is a chat turn: give --chat too"},
+		{[]string{"--tokens", "1", "--chat"}, "--chat and --system take a text prompt"},
+		{[]string{"--prompt", "hi", "--max-tokens", "0"}, "--max-tokens 0: want at least 1"},
+		{[]string{"--prompt", "hi", "--logits-out", "x.npy"}, "--logits-out goes with --tokens"},
+		{[]string{"--tokens", "1", "--generate", "-1"}, "--generate -1"},
 		{[]string{"--tokens", "1,x"}, `"x" is not a token id`},
 		{[]string{"--tokens", "1", "--repeat", "0"}, "--repeat 0"},
 		{[]string{"--tokens"}, "needs an argument"},

@@ -53,3 +53,7 @@ func mapBytes(s string) string {
 	}
 	return string(out)
 }
+
+// ByteLevel spells raw bytes as a byte-level BPE vocabulary does (its
+// tokens and merges): for writers of tokenizer files (irc testmodel).
+func ByteLevel(raw string) string { return mapBytes(raw) }

@@ -97,3 +97,9 @@ func FromGGUF(g GGUF) (*Vocab, error) {
 	}
 	return v, nil
 }
+
+// PrePatterns are the split patterns of a GGUF pre name (nil for a name
+// FromGGUF does not know): for writers of tokenizer files.
+func PrePatterns(pre string) []string {
+	return slices.Clone(preTokenizers[pre].patterns)
+}
