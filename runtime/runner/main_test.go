@@ -18,6 +18,7 @@ import (
 type fakeBackend struct {
 	vocab int
 	steps []string // graph:first-token@pos
+	fed   []int32  // every token of every step, padding included
 	last  map[int][]int32
 	wrote map[int]int // buffer -> bytes written
 	sleep time.Duration
@@ -26,6 +27,7 @@ type fakeBackend struct {
 func (f *fakeBackend) Run(g int, tokens []int32, pos int32) error {
 	f.steps = append(f.steps, strings.Join([]string{[]string{"prefill", "decode"}[g], itoa(int(tokens[0])), itoa(int(pos))}, ":"))
 	f.last[g] = append([]int32(nil), tokens...)
+	f.fed = append(f.fed, tokens...)
 	time.Sleep(f.sleep)
 	return nil
 }
