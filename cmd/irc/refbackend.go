@@ -21,6 +21,23 @@ type refBackend struct {
 	last map[int]*ref.Tensor // each graph's last logits
 }
 
+// refSchedule is what the runner's generation loop reads of a schedule,
+// for a model ref runs as it is (no lowering: --passes none leaves ops no
+// kernel implements): the model's sizes, and per graph its name and the
+// token input's size in bytes.
+func refSchedule(m *ir.Model) *schedule.Schedule {
+	s := &schedule.Schedule{Model: schedule.Model{Name: m.Meta.Architecture, Vocab: m.Meta.VocabSize, MaxCacheLen: m.Meta.MaxCacheLen, EOS: m.Meta.EOSTokenIDs}}
+	for _, g := range m.Graphs {
+		sg := schedule.Graph{Name: g.Name}
+		if len(g.Inputs) > 0 {
+			sg.Inputs = []int{len(s.Buffers)}
+			s.Buffers = append(s.Buffers, schedule.Buffer{Name: g.Name + "." + g.Inputs[0].Name, Kind: schedule.Input, DType: schedule.I32, Bytes: 4 * g.Inputs[0].Type.Shape.NumElements()})
+		}
+		s.Graphs = append(s.Graphs, sg)
+	}
+	return s
+}
+
 func newRefBackend(rt *ref.Runtime, m *ir.Model, s *schedule.Schedule) *refBackend {
 	return &refBackend{rt: rt, m: m, s: s, last: map[int]*ref.Tensor{}}
 }

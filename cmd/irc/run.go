@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/safetensors"
@@ -108,19 +107,14 @@ func runModel(cmd *cobra.Command, path string, f runFlags) error {
 	if gpu != nil {
 		return runOnGPU(cmd, m, gpu, path, f)
 	}
-	// ref runs through the runner's own generation loop: the schedule
-	// lowered for the portable target names the graphs and buffers it
-	// drives (refBackend).
-	low, err := codegen.Lower(m, codegen.Portable)
-	if err != nil {
-		return err
-	}
+	// ref runs through the runner's own generation loop (refBackend).
 	rt, err := loadRef(m, path, f.weightsDir, f.randomWeights, f.allowOutside, f.seed)
 	if err != nil {
 		return err
 	}
+	s := refSchedule(m)
 	vocab := func() (*tokenizer.Vocab, error) { return m.Meta.Tokenizer, nil }
-	return runner.Respond(newRefBackend(rt, m, low.Schedule), low.Schedule, vocab, f.request, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	return runner.Respond(newRefBackend(rt, m, s), s, vocab, f.request, cmd.OutOrStdout(), cmd.ErrOrStderr())
 }
 
 // loadRef loads the model from path on the reference runtime, with the
