@@ -33,6 +33,9 @@
 # KV cache types; "f32 f16"), TYPES (the GGUF matrix types; "f32 f16 q8_0
 # q4_0"), BAR (the relative L2 an F32/F16 line must meet; 1e-3). It exits 1 when a line misses the bar, the greedy ids differ or
 # a run fails (an OpenCL failure is printed, its columns read "failed").
+# Last, the GGUF tokenizer: llama.cpp's ids against irc tokenize's for
+# every text of testdata/tokenizers/corpus.json, on the presets that carry a
+# tokenizer.
 # Needs Node 20; installs node-llama-cpp (scripts/peer/package-lock.json)
 # into scripts/peer/node_modules when that is missing. Not run in CI.
 set -euo pipefail
@@ -121,5 +124,33 @@ for p in $presets; do
       printf '%-14s %-4s %-8s %-10s %-10s %-10s %-10s %s\n' "$p" "$t" "$kv" "$ref_rel" "$ref_max" "$ocl_rel" "$ocl_max" "$llama_ids ($agree)$verdict"
     done
   done
+done
+
+# The tokenizer a GGUF file carries: for the presets whose checkpoint has a
+# tokenizer.json (hf2gguf writes it as tokenizer.ggml.*), llama.cpp's
+# tokenization of every text string of the tokenizer corpus
+# (testdata/tokenizers/corpus.json; raw-byte entries left out) against
+# irc tokenize's on the same GGUF file (strings holding NUL, which a
+# command-line argument cannot, left out). Strings that NFC normalization
+# changes are left out and counted: Qwen's tokenizer.json normalizes to NFC
+# and irc does so for a GGUF of Qwen's pre-tokenizer too (the same ids
+# from both sources, as transformers gives), where llama.cpp skips it.
+node -e '
+const all = JSON.parse(require("fs").readFileSync("testdata/tokenizers/corpus.json", "utf8")).filter(s => typeof s === "string");
+const text = all.filter(s => !s.includes("\0")); // a command-line argument cannot hold NUL
+const stable = text.filter(s => s === s.normalize("NFC"));
+console.log(JSON.stringify(stable));
+console.error(`${text.length - stable.length} that NFC changes and ${all.length - text.length} holding NUL left out`);' >"$out/corpus.json" 2>"$out/corpus-left-out.txt"
+for p in $presets; do
+  [ -f "$out/models/$p/tokenizer.json" ] || continue
+  node scripts/peer/llamacpp-tokenize.mjs "$out/$p-f32.gguf" "$out/corpus.json" >"$out/$p.llama-tokens.txt"
+  total=0 same=0 first=""
+  while IFS= read -r -d '' text && IFS= read -r want <&3; do
+    got=$("$out/irc" tokenize "$out/$p-f32.gguf" --text "$text" | sed -n 1p)
+    total=$((total + 1))
+    if [ "$got" = "$want" ]; then same=$((same + 1)); elif [ -z "$first" ]; then first="$text"; fi
+  done < <(node -e 'for (const s of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))) process.stdout.write(s + "\0")' "$out/corpus.json") 3<"$out/$p.llama-tokens.txt"
+  echo "$p tokenizer (GGUF): irc tokenize equals llama.cpp's ids on $same of $total corpus strings ($(cat "$out/corpus-left-out.txt"))${first:+; first difference: $(printf %q "$first")}"
+  [ "$same" = "$total" ] || fail=1
 done
 exit $fail

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/irc-compiler/irc/internal/gguf"
 )
 
 // irc run --prompt --chat on the tiny Qwen2 (whose checkpoint carries a
@@ -43,5 +46,30 @@ func TestRunPromptMatchesTokens(t *testing.T) {
 	}
 	if n := len(strings.Split(ids, ",")); !strings.Contains(errOut, fmt.Sprintf("prefill %d tokens", n)) {
 		t.Errorf("stderr %q: want the %d-token rendered prompt's timings", errOut, n)
+	}
+}
+
+// The tokenizer a checkpoint carries survives GGUF conversion (written as
+// tokenizer.ggml.*, read back through the pre name's split rules): irc
+// tokenize gives the same ids from the GGUF file as from the folder, NFC
+// included.
+func TestTokenizeGGUFMatchesFolder(t *testing.T) {
+	dir, _ := tinyModel(t, "qwen2-tiny")
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if err := gguf.ConvertHF(dir, path); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"Hello, the world!", "cafe\u0301 Zürich 12.5°C", "<|im_start|>user\nhi<|im_end|>", " \t\n  x  ", "日本語 🙂👍🏽"} {
+		want, errOut, code := irc(t, "tokenize", dir, "--text", text)
+		if code != 0 {
+			t.Fatalf("tokenize folder: %s", errOut)
+		}
+		got, errOut, code := irc(t, "tokenize", path, "--text", text)
+		if code != 0 {
+			t.Fatalf("tokenize GGUF: %s", errOut)
+		}
+		if got != want {
+			t.Errorf("%q: GGUF gives\n%s\nthe folder\n%s", text, got, want)
+		}
 	}
 }

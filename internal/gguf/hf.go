@@ -17,7 +17,8 @@ import (
 const FileTypeBF16 = 32
 
 // ConvertHF writes the Hugging Face checkpoint in dir (config.json and
-// safetensors) as a GGUF file at out that llama.cpp loads. See FromHF.
+// safetensors, and tokenizer.json where it has one) as a GGUF file at out
+// that llama.cpp loads. See FromHF.
 func ConvertHF(dir, out string) error { return ConvertHFAs(dir, out, Keep) }
 
 // Keep, as ConvertHFAs's matrix type, stores matrices in the checkpoint's
@@ -45,6 +46,17 @@ func ConvertHFAs(dir, out string, matrices Type) error {
 	kvs, tensors, err := FromHFAs(cfg, ck, filepath.Base(filepath.Clean(dir)), matrices)
 	if err != nil {
 		return err
+	}
+	// A checkpoint with a tokenizer.json keeps it, as llama.cpp's converter
+	// writes it; one without gets FromHF's synthetic vocabulary.
+	tok, err := hf.ReadTokenizer(dir)
+	if err != nil {
+		return err
+	}
+	if tok != nil {
+		if kvs, err = withTokenizer(kvs, tok, int(cfg.VocabSize)); err != nil {
+			return err
+		}
 	}
 	return WriteFile(out, kvs, tensors)
 }
@@ -211,6 +223,7 @@ const (
 	tokNormal  = 1
 	tokUnknown = 2
 	tokControl = 3
+	tokUnused  = 5
 	tokByte    = 6
 )
 
