@@ -42,5 +42,8 @@ done <<'LIST'
 ./ir/gguf FuzzGGUFParse 100000x
 ./passes FuzzPipeline 50000x
 ./bench FuzzValidate 20000x
+./runtime/tokenizer FuzzParseHF 30000x
+./runtime/tokenizer FuzzEncode 20000x
+./runtime/chat FuzzRender 30000x
 LIST
 )
