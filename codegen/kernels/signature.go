@@ -200,12 +200,13 @@ var (
 	ArgmaxF32 = &Kernel{Name: "argmax_f32", Inst: Once, Grid: OneGroup,
 		Params: []Param{tensor("x", "float"), {Name: "n", Kind: IntParam}, tensor("out", "int")}}
 	// TopKPart and TopKMerge reduce a row of n floats to its k largest
-	// (value, id) pairs (sample.c.in): TOPK_PARTS items each keep the
-	// best k of a strided slice in scratch, then one group merges them.
+	// (value, id) pairs (sample.c.in): parts (up to TOPK_PARTS) items
+	// each keep the best k of a strided slice in scratch, then one group
+	// merges them.
 	TopKPart = &Kernel{Name: "topk_part", Inst: Once, Grid: PerItem,
-		Params: []Param{tensor("x", "float"), {Name: "n", Kind: IntParam}, {Name: "k", Kind: IntParam}, tensor("part_vals", "float"), tensor("part_ids", "int")}}
+		Params: []Param{tensor("x", "float"), {Name: "n", Kind: IntParam}, {Name: "k", Kind: IntParam}, {Name: "parts", Kind: IntParam}, tensor("part_vals", "float"), tensor("part_ids", "int")}}
 	TopKMerge = &Kernel{Name: "topk_merge", Inst: Once, Grid: OneGroup,
-		Params: []Param{tensor("part_vals", "float"), tensor("part_ids", "int"), {Name: "k", Kind: IntParam}, tensor("vals", "float"), tensor("ids", "int")}}
+		Params: []Param{tensor("part_vals", "float"), tensor("part_ids", "int"), {Name: "k", Kind: IntParam}, {Name: "parts", Kind: IntParam}, tensor("vals", "float"), tensor("ids", "int")}}
 	// ArgmaxGumbel is sampling from softmax(x / temperature): the argmax
 	// of x / temperature plus Gumbel noise hashed from (seed, step, id);
 	// params holds seed low, seed high, step and the temperature's bits.
@@ -268,7 +269,7 @@ var (
 	// AttentionCPUTile is the keys attention_split_rows scores at a time.
 	AttentionCPUTile = Const{Name: "ATT_CPU_TILE", Value: 16}
 	// MaxTopK is the most candidates top-k returns (each TopKPart item
-	// keeps that many privately), TopKParts how many items TopKPart has.
+	// keeps that many privately), TopKParts the most items TopKPart has.
 	MaxTopK   = Const{Name: "TOPK_MAX", Value: schedule.MaxTopK}
 	TopKParts = Const{Name: "TOPK_PARTS", Value: schedule.TopKParts}
 )

@@ -18,8 +18,8 @@ import (
 var logitsVocabs = []int{1, 7, 1000, 151936}
 
 // loadLogits loads a graph whose output is its input, rows of vocab f32
-// logits, and writes rows into it.
-func (s subject) loadLogits(t *testing.T, vocab int, rows []float32) *executor.Executor {
+// logits, as for a device of kind k, and writes rows into it.
+func (s subject) loadLogits(t *testing.T, vocab int, rows []float32, k schedule.DeviceKind) *executor.Executor {
 	t.Helper()
 	n := len(rows) / vocab
 	m, err := ir.Parse("logits", fmt.Sprintf(`irc v1
@@ -30,7 +30,8 @@ graph g(%%x: f32[%d,%d]) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	low, exec := s.load(t, m)
+	low := s.lower(t, m)
+	exec := s.loadAs(t, low, k)
 	if err := exec.Write(low.Schedule.Graphs[0].Inputs[0], schedule.Encode(schedule.F32, rows)); err != nil {
 		exec.Close()
 		t.Fatal(err)
@@ -43,7 +44,8 @@ graph g(%%x: f32[%d,%d]) {
 }
 
 // topk: the device's top-k is a stable host sort's first k, ties to the
-// lower id, -inf logits included, for rows shorter and longer than k.
+// lower id, -inf logits included, for rows shorter and longer than k, in
+// the GPU shape (many parts) and the CPU shape (few) alike.
 func (s subject) topk(t *testing.T) {
 	for _, vocab := range logitsVocabs {
 		t.Run(fmt.Sprint(vocab), func(t *testing.T) {
@@ -61,19 +63,21 @@ func (s subject) topk(t *testing.T) {
 				// Row 2: one value: the lowest ids win.
 				rows[2*vocab+i] = 0.5
 			}
-			exec := s.loadLogits(t, vocab, rows)
-			defer exec.Close()
-			for r := range n {
-				for _, k := range []int{1, 5, 40, schedule.MaxTopK} {
-					ids, vals, err := exec.TopK(0, r, k)
-					if err != nil {
-						t.Fatal(err)
-					}
-					wantIDs, wantVals := runner.TopKRow(rows[r*vocab:(r+1)*vocab], k)
-					if !slices.Equal(ids, wantIDs) || !slices.Equal(vals, wantVals) {
-						t.Errorf("row %d, k %d: top-k\n ids %v\nvals %v\nwant\n ids %v\nvals %v", r, k, ids, vals, wantIDs, wantVals)
+			for _, kind := range []schedule.DeviceKind{schedule.GPU, schedule.CPU} {
+				exec := s.loadLogits(t, vocab, rows, kind)
+				for r := range n {
+					for _, k := range []int{1, 5, 40, schedule.MaxTopK} {
+						ids, vals, err := exec.TopK(0, r, k)
+						if err != nil {
+							t.Fatal(err)
+						}
+						wantIDs, wantVals := runner.TopKRow(rows[r*vocab:(r+1)*vocab], k)
+						if !slices.Equal(ids, wantIDs) || !slices.Equal(vals, wantVals) {
+							t.Errorf("%s shape, row %d, k %d: top-k\n ids %v\nvals %v\nwant\n ids %v\nvals %v", kind, r, k, ids, vals, wantIDs, wantVals)
+						}
 					}
 				}
+				exec.Close()
 			}
 		})
 	}
@@ -93,7 +97,7 @@ func (s subject) gumbel(t *testing.T) {
 				rows[i] = float32(rng.NormFloat64() * 3)
 			}
 			rows[vocab-1] = float32(math.Inf(-1))
-			exec := s.loadLogits(t, vocab, rows)
+			exec := s.loadLogits(t, vocab, rows, schedule.AnyKind)
 			defer exec.Close()
 			near := 0
 			for seed := range uint64(20) {

@@ -31,27 +31,29 @@ func (e *Executor) TopK(g, row, k int) ([]int32, []float32, error) {
 		return nil, nil, fmt.Errorf("top-k of %d: the device returns 1 to %d candidates", k, schedule.MaxTopK)
 	}
 	key := topkKey{g, row, k}
+	// The launches for the device's kind: a CPU's have fewer parts.
+	pl, ml := tk.Part.For(e.kind), tk.Merge.For(e.kind)
 	ks, ok := e.topk[key]
 	if !ok {
-		args := e.rowArgs(&tk.Part, tk.Row, tk.Count, g, row)
+		args := e.rowArgs(pl, tk.Row, tk.Count, g, row)
 		args[tk.PartK] = schedule.I(int64(k))
-		part, err := e.kernel(&tk.Part, args)
+		part, err := e.kernel(pl, args)
 		if err != nil {
 			return nil, nil, err
 		}
-		args = append([]schedule.Arg(nil), tk.Merge.Args...)
+		args = append([]schedule.Arg(nil), ml.Args...)
 		args[tk.MergeK] = schedule.I(int64(k))
-		merge, err := e.kernel(&tk.Merge, args)
+		merge, err := e.kernel(ml, args)
 		if err != nil {
 			return nil, nil, err
 		}
 		ks = [2]Kernel{part, merge}
 		e.topk[key] = ks
 	}
-	if err := e.dev.Launch(ks[0], &tk.Part); err != nil {
+	if err := e.dev.Launch(ks[0], pl); err != nil {
 		return nil, nil, err
 	}
-	if err := e.dev.Launch(ks[1], &tk.Merge); err != nil {
+	if err := e.dev.Launch(ks[1], ml); err != nil {
 		return nil, nil, err
 	}
 	n := min(k, int(e.s.Graphs[g].Outputs[0].Shape[1]))
