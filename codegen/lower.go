@@ -122,6 +122,9 @@ func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
 	if err := l.argmax(); err != nil {
 		return nil, err
 	}
+	if err := l.sampling(); err != nil {
+		return nil, err
+	}
 	out := &Lowered{Schedule: l.s, Target: t}
 	for _, name := range graphs {
 		g := m.Graph(name)

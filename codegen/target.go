@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/irc-compiler/irc/codegen/kernels"
+	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
 // Target describes what the lowering may specialise per backend: launch
@@ -78,6 +79,9 @@ func (t Target) check() error {
 	switch {
 	case !pow2(t.WorkGroup):
 		return fmt.Errorf("target: work-group size %d is not a power of two", t.WorkGroup)
+	case t.WorkGroup > schedule.TopKParts:
+		// topk_part's grid is TopKParts items in groups of WorkGroup.
+		return fmt.Errorf("target: work-group size %d is over the %d items of top-k's first launch", t.WorkGroup, schedule.TopKParts)
 	case !pow2(t.GemvLanes) || t.GemvLanes > t.WorkGroup:
 		return fmt.Errorf("target: %d GEMV lanes is not a power of two up to the work-group size %d", t.GemvLanes, t.WorkGroup)
 	case t.AttentionSplits < 1 || (t.CPU && t.CPUAttentionSplits < 1):

@@ -7,6 +7,7 @@ import (
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/ref"
+	"github.com/irc-compiler/irc/runtime/runner"
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
@@ -93,6 +94,26 @@ func (b *refBackend) Argmax(g, r int) (int32, error) {
 		return 0, err
 	}
 	return int32(ref.Argmax(row)), nil
+}
+
+// TopK sorts the row on the host: the oracle of the device's top-k.
+func (b *refBackend) TopK(g, r, k int) ([]int32, []float32, error) {
+	row, err := b.row(g, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, vals := runner.TopKRow(row, k)
+	return ids, vals, nil
+}
+
+// GumbelArgmax is the device's Gumbel-max sampling, computed on the host
+// with the same noise.
+func (b *refBackend) GumbelArgmax(g, r int, temperature float32, seed uint64, step int) (int32, error) {
+	row, err := b.row(g, r)
+	if err != nil {
+		return 0, err
+	}
+	return runner.GumbelArgmax(row, temperature, seed, step), nil
 }
 
 // Write fills a state (a KV cache) from bytes in the schedule's dtype.

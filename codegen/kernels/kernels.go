@@ -1,5 +1,5 @@
 // Package kernels holds the kernel templates every GPU backend shares,
-// written once in a portable C dialect (common.c.in; typed.c.in, linear.c.in and
+// written once in a portable C dialect (common.c.in, sample.c.in; typed.c.in, linear.c.in and
 // attention.c.in per dtype; cast.c.in),
 // the table of their calling convention (signature.go), and instantiates
 // them for the element types a schedule uses. A backend supplies only a
@@ -18,6 +18,9 @@ import (
 
 //go:embed common.c.in
 var common string
+
+//go:embed sample.c.in
+var sample string
 
 //go:embed typed.c.in
 var typed string
@@ -106,6 +109,7 @@ func Source(prelude string, style Style, sizes []Const, set Set) string {
 	b.WriteString(Header(style, sizes))
 	b.WriteString("\n")
 	b.WriteString(common)
+	b.WriteString(sample)
 	for _, d := range set.DTypes {
 		b.WriteString(Typed(d, typedTemplates))
 	}

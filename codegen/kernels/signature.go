@@ -199,6 +199,19 @@ var (
 		Params: append([]Param{tensor("x", "SRC_T"), tensor("out", "DST_T")}, ints("n", "d1", "d2", "d3", "s0", "s1", "s2", "s3")...)}
 	ArgmaxF32 = &Kernel{Name: "argmax_f32", Inst: Once, Grid: OneGroup,
 		Params: []Param{tensor("x", "float"), {Name: "n", Kind: IntParam}, tensor("out", "int")}}
+	// TopKPart and TopKMerge reduce a row of n floats to its k largest
+	// (value, id) pairs (sample.c.in): parts (up to TOPK_PARTS) items
+	// each keep the best k of a strided slice in scratch, then one group
+	// merges them.
+	TopKPart = &Kernel{Name: "topk_part", Inst: Once, Grid: PerItem,
+		Params: []Param{tensor("x", "float"), {Name: "n", Kind: IntParam}, {Name: "k", Kind: IntParam}, {Name: "parts", Kind: IntParam}, tensor("part_vals", "float"), tensor("part_ids", "int")}}
+	TopKMerge = &Kernel{Name: "topk_merge", Inst: Once, Grid: OneGroup,
+		Params: []Param{tensor("part_vals", "float"), tensor("part_ids", "int"), {Name: "k", Kind: IntParam}, {Name: "parts", Kind: IntParam}, tensor("vals", "float"), tensor("ids", "int")}}
+	// ArgmaxGumbel is sampling from softmax(x / temperature): the argmax
+	// of x / temperature plus Gumbel noise hashed from (seed, step, id);
+	// params holds seed low, seed high, step and the temperature's bits.
+	ArgmaxGumbel = &Kernel{Name: "argmax_gumbel_f32", Inst: Once, Grid: OneGroup,
+		Params: []Param{tensor("x", "float"), {Name: "n", Kind: IntParam}, tensor("params", "int"), tensor("out", "int")}}
 
 	// The weight's element type is WT: T, or bytes for a quantized one.
 	linearParams = append([]Param{tensor("x", "T"), tensor("w", "WT"), tensor("bias", "T"), tensor("res", "T"), tensor("out", "T")},
@@ -208,7 +221,7 @@ var (
 )
 
 // Table lists every kernel template.
-var Table = []*Kernel{Embedding, EmbeddingMixed, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionSplitRows, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32}
+var Table = []*Kernel{Embedding, EmbeddingMixed, RMSNorm, LinearGEMV, LinearGEMVRows, LinearGEMM, LinearGEMMTiles, LinearGEMMBlocked, LinearGEMMTensorCore, SiLUMul, CausalSoftmax, GroupedMatmul, Rope, CacheWrite, AttentionSplit, AttentionSplitRows, AttentionCombine, Unary, Binary, Copy, Cast, ArgmaxF32, TopKPart, TopKMerge, ArgmaxGumbel}
 
 // Const is a named value a kernel body compares an argument against.
 type Const struct {
@@ -255,12 +268,16 @@ var (
 	QuantBlock = Const{Name: "QUANT_BLOCK", Value: schedule.QuantBlock}
 	// AttentionCPUTile is the keys attention_split_rows scores at a time.
 	AttentionCPUTile = Const{Name: "ATT_CPU_TILE", Value: 16}
+	// MaxTopK is the most candidates top-k returns (each TopKPart item
+	// keeps that many privately), TopKParts the most items TopKPart has.
+	MaxTopK   = Const{Name: "TOPK_MAX", Value: schedule.MaxTopK}
+	TopKParts = Const{Name: "TOPK_PARTS", Value: schedule.TopKParts}
 )
 
 // Consts lists every named constant.
 func Consts() []Const {
 	out := slices.Concat(UnaryOps, BinaryOps)
-	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim, AttentionCPUTile, QuantBlock)
+	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim, AttentionCPUTile, QuantBlock, MaxTopK, TopKParts)
 }
 
 // Code is the constant standing for IR op (or attribute value) op in table.

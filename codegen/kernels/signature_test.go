@@ -10,7 +10,7 @@ import (
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
-var templates = map[string]string{"common.c.in": common, "typed.c.in": typed, "linear.c.in": linear, "attention.c.in": attention, "cast.c.in": cast}
+var templates = map[string]string{"common.c.in": common, "sample.c.in": sample, "typed.c.in": typed, "linear.c.in": linear, "attention.c.in": attention, "cast.c.in": cast}
 
 // Every kernel the templates define is in the table, under the name the
 // table gives it, with the table's parameter list; and every table entry
@@ -61,7 +61,7 @@ func lookup(name string) *Kernel {
 // header; and every named constant is used by some template.
 func TestTemplatesNameTheirConstants(t *testing.T) {
 	numeric := regexp.MustCompile(`(?m)^\s*#define\s+(\w+)\s+-?[0-9]`)
-	all := strings.Join([]string{common, typedTemplates, cast}, "\n")
+	all := strings.Join([]string{common, sample, typedTemplates, cast}, "\n")
 	for file, src := range templates {
 		for _, m := range numeric.FindAllStringSubmatch(src, -1) {
 			t.Errorf("%s defines %s as a number: it belongs in the table (signature.go)", file, m[1])

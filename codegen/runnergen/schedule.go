@@ -82,6 +82,16 @@ func scheduleFile(s *schedule.Schedule, name string) ([]byte, error) {
 			jen.Id("Launch"): q("Launch").Add(launch(s.Argmax.Launch)), jen.Id("Row"): jen.Lit(s.Argmax.Row),
 			jen.Id("Count"): jen.Lit(s.Argmax.Count), jen.Id("Out"): jen.Lit(s.Argmax.Out),
 		}),
+		jen.Id("TopK"): q("TopK").Values(jen.Dict{
+			jen.Id("Part"): q("Launch").Add(launch(s.TopK.Part)), jen.Id("Merge"): q("Launch").Add(launch(s.TopK.Merge)),
+			jen.Id("Row"): jen.Lit(s.TopK.Row), jen.Id("Count"): jen.Lit(s.TopK.Count),
+			jen.Id("PartK"): jen.Lit(s.TopK.PartK), jen.Id("MergeK"): jen.Lit(s.TopK.MergeK),
+			jen.Id("Vals"): jen.Lit(s.TopK.Vals), jen.Id("IDs"): jen.Lit(s.TopK.IDs),
+		}),
+		jen.Id("Gumbel"): q("Gumbel").Values(jen.Dict{
+			jen.Id("Launch"): q("Launch").Add(launch(s.Gumbel.Launch)), jen.Id("Row"): jen.Lit(s.Gumbel.Row),
+			jen.Id("Count"): jen.Lit(s.Gumbel.Count), jen.Id("Params"): jen.Lit(s.Gumbel.Params), jen.Id("Out"): jen.Lit(s.Gumbel.Out),
+		}),
 		jen.Id("Graphs"): jen.Index().Add(q("Graph")).Values(graphs...),
 	})
 	return render(f)

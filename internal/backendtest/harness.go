@@ -57,6 +57,8 @@ func Run(t *testing.T, b *backend.Backend, open executor.Opener) {
 	s := subject{b, open}
 	t.Run("kernels", s.kernels)
 	t.Run("argmax", s.argmax)
+	t.Run("topk", s.topk)
+	t.Run("gumbel", s.gumbel)
 	t.Run("presets", s.presets)
 	t.Run("bounds", s.bounds)
 }

@@ -21,6 +21,10 @@ type Executor struct {
 	// argmax holds the greedy-decoding kernel bound to each logits row
 	// asked for so far, by graph.
 	argmax []map[int]Kernel
+	// topk and gumbel hold sampling's kernels (sample.go), bound the same
+	// way: by graph, row and k, and by graph and row.
+	topk   map[topkKey][2]Kernel
+	gumbel map[[2]int]Kernel
 	// recorder is the device when it records launch tables (and
 	// recording was not turned off); recorded holds each graph's, made
 	// at its first step.
@@ -60,7 +64,8 @@ func LoadWith(open Opener, s *schedule.Schedule, source string, device int, load
 	if err != nil {
 		return nil, err
 	}
-	e := &Executor{dev: dev, s: s, kind: opt.Kind, argmax: make([]map[int]Kernel, len(s.Graphs)), recorded: make([]Recording, len(s.Graphs))}
+	e := &Executor{dev: dev, s: s, kind: opt.Kind, argmax: make([]map[int]Kernel, len(s.Graphs)),
+		topk: map[topkKey][2]Kernel{}, gumbel: map[[2]int]Kernel{}, recorded: make([]Recording, len(s.Graphs))}
 	if e.kind == schedule.AnyKind {
 		e.kind = dev.Kind()
 	}

@@ -21,6 +21,14 @@ type Backend interface {
 	Logits(g, row, n int) ([][]float32, error)
 	// Argmax is the greedy choice from one row of graph g's last logits.
 	Argmax(g, row int) (int32, error)
+	// TopK is the k (1..schedule.MaxTopK) largest logits of one row of
+	// graph g's last logits with their ids, largest first and the lower id
+	// first on ties; fewer when the row is shorter.
+	TopK(g, row, k int) (ids []int32, logits []float32, err error)
+	// GumbelArgmax samples an id from softmax(row / temperature) of graph
+	// g's last logits: the argmax of row / temperature + GumbelNoise(seed,
+	// step, id).
+	GumbelArgmax(g, row int, temperature float32, seed uint64, step int) (int32, error)
 	// Reset empties the KV caches.
 	Reset() error
 	// Write copies data into buffer buf (the bench seeds KV caches).

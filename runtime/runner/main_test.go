@@ -44,6 +44,15 @@ func (f *fakeBackend) Logits(g, row, n int) ([][]float32, error) {
 func (f *fakeBackend) Argmax(g, row int) (int32, error) {
 	return (f.last[g][row] + 1) % int32(f.vocab), nil
 }
+func (f *fakeBackend) TopK(g, row, k int) ([]int32, []float32, error) {
+	l, _ := f.Logits(g, row, 1)
+	ids, vals := TopKRow(l[0], k)
+	return ids, vals, nil
+}
+func (f *fakeBackend) GumbelArgmax(g, row int, temperature float32, seed uint64, step int) (int32, error) {
+	l, _ := f.Logits(g, row, 1)
+	return GumbelArgmax(l[0], temperature, seed, step), nil
+}
 func (f *fakeBackend) Write(buf int, data []byte) error {
 	if f.wrote == nil {
 		f.wrote = map[int]int{}

@@ -215,6 +215,10 @@ type Schedule struct {
 	Kernels []string
 	// Argmax is greedy decoding on the device.
 	Argmax Argmax
+	// TopK reduces a logits row to its most likely tokens on the device
+	// (sampling with top-k); Gumbel samples from a whole row there.
+	TopK   TopK
+	Gumbel Gumbel
 	Graphs []Graph
 }
 
