@@ -68,6 +68,12 @@ func (r Request) Args() []string {
 // Check refuses a request the command line got wrong, before anything is
 // loaded.
 func (r Request) Check() error {
+	if err := r.Sampling.Check(); err != nil {
+		return usagef("%v", err)
+	}
+	if r.Sampling.Greedy() && (r.Sampling.TopK != 0 || r.Sampling.TopP != 0) {
+		return usagef("--top-k and --top-p shape sampling, and greedy decoding (--temperature 0) does not sample: give --temperature too")
+	}
 	if (r.Tokens == "") == (r.Prompt == "") {
 		return usagef("give the prompt as --prompt TEXT or as token ids with --tokens 5,17,3 (one of them)")
 	}
