@@ -93,7 +93,7 @@ func TestRooflineTinyPreset(t *testing.T) {
 		}
 	}
 	dump := codegen.FormatAt(low, 10)
-	for _, want := range []string{"roofline of one step (", fmt.Sprintf("weights      115.2 KiB read (%d buffers, each once)", weightBuffers), "floor        ", "(at 10 GB/s)"} {
+	for _, want := range []string{"roofline of one step (", fmt.Sprintf("weights      129.3 KiB read (%d buffers, each once)", weightBuffers), "floor        ", "(at 10 GB/s)"} {
 		if strings.Count(dump, want) != 2 {
 			t.Errorf("the dump has %q %d times, want once a graph", want, strings.Count(dump, want))
 		}
