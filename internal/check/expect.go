@@ -8,6 +8,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/irc-compiler/irc/ir"
@@ -111,7 +112,7 @@ func describe(g *ir.Graph, s *schedule.Schedule, sg *schedule.Graph) map[string]
 		var inputs []string
 		for _, in := range n.Inputs {
 			r := root(in)
-			if r.Def != nil || r.Kind == ir.StateValue {
+			if (r.Def != nil || r.Kind == ir.StateValue) && !slices.Contains(inputs, r.Name) {
 				inputs = append(inputs, r.Name)
 			}
 		}
@@ -173,7 +174,18 @@ func launches(s *schedule.Schedule, g *schedule.Graph, node string) []string {
 		if l.Node != node {
 			continue
 		}
-		var args []string
+		out = append(out, fmt.Sprintf("launch %d: %s", i, describeLaunch(s, &l)))
+		if l.CPU != nil {
+			out = append(out, fmt.Sprintf("launch %d on a CPU device: %s", i, describeLaunch(s, l.CPU)))
+		}
+	}
+	return out
+}
+
+// describeLaunch is a launch's kernel, grid and arguments on one line.
+func describeLaunch(s *schedule.Schedule, l *schedule.Launch) string {
+	var args []string
+	{
 		for _, a := range l.Args {
 			switch a.Kind {
 			case schedule.TensorArg:
@@ -184,9 +196,8 @@ func launches(s *schedule.Schedule, g *schedule.Graph, node string) []string {
 				args = append(args, fmt.Sprint(a.F))
 			}
 		}
-		out = append(out, fmt.Sprintf("launch %d: %s global %v local %v (%s)", i, s.Kernels[l.Kernel], l.Global, l.Local, strings.Join(args, ", ")))
 	}
-	return out
+	return fmt.Sprintf("%s global %v local %v (%s)", s.Kernels[l.Kernel], l.Global, l.Local, strings.Join(args, ", "))
 }
 
 // isAlias reports whether n's result is another value's storage (a view, a
