@@ -25,6 +25,10 @@ type Expectations struct {
 	Backend string
 	Tokens  []int64
 	Decode  int
+	// RandomWeights and Seed say which weights ref ran with: the runner
+	// must run with the same (--random-weights --seed, or the checkpoint).
+	RandomWeights bool
+	Seed          uint64
 	Steps   []runner.TracedStep
 	// Nodes describe the traced values of each graph, by graph then
 	// value name.
