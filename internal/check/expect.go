@@ -29,7 +29,7 @@ type Expectations struct {
 	// must run with the same (--random-weights --seed, or the checkpoint).
 	RandomWeights bool
 	Seed          uint64
-	Steps   []runner.TracedStep
+	Steps         []runner.TracedStep
 	// Nodes describe the traced values of each graph, by graph then
 	// value name.
 	Nodes map[string]map[string]*Node
