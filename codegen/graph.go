@@ -27,6 +27,7 @@ type graphLowering struct {
 	// plan: an argument or tensor with Buf = -(i+1) is refs[i].
 	refs     []arenaRef
 	launches []schedule.Launch
+	trace    []schedule.Traced // each node's result, for the tracing mode
 }
 
 // arenaRef is an operand inside an arena slot whose offset is not planned
@@ -65,9 +66,11 @@ func (l *lowerer) lowerGraph(g *ir.Graph) (GraphPlan, error) {
 	}
 	for i, n := range g.Nodes {
 		gl.node, gl.index = n, i
+		first := len(gl.launches)
 		if err := gl.lowerNode(n); err != nil {
 			return GraphPlan{}, fmt.Errorf("graph %s node `%s`: %w", g.Name, ir.FormatNode(n), err)
 		}
+		gl.traceNode(n, first)
 	}
 	return gl.finish()
 }
@@ -133,6 +136,7 @@ func (gl *graphLowering) finish() (GraphPlan, error) {
 		gl.resolve(&graph.Outputs[i].Buf, &graph.Outputs[i].Offset)
 	}
 	graph.Launches = gl.launches
+	graph.Trace = gl.resolveTrace()
 	gl.s.Graphs = append(gl.s.Graphs, graph)
 	return plan, nil
 }

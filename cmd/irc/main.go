@@ -93,7 +93,7 @@ benchmarks it.
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newImportCmd(), newCompileCmd(), newDumpCmd(), newTokenizeCmd(), newDetokenizeCmd(), newRunCmd(), newBenchCmd(), newTestmodelCmd(), newVersionCmd())
+	root.AddCommand(newImportCmd(), newCompileCmd(), newDumpCmd(), newTokenizeCmd(), newDetokenizeCmd(), newRunCmd(), newBenchCmd(), newCheckCmd(), newTestmodelCmd(), newVersionCmd())
 	usageErrors(root)
 	// An unknown command is a usage error too: the root runs (printing
 	// its help) with no arguments and refuses any.

@@ -59,12 +59,16 @@ func scheduleFile(s *schedule.Schedule, name string) ([]byte, error) {
 				jen.Id("Shape"): ints(t.Shape), jen.Id("Strides"): ints(t.Strides),
 			}))
 		}
-		graphs = append(graphs, jen.Values(jen.Dict{
+		d := jen.Dict{
 			jen.Id("Name"):     jen.Lit(g.Name),
 			jen.Id("Inputs"):   jen.Index().Int().Values(inputs...),
 			jen.Id("Outputs"):  jen.Index().Add(q("Tensor")).Values(outputs...),
 			jen.Id("Launches"): jen.Index().Add(q("Launch")).Values(append(launches, jen.Line())...),
-		}))
+		}
+		if len(g.Trace) > 0 {
+			d[jen.Id("Trace")] = traceTable(g.Trace)
+		}
+		graphs = append(graphs, jen.Values(d))
 	}
 	var eos []jen.Code
 	for _, id := range s.Model.EOS {

@@ -110,6 +110,15 @@ func (r *Runtime) Run(graph string, inputs map[string]*Tensor) ([]*Tensor, error
 // RunGraph executes g, which must belong to the runtime's model (or share its
 // weights and states).
 func (r *Runtime) RunGraph(g *ir.Graph, inputs map[string]*Tensor) ([]*Tensor, error) {
+	return r.RunGraphObserved(g, inputs, nil)
+}
+
+// RunGraphObserved is RunGraph calling observe (when not nil) after each
+// node with its result, while the states hold what the node left in them:
+// irc check compares a device's values with these node by node. The result
+// is the runtime's own (a state's contents change with later nodes); an
+// error from observe stops the run.
+func (r *Runtime) RunGraphObserved(g *ir.Graph, inputs map[string]*Tensor, observe func(n *ir.Node, out *Tensor) error) ([]*Tensor, error) {
 	env := map[*ir.Value]*Tensor{}
 	for _, v := range g.Inputs {
 		t := inputs[v.Name]
@@ -150,6 +159,11 @@ func (r *Runtime) RunGraph(g *ir.Graph, inputs map[string]*Tensor) ([]*Tensor, e
 			return nil, fmt.Errorf("graph %s node %d `%s`: %w", g.Name, i, shortNode(n), err)
 		}
 		env[n.Outputs[0]] = out
+		if observe != nil {
+			if err := observe(n, out); err != nil {
+				return nil, err
+			}
+		}
 		for _, v := range n.Inputs {
 			if last[v] == i && v.Kind != ir.Input {
 				delete(env, v)

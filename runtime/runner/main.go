@@ -119,6 +119,7 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 	fs.DurationVar(&o.minTime, "min-time", 50*time.Millisecond, "with --bench: each measurement is the median of as many steps as last this long (0: one step; at most "+MaxMinTime.String()+")")
 	fs.BoolVar(&o.serve, "bench-serve", false, "answer irc bench's measurement requests on stdin (see runner.Serve) instead of generating")
 	fs.StringVar(&o.benchJSON, "bench-json", "", "with --bench: write the measurements to this JSON file")
+	trace := registerTrace(fs)
 	fs.BoolVar(&o.profile, "profile", false, "with --bench: device time per kernel of one prefill chunk and of one decode step at each of --positions")
 	usage := func() {
 		fs.SetOutput(stderr)
@@ -174,6 +175,12 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 		if err := r.Check(); err != nil {
 			return err
 		}
+	}
+	if trace.file != "" && (o.bench || o.serve || r.Tokens == "") {
+		return usagef("--trace takes --tokens (not --prompt, --bench or --bench-serve)")
+	}
+	if err := CheckOutputFile("--trace", trace.file); err != nil {
+		return err
 	}
 	if err := CheckOutputFile("--bench-json", o.benchJSON); err != nil {
 		return err
@@ -249,6 +256,9 @@ func Run(p Program, args []string, stdout, stderr io.Writer) (err error) {
 			return profile(b, p.Schedule, positions, stderr)
 		}
 		return nil
+	}
+	if trace.file != "" {
+		return trace.run(b, p.Schedule, r, stderr)
 	}
 	vocab := func() (*tokenizer.Vocab, error) {
 		if p.Tokenizer == nil {

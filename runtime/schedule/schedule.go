@@ -197,6 +197,9 @@ type Graph struct {
 	// Outputs are where the graph's results are after a step.
 	Outputs  []Tensor
 	Launches []Launch
+	// Trace lists each node's result for the tracing mode (trace.go); the
+	// launches above do not depend on it.
+	Trace []Traced
 }
 
 // Model describes what a runner needs to drive generation.
