@@ -134,3 +134,10 @@ func Compile(cxx, src, out string) error {
 	}
 	return nil
 }
+
+// Check compiles source with the shim (and loads it), as a device's Build
+// does: for tests that only need to know that a library compiles.
+func Check(source string) error {
+	_, err := load(source)
+	return err
+}
