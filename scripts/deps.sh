@@ -8,6 +8,8 @@
 # scripts.
 need=()
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
+# g++ compiles the generated Metal library with the C++ test shim.
+command -v g++ >/dev/null || need+=(g++)
 [ -e /usr/include/CL/cl.h ] || need+=(ocl-icd-opencl-dev)
 ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 || need+=(pocl-opencl-icd)
 if ! command -v go >/dev/null; then

@@ -18,9 +18,13 @@ go vet ./...
 # scripts/gpu-check.sh runs on a GPU host.
 go vet -tags cuda ./runtime/cuda
 go test -tags cuda -c -o "$(mktemp -d)/cuda-conformance.test" ./runtime/cuda
-# The OpenCL backend must run here (PoCL) and nvcc must compile the CUDA
-# kernels and runner: their tests fail rather than skip.
-IRC_REQUIRE_BACKENDS=opencl,nvcc go test -count=1 ./...
+# The Metal runtime builds only on macOS; its Go code (all but the cgo
+# calls into metal_darwin.m) must type-check for darwin here.
+GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go vet ./runtime/metal
+# The OpenCL backend must run here (PoCL), nvcc must compile the CUDA
+# kernels and runner, and the Metal library must run through the C++ shim
+# (g++): their tests fail rather than skip.
+IRC_REQUIRE_BACKENDS=opencl,nvcc,metal go test -count=1 ./...
 
 # Fuzz smoke: each target for a fixed number of executions (a few seconds
 # each here). Counts, not durations: with a -fuzztime duration, Go 1.26's

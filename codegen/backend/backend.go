@@ -12,6 +12,7 @@ import (
 
 	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/codegen/cuda"
+	"github.com/irc-compiler/irc/codegen/metal"
 	"github.com/irc-compiler/irc/codegen/opencl"
 )
 
@@ -77,6 +78,12 @@ var registry = []*Backend{
 		Arch: cuda.DefaultArches, ParseArch: cuda.ParseArches,
 		Install: "cgo, a C compiler, the CUDA toolkit's nvcc and the driver API headers and library: " +
 			"Debian's gcc nvidia-cuda-toolkit nvidia-cuda-dev (contrib non-free); the built runner needs only the NVIDIA driver",
+	},
+	{
+		Name: "metal", Doc: "Apple GPUs through Metal (macOS; its MSL verified on Linux through a C++ shim)", Target: metal.Target,
+		Emit: metal.Source, KernelFile: metal.FileName,
+		Runtime: "runtime/metal", Open: "OpenDevice",
+		Install: "macOS with the Xcode command line tools (cgo, clang and the Metal framework); the library compiles when the runner loads",
 	},
 }
 

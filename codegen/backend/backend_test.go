@@ -47,6 +47,10 @@ graph g(%x: bf16[4,8], %h: f16[4,8], %f: f32[4,8], %i: i32[4]) {
 					continue
 				}
 				sig := src[i+len(line) : i+strings.Index(src[i:], "\n")]
+				// A packing style (Metal) passes the scalars in a struct.
+				if j := strings.Index(src, "struct "+kernels.ScalarStruct(k)+" {"); j >= 0 {
+					sig += " " + src[j:j+strings.Index(src[j:], "\n")]
+				}
 				for _, p := range k.Params {
 					names := []string{p.Name}
 					if p.Kind == kernels.TensorParam {

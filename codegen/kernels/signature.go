@@ -368,24 +368,65 @@ type Style interface {
 	IndexParams() string
 }
 
+// Packer is a Style that passes a kernel's scalars (its ints, floats and
+// tensor offsets, in parameter order) in one struct instead of one
+// parameter each: Metal binds every kernel parameter to one of 31 buffer
+// slots, fewer than attention_split's 39 C parameters. The header then
+// defines the struct (ScalarStruct) and an UNPACK_<kernel> macro that
+// declares each scalar as a local of its parameter's name, which Source
+// places at the top of every kernel body, so the templates read the same
+// names in every dialect.
+type Packer interface {
+	Style
+	// Pack spells the struct parameter, of struct type typ, named name,
+	// at slot (after the buffers, which Param numbers from 0).
+	Pack(typ, name string, slot int) string
+}
+
+// PackedName is the struct parameter's name in a packing style's
+// kernels; ScalarStruct(k) is its type.
+const PackedName = "irc_args"
+
+// ScalarStruct is the struct type holding k's scalars in a Packer style.
+func ScalarStruct(k *Kernel) string { return "irc_args_" + k.Name }
+
+// cparam is one C parameter of a kernel.
+type cparam struct {
+	ctype, name string
+	buffer      bool
+}
+
+// cparams lists k's C parameters in order: a tensor is its pointer, then
+// its element offset.
+func (k *Kernel) cparams() []cparam {
+	var out []cparam
+	for _, p := range k.Params {
+		switch p.Kind {
+		case TensorParam:
+			out = append(out, cparam{p.Elem, p.Name + "_base", true}, cparam{"int", p.Name + "_off", false})
+		case IntParam:
+			out = append(out, cparam{"int", p.Name, false})
+		case FloatParam:
+			out = append(out, cparam{"float", p.Name, false})
+		}
+	}
+	return out
+}
+
 // Signature renders k's C parameter list in style s.
 func (k *Kernel) Signature(s Style) string {
 	var parts []string
 	slot := 0
-	add := func(ctype, name string, buffer bool) {
-		parts = append(parts, s.Param(ctype, name, buffer, slot))
+	packer, packs := s.(Packer)
+	for _, c := range k.cparams() {
+		if packs && !c.buffer {
+			continue
+		}
+		parts = append(parts, s.Param(c.ctype, c.name, c.buffer, slot))
 		slot++
 	}
-	for _, p := range k.Params {
-		switch p.Kind {
-		case TensorParam:
-			add(p.Elem, p.Name+"_base", true)
-			add("int", p.Name+"_off", false)
-		case IntParam:
-			add("int", p.Name, false)
-		case FloatParam:
-			add("float", p.Name, false)
-		}
+	if packs {
+		parts = append(parts, packer.Pack(ScalarStruct(k), PackedName, slot))
 	}
 	if ix := s.IndexParams(); ix != "" {
 		parts = append(parts, ix)
@@ -406,6 +447,20 @@ func Header(s Style, sizes []Const) string {
 	b.WriteString("#define PARAMS(kernel) PARAMS_##kernel\n")
 	for _, k := range Table {
 		fmt.Fprintf(&b, "#define PARAMS_%s %s\n", k.Name, k.Signature(s))
+	}
+	if _, ok := s.(Packer); ok {
+		b.WriteString("#define UNPACK(kernel) UNPACK_##kernel\n")
+		for _, k := range Table {
+			var fields, locals []string
+			for _, c := range k.cparams() {
+				if !c.buffer {
+					fields = append(fields, fmt.Sprintf("%s %s;", c.ctype, c.name))
+					locals = append(locals, fmt.Sprintf("%s %s = %s.%s;", c.ctype, c.name, PackedName, c.name))
+				}
+			}
+			fmt.Fprintf(&b, "struct %s { %s };\n", ScalarStruct(k), strings.Join(fields, " "))
+			fmt.Fprintf(&b, "#define UNPACK_%s %s\n", k.Name, strings.Join(locals, " "))
+		}
 	}
 	return b.String()
 }

@@ -1,0 +1,5 @@
+//go:build cgo
+
+package metal
+
+const cgoEnabled = true
