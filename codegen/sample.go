@@ -5,8 +5,9 @@ import (
 	"github.com/irc-compiler/irc/runtime/schedule"
 )
 
-// cpuTopKParts is how many items top-k's first launch has on a CPU: a
-// multiple of every CPU group size the targets use, a few per core.
+// cpuTopKParts is about how many items top-k's first launch has on a CPU
+// (rounded down to whole groups of the target's CPU group): a few per
+// core.
 const cpuTopKParts = 64
 
 // sampling prepares sampling on the device, as argmax does greedy
@@ -47,13 +48,16 @@ func (l *lowerer) sampling() error {
 		Vals: vals, IDs: ids,
 	}
 	if l.target.CPU {
-		cpuParts := min(cpuTopKParts, schedule.TopKParts)
+		// Whole groups: OpenCL 1.2 wants the global size a multiple of
+		// the local one.
+		group := l.target.CPUGroup
+		cpuParts := max(min(cpuTopKParts, schedule.TopKParts)/group, 1) * group
 		cpuPart, cpuMerge, err := bind(cpuParts)
 		if err != nil {
 			return err
 		}
 		p, m := l.s.TopK.Part, l.s.TopK.Merge
-		p.Args, p.Global, p.Local = cpuPart, [3]int{cpuParts, 1, 1}, [3]int{l.target.CPUGroup, 1, 1}
+		p.Args, p.Global, p.Local = cpuPart, [3]int{cpuParts, 1, 1}, [3]int{group, 1, 1}
 		m.Args = cpuMerge
 		l.s.TopK.Part.CPU, l.s.TopK.Merge.CPU = &p, &m
 	}
