@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/irc-compiler/irc/bench"
+	"github.com/irc-compiler/irc/codegen/backend"
 )
 
 // The acceptance run: irc bench on the bundled example (the tiny Qwen2 as
@@ -140,7 +141,7 @@ func TestBenchErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", irpb, "--target", "nosuch"}, `unknown --target "nosuch" (available: ref, opencl, cuda)`},
+		{[]string{"bench", irpb, "--target", "nosuch"}, `unknown --target "nosuch" (available: ref, ` + backend.List() + `)`},
 		{[]string{"bench", irpb, "--target", "tpu"}, `unknown --target "tpu"`},
 		{[]string{"bench", irpb, "--executor", "pipeline"}, `unknown --executor "pipeline"`},
 		{[]string{"bench", irpb, "--chart", "c.svg"}, "name it .png"},
