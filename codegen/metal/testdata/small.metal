@@ -168,6 +168,8 @@ INLINE vf8_t vf8_u4(GLOBAL const uchar* p, int hi) {
 #define ATT_DIM 256
 #define ATT_CPU_TILE 16
 #define QUANT_BLOCK 32
+#define TOPK_MAX 64
+#define TOPK_PARTS 1024
 #define PARAMS(kernel) PARAMS_##kernel
 #define PARAMS_embedding device T* table_base [[buffer(0)]], device int* ids_base [[buffer(1)]], device T* out_base [[buffer(2)]], constant irc_args_embedding& irc_args [[buffer(3)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
 #define PARAMS_embedding_mixed device WT* table_base [[buffer(0)]], device int* ids_base [[buffer(1)]], device T* out_base [[buffer(2)]], constant irc_args_embedding_mixed& irc_args [[buffer(3)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
@@ -191,6 +193,9 @@ INLINE vf8_t vf8_u4(GLOBAL const uchar* p, int hi) {
 #define PARAMS_copy device T* x_base [[buffer(0)]], device T* out_base [[buffer(1)]], constant irc_args_copy& irc_args [[buffer(2)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
 #define PARAMS_cast device SRC_T* x_base [[buffer(0)]], device DST_T* out_base [[buffer(1)]], constant irc_args_cast& irc_args [[buffer(2)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
 #define PARAMS_argmax_f32 device float* x_base [[buffer(0)]], device int* out_base [[buffer(1)]], constant irc_args_argmax_f32& irc_args [[buffer(2)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
+#define PARAMS_topk_part device float* x_base [[buffer(0)]], device float* part_vals_base [[buffer(1)]], device int* part_ids_base [[buffer(2)]], constant irc_args_topk_part& irc_args [[buffer(3)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
+#define PARAMS_topk_merge device float* part_vals_base [[buffer(0)]], device int* part_ids_base [[buffer(1)]], device float* vals_base [[buffer(2)]], device int* ids_base [[buffer(3)]], constant irc_args_topk_merge& irc_args [[buffer(4)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
+#define PARAMS_argmax_gumbel_f32 device float* x_base [[buffer(0)]], device int* params_base [[buffer(1)]], device int* out_base [[buffer(2)]], constant irc_args_argmax_gumbel_f32& irc_args [[buffer(3)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
 #define UNPACK(kernel) UNPACK_##kernel
 struct irc_args_embedding { int table_off; int ids_off; int out_off; int rows; int dim; int vocab; };
 #define UNPACK_embedding int table_off = irc_args.table_off; int ids_off = irc_args.ids_off; int out_off = irc_args.out_off; int rows = irc_args.rows; int dim = irc_args.dim; int vocab = irc_args.vocab;
@@ -236,6 +241,12 @@ struct irc_args_cast { int x_off; int out_off; int n; int d1; int d2; int d3; in
 #define UNPACK_cast int x_off = irc_args.x_off; int out_off = irc_args.out_off; int n = irc_args.n; int d1 = irc_args.d1; int d2 = irc_args.d2; int d3 = irc_args.d3; int s0 = irc_args.s0; int s1 = irc_args.s1; int s2 = irc_args.s2; int s3 = irc_args.s3;
 struct irc_args_argmax_f32 { int x_off; int n; int out_off; };
 #define UNPACK_argmax_f32 int x_off = irc_args.x_off; int n = irc_args.n; int out_off = irc_args.out_off;
+struct irc_args_topk_part { int x_off; int n; int k; int parts; int part_vals_off; int part_ids_off; };
+#define UNPACK_topk_part int x_off = irc_args.x_off; int n = irc_args.n; int k = irc_args.k; int parts = irc_args.parts; int part_vals_off = irc_args.part_vals_off; int part_ids_off = irc_args.part_ids_off;
+struct irc_args_topk_merge { int part_vals_off; int part_ids_off; int k; int parts; int vals_off; int ids_off; };
+#define UNPACK_topk_merge int part_vals_off = irc_args.part_vals_off; int part_ids_off = irc_args.part_ids_off; int k = irc_args.k; int parts = irc_args.parts; int vals_off = irc_args.vals_off; int ids_off = irc_args.ids_off;
+struct irc_args_argmax_gumbel_f32 { int x_off; int n; int params_off; int out_off; };
+#define UNPACK_argmax_gumbel_f32 int x_off = irc_args.x_off; int n = irc_args.n; int params_off = irc_args.params_off; int out_off = irc_args.out_off;
 
 /* Portable kernel templates shared by every backend: written in the C subset
  * that OpenCL C, CUDA C and Metal agree on, through the prelude's macros
@@ -423,6 +434,151 @@ KERNEL void argmax_f32(PARAMS(argmax_f32)) { UNPACK(argmax_f32)
 	int w = n;
 	for (int i = l; i < n; i += WG) {
 		if (xs[i] > b || w == n) { b = xs[i]; w = i; }
+	}
+	best[l] = b;
+	where[l] = w;
+	BARRIER();
+	for (int s = WG / 2; s > 0; s >>= 1) {
+		if (l < s) {
+			float ob = best[l + s];
+			int ow = where[l + s];
+			if (ow < n && (where[l] == n || ob > best[l] || (ob == best[l] && ow < where[l]))) {
+				best[l] = ob;
+				where[l] = ow;
+			}
+		}
+		BARRIER();
+	}
+	if (l == 0) AT(out)[0] = where[0];
+}
+
+/* Sampling on the device: what lets the runner sample a token without
+ * reading a whole logits row back (151936 floats for Qwen). */
+
+/* Whether (v, id) comes before (w, wid) in top-k order: larger value
+ * first, the lower id first on ties, as a stable host sort. An id < 0 is
+ * an empty slot, after every element (even a -inf one). */
+INLINE int topk_before(float v, int id, float w, int wid) {
+	if (id < 0) return 0;
+	if (wid < 0) return 1;
+	return v > w || (v == w && id < wid);
+}
+
+/* Top-k, first launch: item t of parts (at most TOPK_PARTS: many on a
+ * GPU, a few per core on a CPU) keeps the k largest of x[t], x[t + parts],
+ * ... (strided so that a GPU's neighbouring items
+ * read neighbouring floats) in private arrays sorted by insertion, then
+ * writes them, padded with (-inf, -1), to its k slots of the scratch. Most
+ * elements fail the one comparison with the k-th best. */
+KERNEL void topk_part(PARAMS(topk_part)) { UNPACK(topk_part)
+	int t = GID(0);
+	if (t >= parts) return;
+	GLOBAL float* xs = AT(x);
+	float v[TOPK_MAX];
+	int id[TOPK_MAX];
+	int c = 0;
+	for (int i = t; i < n; i += parts) {
+		float xi = xs[i];
+		/* Ids come in increasing order: a tie with the k-th loses. */
+		if (c == k && !(xi > v[k - 1])) continue;
+		int j = c < k ? c++ : k - 1;
+		for (; j > 0 && xi > v[j - 1]; j--) {
+			v[j] = v[j - 1];
+			id[j] = id[j - 1];
+		}
+		v[j] = xi;
+		id[j] = i;
+	}
+	GLOBAL float* pv = AT(part_vals) + t * k;
+	GLOBAL int* pi = AT(part_ids) + t * k;
+	for (int j = 0; j < k; j++) {
+		pv[j] = j < c ? v[j] : -INFINITY;
+		pi[j] = j < c ? id[j] : -1;
+	}
+}
+
+/* Top-k, second launch, one work group: k rounds, each taking the best
+ * head of the parts sorted lists (every item the best of its lists,
+ * then a tree over the group) and advancing that list. */
+KERNEL void topk_merge(PARAMS(topk_merge)) { UNPACK(topk_merge)
+	LOCAL int head[TOPK_PARTS];
+	LOCAL float bv[WG];
+	LOCAL int bid[WG];
+	LOCAL int bpart[WG];
+	GLOBAL float* pv = AT(part_vals);
+	GLOBAL int* pi = AT(part_ids);
+	int l = LID(0);
+	for (int p = l; p < parts; p += WG) head[p] = 0;
+	BARRIER();
+	for (int r = 0; r < k; r++) {
+		float v = -INFINITY;
+		int id = -1, part = -1;
+		for (int p = l; p < parts; p += WG) {
+			int h = head[p];
+			if (h < k && topk_before(pv[p * k + h], pi[p * k + h], v, id)) {
+				v = pv[p * k + h];
+				id = pi[p * k + h];
+				part = p;
+			}
+		}
+		bv[l] = v;
+		bid[l] = id;
+		bpart[l] = part;
+		BARRIER();
+		for (int s = WG / 2; s > 0; s >>= 1) {
+			if (l < s && topk_before(bv[l + s], bid[l + s], bv[l], bid[l])) {
+				bv[l] = bv[l + s];
+				bid[l] = bid[l + s];
+				bpart[l] = bpart[l + s];
+			}
+			BARRIER();
+		}
+		if (l == 0) {
+			AT(vals)[r] = bv[0];
+			AT(ids)[r] = bid[0];
+			if (bpart[0] >= 0) head[bpart[0]]++;
+		}
+		BARRIER();
+	}
+}
+
+/* A 32-bit mixing function (murmur3's finalizer): every input bit flips
+ * about half of the output bits. runner.GumbelNoise is the same in Go. */
+INLINE uint mix32(uint x) {
+	x ^= x >> 16;
+	x *= 0x85ebca6bu;
+	x ^= x >> 13;
+	x *= 0xc2b2ae35u;
+	x ^= x >> 16;
+	return x;
+}
+
+/* Gumbel noise for token i under key (the hashed seed and step): u is 23
+ * hash bits plus a half, scaled into (0, 1) strictly and exactly (24
+ * significant bits fit a float), and -log(-log(u)) is Gumbel(0, 1). */
+INLINE float gumbel(uint key, int i) {
+	uint h = mix32(key ^ mix32((uint)i));
+	float u = ((float)(h >> 9) + 0.5f) * (1.0f / 8388608.0f);
+	return -log(-log(u));
+}
+
+/* Sampling from softmax(x / temperature) exactly (the Gumbel-max trick):
+ * the argmax of x / temperature + Gumbel noise, the first on ties, as
+ * argmax_f32. params: seed low, seed high, step, temperature's bits. One
+ * work group. */
+KERNEL void argmax_gumbel_f32(PARAMS(argmax_gumbel_f32)) { UNPACK(argmax_gumbel_f32)
+	LOCAL float best[WG];
+	LOCAL int where[WG];
+	GLOBAL float* xs = AT(x);
+	GLOBAL int* ps = AT(params);
+	uint key = mix32(mix32(mix32((uint)ps[1]) ^ (uint)ps[0]) ^ (uint)ps[2]);
+	float temp = BITS_TO_FLOAT((uint)ps[3]);
+	int l = LID(0);
+	float b = -INFINITY;
+	int w = n;
+	for (int i = l; i < n; i += WG) {
+		float y = xs[i] / temp + gumbel(key, i);
+		if (y > b || w == n) { b = y; w = i; }
 	}
 	best[l] = b;
 	where[l] = w;
@@ -2755,6 +2911,9 @@ KERNEL void CAST_NAME(PARAMS(cast)) { UNPACK(cast)
 #ifdef IRC_METAL_SHIM
 IRC_SHIM_KERNELS(
 	IRC_SHIM_KERNEL(argmax_f32)
+	IRC_SHIM_KERNEL(topk_part)
+	IRC_SHIM_KERNEL(topk_merge)
+	IRC_SHIM_KERNEL(argmax_gumbel_f32)
 	IRC_SHIM_KERNEL(embedding_f32)
 	IRC_SHIM_KERNEL(rms_norm_f32)
 	IRC_SHIM_KERNEL(linear_gemv_f32)

@@ -124,6 +124,7 @@ inline T as_type(U u) {
 
 /* Math in float, as Metal's overloads are (C's are double). */
 inline float exp(float x) { return std::exp(x); }
+inline float log(float x) { return std::log(x); }
 inline float sqrt(float x) { return std::sqrt(x); }
 inline float cos(float x) { return std::cos(x); }
 inline float sin(float x) { return std::sin(x); }
