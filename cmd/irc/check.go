@@ -264,14 +264,11 @@ func traceAndReport(cmd *cobra.Command, bin string, exp *check.Expectations, tol
 	if exp.RandomWeights {
 		args = append(args, "--random-weights", "--seed", strconv.FormatUint(exp.Seed, 10))
 	} else if weights != "" {
-		abs, err := absDir("--weights", weights)
+		wargs, err := weightsArgs(weights, f.allowOutside)
 		if err != nil {
 			return err
 		}
-		args = append(args, "--weights", abs)
-		if f.allowOutside {
-			args = append(args, "--"+allowOutsideFlag)
-		}
+		args = append(args, wargs...)
 	}
 	if err := runRunner(bin, args, io.Discard, cmd.ErrOrStderr()); err != nil {
 		return err
@@ -289,15 +286,8 @@ func traceAndReport(cmd *cobra.Command, bin string, exp *check.Expectations, tol
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
-	if f.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		rep.WriteText(out, f.all)
+	if err := writeReport(cmd.OutOrStdout(), f.json, rep, func(w io.Writer) { rep.WriteText(w, f.all) }); err != nil {
+		return err
 	}
 	if rep.First >= 0 {
 		return errDiverged
@@ -352,18 +342,22 @@ func checkPasses(cmd *cobra.Command, m *ir.Model, path string, ids []int64, f ch
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
-	if f.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(b); err != nil {
-			return err
-		}
-	} else {
-		b.WriteText(out)
+	if err := writeReport(cmd.OutOrStdout(), f.json, b, b.WriteText); err != nil {
+		return err
 	}
 	if b.Bad >= 0 {
 		return fmt.Errorf("check: pass %s miscompiles (report above)", b.Passes[b.Bad])
 	}
 	return nil
+}
+
+// writeReport writes a report as indented JSON, or as text.
+func writeReport(w io.Writer, asJSON bool, v any, text func(io.Writer)) error {
+	if !asJSON {
+		text(w)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -170,14 +170,26 @@ func runOnGPU(cmd *cobra.Command, m *ir.Model, b *backend.Backend, path string, 
 		if weights == "" {
 			weights = filepath.Dir(path)
 		}
-		abs, err := absDir("--weights", weights)
+		wargs, err := weightsArgs(weights, f.allowOutside)
 		if err != nil {
 			return err
 		}
-		args = append(args, "--weights", abs)
-		if f.allowOutside {
-			args = append(args, "--"+allowOutsideFlag)
-		}
+		args = append(args, wargs...)
 	}
 	return runRunner(bin, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+}
+
+// weightsArgs are a runner's arguments for the weights in folder dir
+// (made absolute: the runner runs elsewhere), read outside it with
+// allowOutside.
+func weightsArgs(dir string, allowOutside bool) ([]string, error) {
+	abs, err := absDir("--weights", dir)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--weights", abs}
+	if allowOutside {
+		args = append(args, "--"+allowOutsideFlag)
+	}
+	return args, nil
 }

@@ -17,9 +17,10 @@ import (
 	"github.com/irc-compiler/irc/runtime/weights"
 )
 
-// compilePreset writes a tiny checkpoint, imports it and runs the
-// backend's pipeline: the fused model and the folder its weights are in.
-func (s subject) compilePreset(t *testing.T, name string) (*ir.Model, string) {
+// ImportPreset writes tiny preset name's checkpoint and imports it (cache
+// 64, prefill chunks of 16): the model before any pass, and the folder its
+// weights are in.
+func ImportPreset(t *testing.T, name string) (*ir.Model, string) {
 	t.Helper()
 	p, ok := testmodel.Find(name)
 	if !ok {
@@ -33,6 +34,14 @@ func (s subject) compilePreset(t *testing.T, name string) (*ir.Model, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, dir
+}
+
+// compilePreset is ImportPreset, then the backend's pipeline: the fused
+// model and the folder its weights are in.
+func (s subject) compilePreset(t *testing.T, name string) (*ir.Model, string) {
+	t.Helper()
+	m, dir := ImportPreset(t, name)
 	pipe, err := passes.DefaultPipeline(s.b.Name)
 	if err != nil {
 		t.Fatal(err)

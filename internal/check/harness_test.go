@@ -2,15 +2,12 @@ package check
 
 import (
 	"bytes"
-	"path/filepath"
 	"testing"
 
 	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/codegen/backend"
 	"github.com/irc-compiler/irc/internal/backendtest"
-	"github.com/irc-compiler/irc/internal/testmodel"
 	"github.com/irc-compiler/irc/ir"
-	"github.com/irc-compiler/irc/ir/hf"
 	"github.com/irc-compiler/irc/passes"
 	"github.com/irc-compiler/irc/runtime/executor"
 	"github.com/irc-compiler/irc/runtime/opencl"
@@ -27,22 +24,7 @@ const decodeSteps = 3
 
 // importPreset writes a tiny checkpoint and imports it (cache 64, chunks
 // of 16): the model before any pass, and its weights' folder.
-func importPreset(t *testing.T, name string) (*ir.Model, string) {
-	t.Helper()
-	p, ok := testmodel.Find(name)
-	if !ok {
-		t.Fatalf("no preset %s", name)
-	}
-	dir := filepath.Join(t.TempDir(), name)
-	if err := testmodel.Write(dir, p, 1); err != nil {
-		t.Fatal(err)
-	}
-	m, _, err := hf.Import(dir, hf.Options{MaxCacheLen: 64, PrefillLen: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, dir
-}
+var importPreset = backendtest.ImportPreset
 
 // subject is a preset compiled for OpenCL with its reference runtime.
 type subject struct {
