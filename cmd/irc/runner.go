@@ -32,13 +32,9 @@ func writeRunner(m *ir.Model, b *backend.Backend, dir string, force bool) (*code
 }
 
 // newRunner is the runner of a lowered model m, carrying m's tokenizer
-// where irc can run it.
+// (one irc cannot run too, so that --prompt says why).
 func newRunner(m *ir.Model, low *codegen.Lowered, b *backend.Backend) *runnergen.Runner {
-	r := &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: b.Emit(low)}
-	if v := m.Meta.Tokenizer; v != nil && v.Unsupported == "" {
-		r.Tokenizer = v
-	}
-	return r
+	return &runnergen.Runner{Schedule: low.Schedule, Backend: b, Kernels: b.Emit(low), Tokenizer: m.Meta.Tokenizer}
 }
 
 // allowOutsideFlag lets weight files lie outside the weights folder (run,
