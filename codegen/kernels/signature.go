@@ -272,12 +272,14 @@ var (
 	// keeps that many privately), TopKParts the most items TopKPart has.
 	MaxTopK   = Const{Name: "TOPK_MAX", Value: schedule.MaxTopK}
 	TopKParts = Const{Name: "TOPK_PARTS", Value: schedule.TopKParts}
+	GumbelMin = Const{Name: "GUMBEL_MIN", Value: schedule.GumbelMin}
+	GumbelMax = Const{Name: "GUMBEL_MAX", Value: schedule.GumbelMax}
 )
 
 // Consts lists every named constant.
 func Consts() []Const {
 	out := slices.Concat(UnaryOps, BinaryOps)
-	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim, AttentionCPUTile, QuantBlock, MaxTopK, TopKParts)
+	return append(out, LinearBias, LinearResidual, LinearNorm, LinearGLU, LinearAligned, BoundNone, BoundColumns, BoundReduction, AttentionHeads, AttentionDim, AttentionCPUTile, QuantBlock, MaxTopK, TopKParts, GumbelMin, GumbelMax)
 }
 
 // Code is the constant standing for IR op (or attribute value) op in table.

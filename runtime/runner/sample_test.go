@@ -242,3 +242,16 @@ func ids64(xs []int64) []string {
 	}
 	return out
 }
+
+// The device skips the noise of tokens that cannot win (GUMBEL_MIN,
+// GUMBEL_MAX): the noise any hash gives lies within the bounds.
+func TestGumbelNoiseBounds(t *testing.T) {
+	noise := func(h uint32) float32 {
+		u := (float32(h) + 0.5) * (1.0 / 8388608)
+		return float32(-math.Log(-math.Log(float64(u))))
+	}
+	lo, hi := noise(0), noise(1<<23-1) // the smallest and largest u
+	if lo <= schedule.GumbelMin || lo > -2.5 || hi >= schedule.GumbelMax || hi < 16 {
+		t.Errorf("Gumbel noise spans [%g, %g], want just within [%d, %d]", lo, hi, schedule.GumbelMin, schedule.GumbelMax)
+	}
+}

@@ -4,6 +4,16 @@ package schedule
 // kernels' headers (TOPK_MAX) and the runner's --top-k check share.
 const MaxTopK = 64
 
+// GumbelMin and GumbelMax bound the Gumbel noise the sampling kernel adds
+// (its values lie in [-2.81, 16.64] for the u its hash gives), with room
+// for a logarithm's last bits: a token whose scaled logit lies more than
+// GumbelMax - GumbelMin below the row's largest cannot win, and skips its
+// noise (GUMBEL_MIN, GUMBEL_MAX).
+const (
+	GumbelMin = -3
+	GumbelMax = 17
+)
+
 // TopKParts is how many work items the first TopK launch splits a row
 // over, each keeping its own MaxTopK best (TOPK_PARTS).
 const TopKParts = 1024
