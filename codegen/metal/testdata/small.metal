@@ -170,6 +170,8 @@ INLINE vf8_t vf8_u4(GLOBAL const uchar* p, int hi) {
 #define QUANT_BLOCK 32
 #define TOPK_MAX 64
 #define TOPK_PARTS 1024
+#define GUMBEL_MIN -3
+#define GUMBEL_MAX 17
 #define PARAMS(kernel) PARAMS_##kernel
 #define PARAMS_embedding device T* table_base [[buffer(0)]], device int* ids_base [[buffer(1)]], device T* out_base [[buffer(2)]], constant irc_args_embedding& irc_args [[buffer(3)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
 #define PARAMS_embedding_mixed device WT* table_base [[buffer(0)]], device int* ids_base [[buffer(1)]], device T* out_base [[buffer(2)]], constant irc_args_embedding_mixed& irc_args [[buffer(3)]], uint3 irc_gid [[thread_position_in_grid]], uint3 irc_lid [[thread_position_in_threadgroup]], uint3 irc_grp [[threadgroup_position_in_grid]]
@@ -555,7 +557,8 @@ INLINE uint mix32(uint x) {
 
 /* Gumbel noise for token i under key (the hashed seed and step): u is 23
  * hash bits plus a half, scaled into (0, 1) strictly and exactly (24
- * significant bits fit a float), and -log(-log(u)) is Gumbel(0, 1). */
+ * significant bits fit a float), and -log(-log(u)) is Gumbel(0, 1),
+ * below GUMBEL_MAX. */
 INLINE float gumbel(uint key, int i) {
 	uint h = mix32(key ^ mix32((uint)i));
 	float u = ((float)(h >> 9) + 0.5f) * (1.0f / 8388608.0f);
@@ -574,10 +577,27 @@ KERNEL void argmax_gumbel_f32(PARAMS(argmax_gumbel_f32)) { UNPACK(argmax_gumbel_
 	uint key = mix32(mix32(mix32((uint)ps[1]) ^ (uint)ps[0]) ^ (uint)ps[2]);
 	float temp = BITS_TO_FLOAT((uint)ps[3]);
 	int l = LID(0);
+	/* The row's largest scaled logit top: its token ends at least
+	 * GUMBEL_MIN above it, and the noise is below GUMBEL_MAX, so a token
+	 * further than GUMBEL_MAX - GUMBEL_MIN below top cannot win and skips
+	 * its two logarithms, exactly (rounding is monotonic). Most of a
+	 * trained model's vocabulary lies that far below its top logits. */
+	float m = -INFINITY;
+	for (int i = l; i < n; i += WG) m = fmax(m, xs[i]);
+	best[l] = m;
+	BARRIER();
+	for (int s = WG / 2; s > 0; s >>= 1) {
+		if (l < s) best[l] = fmax(best[l], best[l + s]);
+		BARRIER();
+	}
+	float cutoff = best[0] / temp + (float)GUMBEL_MIN;
+	BARRIER();
 	float b = -INFINITY;
 	int w = n;
 	for (int i = l; i < n; i += WG) {
-		float y = xs[i] / temp + gumbel(key, i);
+		float xt = xs[i] / temp;
+		if (xt + (float)GUMBEL_MAX < cutoff) continue;
+		float y = xt + gumbel(key, i);
 		if (y > b || w == n) { b = y; w = i; }
 	}
 	best[l] = b;
