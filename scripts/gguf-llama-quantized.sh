@@ -42,14 +42,8 @@ presets="llama-tiny llama3-scaled llama-mha-odd qwen2-tiny qwen3-tiny"
 for c in node gcc git; do
   command -v "$c" >/dev/null || { echo "gguf-llama-quantized: needs $c" >&2; exit 1; }
 done
-mkdir -p "$out"
-
-go build -o "$out/irc" ./cmd/irc
-go build -o "$out/hf2gguf" ./scripts/peer/hf2gguf
-if [ ! -d scripts/peer/node_modules/node-llama-cpp ]; then
-  echo "== installing node-llama-cpp (scripts/peer/package-lock.json)" >&2
-  (cd scripts/peer && npm ci --no-audit --no-fund --loglevel=error)
-fi
+source scripts/peer/gguf-lines.sh
+build_tools
 lib=$(cd scripts/peer/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64 && pwd -P)
 [ -f "$lib/libllama.v0.4.0.so" ] || { echo "gguf-llama-quantized: no $lib/libllama.v0.4.0.so" >&2; exit 1; }
 src=$(mktemp -d)
@@ -60,18 +54,7 @@ gcc -O1 -Wall -o "$out/llama-quantize" scripts/peer/llama-quantize.c \
   -L"$lib" -l:libllama.v0.4.0.so -Wl,-rpath,"$lib"
 "$out/irc" testmodel -o "$out/models-blocks" --blocks >/dev/null
 
-ids() { grep -E '^[0-9]+(,[0-9]+)*$' | tail -n 1; }
-compare() { node scripts/peer/logits-compare.mjs "$1" "$2" --center --argmax | awk '{print $3, $5, $11, $13, $15}'; }
-judge() { # ids llama_ids margin before type
-  if [ "$1" = "$2" ]; then echo yes; return; fi
-  if [ "$5" != f16 ] && awk -v m="$3" -v d="$4" 'BEGIN{exit !(m != "-" && m <= 2 * d)}'; then
-    echo "NO: $1 (margin $3 <= 2 x |diff| $4: not clear)"; return
-  fi
-  echo "NO: $1 (margin ${3:--} CLEAR)"
-}
-
-echo "llama.cpp's llama_model_quantize (pure); prompt $tokens, $generate greedy ids; relative L2 and max |diff| against llama.cpp's logits (rows centred)"
-printf '%-14s %-4s %-8s %-10s %-10s %-10s %-10s %s\n' preset type llama-kv ref-relL2 ref-maxabs ocl-relL2 ocl-maxabs "greedy ids (llama.cpp; irc equal?)"
+header "llama.cpp's llama_model_quantize (pure); prompt $tokens, $generate greedy ids; relative L2 and max |diff| against llama.cpp's logits (rows centred)"
 fail=0
 for p in $presets; do
   "$out/hf2gguf" --outtype f32 "$out/models-blocks/$p" "$out/$p-f32.gguf" 2>/dev/null
@@ -81,38 +64,7 @@ for p in $presets; do
       echo "$p $t: llama_model_quantize failed: $(tail -n 1 "$base.quantize.log")"; fail=1; continue
     fi
     echo "$p $t: llama.cpp wrote $(grep -o 'type = *[a-z0-9_]*, converting to [a-z0-9_]*' "$base.quantize.log" | awk '{print $NF}' | sort | uniq -c | awk '{printf "%s%d %s", s, $1, $2; s=", "}') matrices, $(grep -c 'type = *f32, size =' "$base.quantize.log") kept F32" >&2
-    if ! "$out/irc" import "$base.gguf" -o "$base.irpb" >"$base.import.log" 2>&1; then
-      echo "$p $t: irc import refused: $(grep -m 1 . "$base.import.log")"; fail=1; continue
-    fi
-    ref_ids=$("$out/irc" run "$base.irpb" --tokens "$tokens" --generate "$generate" --logits-out "$base.ref.npy" 2>/dev/null | ids)
-    ocl_ids=- ocl=$opencl
-    if [ "$ocl" = 1 ]; then
-      rm -f "$base.ocl.npy"
-      if ! "$out/irc" run "$base.irpb" --backend opencl --tokens "$tokens" --generate "$generate" \
-        --logits-out "$base.ocl.npy" >"$base.ocl.log" 2>&1; then
-        echo "$p $t: irc on OpenCL failed: $(grep -m 1 '^irc:' "$base.ocl.log" || tail -n 1 "$base.ocl.log")" >&2
-        ocl=0 fail=1
-      else
-        ocl_ids=$(ids <"$base.ocl.log")
-      fi
-    fi
-    for kv in $kv_types; do
-      llama_ids=$(node scripts/peer/llamacpp-logits.mjs "$base.gguf" --tokens "$tokens" --generate "$generate" \
-        --kv-type "$kv" --out "$base.llama-$kv.npy" | ids)
-      read -r ref_rel ref_max ref_row ref_margin ref_before < <(compare "$base.llama-$kv.npy" "$base.ref.npy")
-      ocl_rel=- ocl_max=-
-      agree="ref $(judge "$ref_ids" "$llama_ids" "$ref_margin" "$ref_before" "$t")"
-      if [ "$ocl" = 1 ]; then
-        read -r ocl_rel ocl_max ocl_row ocl_margin ocl_before < <(compare "$base.llama-$kv.npy" "$base.ocl.npy")
-        agree="$agree, opencl $(judge "$ocl_ids" "$llama_ids" "$ocl_margin" "$ocl_before" "$t")"
-      fi
-      case "$agree" in *CLEAR*) fail=1 ;; esac
-      if [ "$t" = f16 ] && awk -v b="$bar" -v r="$ref_rel" -v o="$ocl_rel" 'BEGIN{exit !(r > b || (o != "-" && o > b))}'; then
-        agree="$agree MISSES $bar"; fail=1
-      fi
-      [ "$opencl" = 1 ] && [ "$ocl" = 0 ] && ocl_rel=failed
-      printf '%-14s %-4s %-8s %-10s %-10s %-10s %-10s %s\n' "$p" "$t" "$kv" "$ref_rel" "$ref_max" "$ocl_rel" "$ocl_max" "$llama_ids ($agree)"
-    done
+    check_gguf "$p" "$t" "$base"
   done
 done
 exit $fail
