@@ -79,6 +79,12 @@ func Lower(m *ir.Model, t Target) (*Lowered, error) {
 	return LowerGraphs(m, t, "prefill", "decode")
 }
 
+// ScheduleModel is what a schedule says of m: its name and the sizes and
+// ids a runner checks and generates with.
+func ScheduleModel(m *ir.Model) schedule.Model {
+	return schedule.Model{Name: m.Meta.Architecture, Vocab: m.Meta.VocabSize, MaxCacheLen: m.Meta.MaxCacheLen, EOS: slices.Clone(m.Meta.EOSTokenIDs)}
+}
+
 // LowerGraphs lowers the named graphs of m whatever their inputs and
 // outputs: each input becomes a buffer the host writes. The conformance
 // tests run single ops through it.
@@ -88,10 +94,7 @@ func LowerGraphs(m *ir.Model, t Target, graphs ...string) (*Lowered, error) {
 	}
 	l := &lowerer{
 		target: t, m: m,
-		s: &schedule.Schedule{Model: schedule.Model{
-			Name: m.Meta.Architecture, Vocab: m.Meta.VocabSize, MaxCacheLen: m.Meta.MaxCacheLen,
-			EOS: slices.Clone(m.Meta.EOSTokenIDs),
-		}},
+		s:   &schedule.Schedule{Model: ScheduleModel(m)},
 		buf: map[*ir.Value]int{}, consts: map[string]int{}, kernelID: map[string]int{},
 		dtypes: map[schedule.DType]bool{}, casts: map[[2]schedule.DType]bool{}, mixed: map[[2]schedule.DType]bool{},
 	}

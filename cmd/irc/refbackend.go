@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/irc-compiler/irc/codegen"
 	"github.com/irc-compiler/irc/ir"
 	"github.com/irc-compiler/irc/ir/safetensors"
 	"github.com/irc-compiler/irc/runtime/ref"
@@ -27,7 +28,7 @@ type refBackend struct {
 // kernel implements): the model's sizes, and per graph its name and the
 // token input's size in bytes.
 func refSchedule(m *ir.Model) *schedule.Schedule {
-	s := &schedule.Schedule{Model: schedule.Model{Name: m.Meta.Architecture, Vocab: m.Meta.VocabSize, MaxCacheLen: m.Meta.MaxCacheLen, EOS: m.Meta.EOSTokenIDs}}
+	s := &schedule.Schedule{Model: codegen.ScheduleModel(m)}
 	for _, g := range m.Graphs {
 		sg := schedule.Graph{Name: g.Name}
 		if len(g.Inputs) > 0 {
