@@ -57,13 +57,24 @@ type Set struct {
 func Typed(d schedule.DType, body string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n/* ---- %s ---- */\n", d)
-	fmt.Fprintf(&b, "#define T %s_t\n#define LD ld_%s\n#define ST st_%s\n#define TYPED(name) name##_%s\n", d, d, d, d)
+	elementDefs(&b, d, string(d))
+	b.WriteString("#define IS_QUANT 0\n#define IS_MIXED 0\n#define WT T\n#define WROW(n, K) ((n) * (K))\n#define WLD LD\n#define WLDV LDV\n#define WLD8V LD8V\n")
+	return closeTyped(&b, d, body)
+}
+
+// elementDefs writes the defines of element type d that Typed and
+// TypedMixed share, TYPED(name) being name_suffix.
+func elementDefs(b *strings.Builder, d schedule.DType, suffix string) {
+	fmt.Fprintf(b, "#define T %s_t\n#define LD ld_%s\n#define ST st_%s\n#define TYPED(name) name##_%s\n", d, d, d, suffix)
 	if d == schedule.I32 {
 		b.WriteString("#define ACC int\n#define IS_FLOAT 0\n")
 	} else {
-		fmt.Fprintf(&b, "#define ACC float\n#define IS_FLOAT 1\n#define VW %d\n#define LDV ldv_%s\n#define LD8V ld8v_%s\n", 16/d.Size(), d, d)
+		fmt.Fprintf(b, "#define ACC float\n#define IS_FLOAT 1\n#define VW %d\n#define LDV ldv_%s\n#define LD8V ld8v_%s\n", 16/d.Size(), d, d)
 	}
-	b.WriteString("#define IS_QUANT 0\n#define IS_MIXED 0\n#define WT T\n#define WROW(n, K) ((n) * (K))\n#define WLD LD\n#define WLDV LDV\n#define WLD8V LD8V\n")
+}
+
+// closeTyped writes body and undefines what the instance defined.
+func closeTyped(b *strings.Builder, d schedule.DType, body string) string {
 	b.WriteString(body)
 	b.WriteString(typedUndefs)
 	if d != schedule.I32 {
@@ -84,8 +95,8 @@ const typedUndefs = "#undef T\n#undef LD\n#undef ST\n#undef TYPED\n#undef ACC\n#
 func TypedMixed(d, w schedule.DType, body string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n/* ---- %s, %s weights ---- */\n", d, w)
-	fmt.Fprintf(&b, "#define T %s_t\n#define LD ld_%s\n#define ST st_%s\n#define TYPED(name) name##_%s_%s\n", d, d, d, d, w)
-	fmt.Fprintf(&b, "#define ACC float\n#define IS_FLOAT 1\n#define VW %d\n#define LDV ldv_%s\n#define LD8V ld8v_%s\n#define IS_MIXED 1\n", 16/d.Size(), d, d)
+	elementDefs(&b, d, string(d)+"_"+string(w))
+	b.WriteString("#define IS_MIXED 1\n")
 	if w.Quantized() {
 		fmt.Fprintf(&b, "#define IS_QUANT 1\n#define WT uchar\n#define WROW(n, K) ((n) * ((K) / QUANT_BLOCK * %d))\n", w.BlockBytes())
 		fmt.Fprintf(&b, "#define WLD ldq_%s\n#define WLDV(p, k, v) ldqv_%s(p, k, VW, v)\n#define WLD8V ld8q_%s\n#define WQ8 q8_%s\n", w, w, w, w)
@@ -93,10 +104,7 @@ func TypedMixed(d, w schedule.DType, body string) string {
 		fmt.Fprintf(&b, "#define IS_QUANT 0\n#define WT %s_t\n#define WROW(n, K) ((n) * (K))\n", w)
 		fmt.Fprintf(&b, "#define WLD ld_%s\n#define WLDV(p, k, v) ldnv_%s(p, k, VW, v)\n#define WLD8V ld8v_%s\n", w, w, w)
 	}
-	b.WriteString(body)
-	b.WriteString(typedUndefs)
-	b.WriteString("#undef VW\n#undef LDV\n#undef LD8V\n")
-	return b.String()
+	return closeTyped(&b, d, body)
 }
 
 // Source returns the whole program: the backend's prelude, the header of
