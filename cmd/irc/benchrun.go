@@ -158,19 +158,11 @@ func startRunner(dir string, f benchFlags, log io.Writer) (prepared, error) {
 	if built.Target != f.target {
 		return prepared{}, fmt.Errorf("%s holds a %s runner, not %s (give --target %s)", dir, built.Target, f.target, built.Target)
 	}
-	args := []string{"--bench-serve", "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10)}
-	if f.randomWeights {
-		args = append(args, "--random-weights")
-	} else if f.weightsDir != "" {
-		abs, err := absDir("--weights", f.weightsDir)
-		if err != nil {
-			return prepared{}, err
-		}
-		args = append(args, "--weights", abs)
+	wargs, err := runnerWeightArgs(f.randomWeights, f.weightsDir, f.allowOutside)
+	if err != nil {
+		return prepared{}, err
 	}
-	if f.allowOutside && !f.randomWeights {
-		args = append(args, "--"+allowOutsideFlag)
-	}
+	args := append([]string{"--bench-serve", "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10)}, wargs...)
 	if f.noGraphs {
 		args = append(args, "--no-graphs")
 	}

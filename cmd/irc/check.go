@@ -264,7 +264,7 @@ func traceAndReport(cmd *cobra.Command, bin string, exp *check.Expectations, tol
 	if exp.RandomWeights {
 		args = append(args, "--random-weights", "--seed", strconv.FormatUint(exp.Seed, 10))
 	} else if weights != "" {
-		wargs, err := weightsArgs(weights, f.allowOutside)
+		wargs, err := runnerWeightArgs(false, weights, f.allowOutside)
 		if err != nil {
 			return err
 		}

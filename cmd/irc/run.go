@@ -160,34 +160,36 @@ func runOnGPU(cmd *cobra.Command, m *ir.Model, b *backend.Backend, path string, 
 		}
 		req.LogitsOut = abs
 	}
-	args := append(req.Args(), "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10))
-	if f.randomWeights {
-		args = append(args, "--random-weights")
-	} else {
-		// The runner lives in a temporary folder: tell it where the
-		// weights are, as ref would find them.
-		weights := f.weightsDir
-		if weights == "" {
-			weights = filepath.Dir(path)
-		}
-		wargs, err := weightsArgs(weights, f.allowOutside)
-		if err != nil {
-			return err
-		}
-		args = append(args, wargs...)
+	// The runner lives in a temporary folder: tell it where the weights
+	// are, as ref would find them.
+	weights := f.weightsDir
+	if weights == "" {
+		weights = filepath.Dir(path)
 	}
-	return runRunner(bin, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	wargs, err := runnerWeightArgs(f.randomWeights, weights, f.allowOutside)
+	if err != nil {
+		return err
+	}
+	args := append(req.Args(), "--device", strconv.Itoa(f.device), "--seed", strconv.FormatUint(f.seed, 10))
+	return runRunner(bin, append(args, wargs...), cmd.OutOrStdout(), cmd.ErrOrStderr())
 }
 
-// weightsArgs are a runner's arguments for the weights in folder dir
-// (made absolute: the runner runs elsewhere), read outside it with
-// allowOutside.
-func weightsArgs(dir string, allowOutside bool) ([]string, error) {
-	abs, err := absDir("--weights", dir)
-	if err != nil {
-		return nil, err
+// runnerWeightArgs are a runner's arguments for where its weights come
+// from: random ones, or the folder dir (made absolute: the runner runs
+// elsewhere; "" leaves the runner's own default, the folder beside it),
+// read outside it with allowOutside.
+func runnerWeightArgs(random bool, dir string, allowOutside bool) ([]string, error) {
+	if random {
+		return []string{"--random-weights"}, nil
 	}
-	args := []string{"--weights", abs}
+	var args []string
+	if dir != "" {
+		abs, err := absDir("--weights", dir)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--weights", abs)
+	}
 	if allowOutside {
 		args = append(args, "--"+allowOutsideFlag)
 	}
