@@ -162,13 +162,7 @@ func comparePaths(t *testing.T, irpb, prompt string, flags ...string) {
 	if err := numcheck.GreedyMismatch(gotIDs, wantIDs, func(i int) []float32 { return row(p - 1 + i) }, 0.05); err != nil {
 		t.Fatal(err)
 	}
-	rows := gh.Descr.Shape[0]
-	for i := range min(len(gotIDs), len(wantIDs)) {
-		if gotIDs[i] != wantIDs[i] {
-			rows = p + i
-			break
-		}
-	}
+	rows := numcheck.ComparedRows(gh.Descr.Shape[0], p, gotIDs, wantIDs)
 	worst := 0.0
 	for r := range rows {
 		e := numcheck.RelL2(got[r*vocab:(r+1)*vocab], want[r*vocab:(r+1)*vocab])

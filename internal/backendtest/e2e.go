@@ -95,16 +95,8 @@ func (s subject) presets(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Rows after an id the two chose differently (a near tie, as
-			// GreedyMismatch allowed) follow different tokens: compare the
-			// rows up to the first such id's.
-			rows := len(gen.Logits)
-			for i := range gen.IDs {
-				if got.IDs[i] != gen.IDs[i] {
-					rows = len(prompt) + i
-					break
-				}
-			}
-			for i := range rows {
+			// GreedyMismatch allowed) follow different tokens.
+			for i := range numcheck.ComparedRows(len(gen.Logits), len(prompt), got.IDs, gen.IDs) {
 				if e := numcheck.RelL2(got.Logits[i], gen.Logits[i]); e > 2e-2 {
 					t.Errorf("row %d: relative L2 error %.3g", i, e)
 				}

@@ -47,3 +47,17 @@ func GreedyMismatch(got, want []int64, row func(i int) []float32, minMargin floa
 	}
 	return nil
 }
+
+// ComparedRows is how many of rows logits rows (prompt rows, then one per
+// generated id fed back) two greedy runs of the same prompt share inputs
+// for: all of them, or up to the row that chose the first id the runs
+// disagree on (GreedyMismatch judges that choice); later rows follow
+// different tokens.
+func ComparedRows(rows, prompt int, got, want []int64) int {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return min(rows, prompt+i)
+		}
+	}
+	return rows
+}

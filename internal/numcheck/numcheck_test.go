@@ -32,3 +32,20 @@ func TestGreedyMismatch(t *testing.T) {
 		t.Fatal("missing ids passed")
 	}
 }
+
+// Rows are compared up to the one that chose the first differing id.
+func TestComparedRows(t *testing.T) {
+	for _, c := range []struct {
+		got, want []int64
+		rows      int
+	}{
+		{[]int64{1, 2, 3}, []int64{1, 2, 3}, 7},
+		{[]int64{1, 9, 3}, []int64{1, 2, 3}, 6},
+		{[]int64{9, 2}, []int64{1, 2}, 5},
+		{[]int64{1}, []int64{1, 2}, 7},
+	} {
+		if got := ComparedRows(7, 5, c.got, c.want); got != c.rows {
+			t.Errorf("ComparedRows(7, 5, %v, %v) = %d, want %d", c.got, c.want, got, c.rows)
+		}
+	}
+}
