@@ -241,6 +241,13 @@ func graphFromProto(m *Model, pg *irpb.Graph, syms map[string]*Value) error {
 				return fmt.Errorf("graph %s: node %d (%.80q): output with an invalid name %.80q (want letters, digits, '_' and '.')", pg.Name, i, pn.Op, v.Name)
 			}
 		}
+		// Attribute names are printed in errors and dumps as they are:
+		// any byte there (a newline) would break the one-line promise.
+		for _, a := range pn.Attrs {
+			if !ValidName(a.Name) {
+				return fmt.Errorf("graph %s: node %d (%.80q): attribute with an invalid name %.80q (want letters, digits, '_' and '.')", pg.Name, i, pn.Op, a.Name)
+			}
+		}
 	}
 	g := m.NewGraph(pg.Name)
 	locals := map[string]*Value{}
